@@ -1,0 +1,76 @@
+"""The ASGI application: the Service API under `/v1`, `/healthz`, signed file URLs, one error shape everywhere."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kawa import __version__
+from kawa.api.errors import install_error_handlers
+from kawa.api.routes import app_info, files, workflows
+from kawa.services import Services, open_services
+from kawa.settings import Settings
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (`X-Request-Id`, taken from the client when it sends one) for logs and 500s."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the app. With `services` given (tests, embedding), the caller owns their lifetime."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            app.state.services = services
+            yield
+            return
+        async with open_services(settings or Settings(), recover_runs=True) as opened:
+            app.state.services = opened
+            yield
+
+    app = FastAPI(
+        title="kawa Service API",
+        version=__version__,
+        description="The Dify Service API, served by kawa.",
+        lifespan=lifespan,
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    for router in (app_info.router, files.router, workflows.router):
+        app.include_router(router, prefix="/v1")
+    app.include_router(files.public_router)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness: the server is up and its database answers")
+    async def healthz(request: Request) -> dict[str, Any]:
+        services: Services = request.app.state.services
+        async with services.db.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,52 @@
+"""API key authentication: `Authorization: Bearer app-...` resolves to the app it belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from kawa.errors import Forbidden, Unauthorized
+from kawa.services import Services
+from kawa.store.tables import ApiKey, App
+
+
+@dataclass(frozen=True)
+class AppAuth:
+    app: App
+    key: ApiKey
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("Authorization")
+    if header is None or " " not in header.strip():
+        raise Unauthorized("Authorization header must be provided and start with 'Bearer'")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise Unauthorized("Authorization scheme must be 'Bearer'")
+    return token.strip()
+
+
+async def app_auth(request: Request, services: ServicesDep) -> AppAuth:
+    token = bearer_token(request)
+    key = await services.keys.resolve(token) if token.startswith("app-") else None
+    if key is None or key.type != "app" or key.app_id is None:
+        raise Unauthorized("Access token is invalid")
+    app = await services.apps.get(key.app_id)
+    if app is None:
+        raise Forbidden("The app no longer exists.")
+    if not app.enable_api:
+        raise Forbidden("The app's API service has been disabled.")
+    return AppAuth(app=app, key=key)
+
+
+AppAuthDep = Annotated[AppAuth, Depends(app_auth)]

@@ -1,0 +1,72 @@
+"""The one place errors become HTTP responses, always in Dify's shape `{"code", "message", "status"}`."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kawa.errors import KawaError
+
+log = logging.getLogger("kawa.api")
+
+_HTTP_MESSAGES = {
+    404: ("not_found", "The requested URL was not found on the server. If you entered the URL manually please check "
+                       "your spelling and try again."),
+    405: ("method_not_allowed", "The method is not allowed for the requested URL."),
+    413: ("request_entity_too_large", "The data value transmitted exceeds the capacity limit."),
+    415: ("unsupported_media_type", "Did not attempt to load JSON data because the request Content-Type was not "
+                                    "'application/json'."),
+}
+
+
+def error_response(code: str, message: str, status: int) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="api"'} if status == 401 else None
+    return JSONResponse({"code": code, "message": message, "status": status}, status_code=status, headers=headers)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def describe_validation_errors(exc: RequestValidationError) -> tuple[str, str]:
+    """(code, message) for a request that failed validation: broken JSON is `bad_request`, the rest `invalid_param`."""
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return "bad_request", "The browser (or proxy) sent a request that this server could not understand."
+    parts = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
+        where = ".".join(loc)
+        parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid")))
+    return "invalid_param", "; ".join(parts) or "Invalid parameter."
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(KawaError)
+    async def _kawa(_: Request, exc: KawaError) -> JSONResponse:
+        return error_response(exc.code, exc.message, exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        code, message = describe_validation_errors(exc)
+        return error_response(code, message, 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, default = _HTTP_MESSAGES.get(exc.status_code, (_snake(type(exc).__name__), "Error."))
+        message = exc.detail if isinstance(exc.detail, str) and exc.detail not in ("Not Found", "Method Not Allowed") \
+            else default
+        return error_response(code, message, exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", "-")
+        log.exception("unhandled error in %s %s [request %s]", request.method, request.url.path, request_id)
+        return error_response(
+            "unknown", f"Internal Server Error, please contact support. (request id: {request_id})", 500
+        )

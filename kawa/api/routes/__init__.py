@@ -1,0 +1,1 @@
+"""Service API routers, one module per spec page."""

@@ -1,0 +1,223 @@
+"""The `kawa` command: serve, app, key, db (and run, for workflows from the terminal)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from kawa.dsl import export_dsl, load_dsl
+from kawa.errors import KawaError
+from kawa.services import Services, open_services
+from kawa.settings import Settings
+
+T = TypeVar("T")
+EXAMPLE_APP = Path(__file__).parent / "examples" / "hello-workflow.yml"
+
+cli = typer.Typer(help="kawa: a self-hosted LLM app server that speaks the Dify Service API.", no_args_is_help=True)
+app_cli = typer.Typer(help="Import, list, export and delete apps.", no_args_is_help=True)
+key_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+cli.add_typer(app_cli, name="app")
+cli.add_typer(key_cli, name="key")
+cli.add_typer(db_cli, name="db")
+
+
+def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with open_services(Settings()) as services:
+            return await work(services)
+
+    try:
+        return asyncio.run(main())
+    except KawaError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _emit(payload: dict[str, Any], as_json: bool, text: str) -> None:
+    typer.echo(json.dumps(payload) if as_json else text)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: KAWA_HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: KAWA_PORT or 5001).")] = None,
+    example: Annotated[bool, typer.Option("--example", help="Import the example app (once) and print a key.")] = False,
+) -> None:
+    """Run the server (the Service API is under /v1)."""
+    import uvicorn
+
+    overrides: dict[str, Any] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    settings = Settings(**overrides)
+    if example:
+        app_id, key = _with_services(lambda s: _ensure_example(s))
+        typer.echo(f"example app: {app_id}\nAPI key:     {key}")
+    typer.echo(f"base URL:    {settings.base_url}/v1")
+    from kawa.api.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                timeout_graceful_shutdown=5)
+
+
+async def _ensure_example(services: Services) -> tuple[str, str]:
+    doc = load_dsl(EXAMPLE_APP.read_text())
+    existing = [a for a in await services.apps.list() if a.name == doc.name]
+    app = existing[0] if existing else (await services.apps.create(doc))[0]
+    _, token = await services.keys.create(app.id)
+    return app.id, token
+
+
+@app_cli.command("import")
+def app_import(
+    file: Annotated[Path, typer.Argument(help="A Dify app export (DSL YAML).", exists=True, dir_okay=False)],
+    app: Annotated[str | None, typer.Option("--app", help="Publish as a new version of this app.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {app_id, api_key} (and version) as JSON.")] = False,
+    force: Annotated[bool, typer.Option(help="Import a DSL newer than kawa knows.")] = False,
+) -> None:
+    """Import a Dify DSL file as a new app (with an API key), or as a new version of --app."""
+
+    async def work(services: Services) -> None:
+        doc = load_dsl(file.read_bytes(), allow_newer=force)
+        for warning in doc.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        if app is None:
+            record, version = await services.apps.create(doc)
+            _, token = await services.keys.create(record.id)
+            _emit({"app_id": record.id, "api_key": token, "workflow_id": version.id}, as_json,
+                  f"app_id:      {record.id}\napi_key:     {token}\nworkflow_id: {version.id}  (version 1)")
+        else:
+            record, version = await services.apps.publish(app, doc)
+            _emit({"app_id": record.id, "workflow_id": version.id, "version": version.number}, as_json,
+                  f"app_id:      {record.id}\nworkflow_id: {version.id}  (version {version.number})")
+
+    _with_services(work)
+
+
+@app_cli.command("list")
+def app_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List apps."""
+
+    async def work(services: Services) -> None:
+        apps = await services.apps.list()
+        rows = [{"id": a.id, "name": a.name, "mode": a.mode, "current_version_id": a.current_version_id} for a in apps]
+        if as_json:
+            typer.echo(json.dumps(rows))
+            return
+        for row in rows:
+            typer.echo(f"{row['id']}  {row['mode']:<13} {row['name']}")
+
+    _with_services(work)
+
+
+@app_cli.command("export")
+def app_export(
+    app_id: str,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,
+    version: Annotated[str | None, typer.Option(help="A version (workflow) id; default: the current one.")] = None,
+    include_secret: Annotated[bool, typer.Option(help="Keep secret environment variable values.")] = False,
+) -> None:
+    """Write an app back out as Dify DSL YAML."""
+
+    async def work(services: Services) -> str:
+        record = await services.apps.get(app_id)
+        if record is None:
+            raise KawaError(f"no app {app_id}")
+        chosen = await services.apps.version(version) if version else await services.apps.current_version(record)
+        if chosen is None or chosen.app_id != record.id:
+            raise KawaError(f"no version {version} of app {app_id}")
+        return export_dsl(chosen.document, include_secret=include_secret)
+
+    text = _with_services(work)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+
+
+@app_cli.command("delete")
+def app_delete(app_id: str) -> None:
+    """Delete an app with its versions, keys, runs and files."""
+    if not _with_services(lambda s: s.apps.delete(app_id)):
+        typer.echo(f"error: no app {app_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"deleted {app_id}")
+
+
+@key_cli.command("create")
+def key_create(app_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Create an API key for an app. The key is shown once."""
+
+    async def work(services: Services) -> None:
+        if await services.apps.get(app_id) is None:
+            raise KawaError(f"no app {app_id}")
+        key, token = await services.keys.create(app_id)
+        _emit({"id": key.id, "app_id": app_id, "api_key": token}, as_json, f"key id:  {key.id}\napi_key: {token}")
+
+    _with_services(work)
+
+
+@key_cli.command("list")
+def key_list(
+    app_id: Annotated[str | None, typer.Argument(help="Only this app's keys.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List keys (never the keys themselves: their last 4 characters)."""
+
+    async def work(services: Services) -> None:
+        keys = await services.keys.list(app_id)
+        rows = [{"id": k.id, "app_id": k.app_id, "type": k.type, "hint": f"…{k.hint}",
+                 "revoked": k.revoked_at is not None, "last_used_at": k.last_used_at} for k in keys]
+        if as_json:
+            typer.echo(json.dumps(rows))
+            return
+        for row in rows:
+            state = "revoked" if row["revoked"] else "active"
+            typer.echo(f"{row['id']}  {row['app_id']}  {row['hint']}  {state}")
+
+    _with_services(work)
+
+
+@key_cli.command("revoke")
+def key_revoke(key_id: str) -> None:
+    """Revoke a key; requests with it fail from now on."""
+    if not _with_services(lambda s: s.keys.revoke(key_id)):
+        typer.echo(f"error: no active key {key_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending schema migrations (also done automatically at start)."""
+
+    async def work(_: Services) -> None:
+        return None
+
+    _with_services(work)
+    typer.echo("database is at the newest schema")
+
+
+@cli.command("settings")
+def settings_table() -> None:
+    """Print every setting (env var, default, meaning) as a Markdown table."""
+    from kawa.settings import settings_markdown
+
+    typer.echo(settings_markdown(), nl=False)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Files: storage backends, the streaming upload reader, file type rules and (elsewhere) text extraction."""

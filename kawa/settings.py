@@ -1,0 +1,154 @@
+"""The one settings object: environment variables (`KAWA_*`, nested with `__`) over an optional `kawa.toml`.
+
+Every knob kawa has lives here; the README's settings table is generated from these field descriptions.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class UploadSettings(BaseModel):
+    """Limits for `POST /v1/files/upload` — the only place upload limits are set."""
+
+    document_mb: int = Field(15, ge=1, description="Largest document upload in MB.")
+    image_mb: int = Field(10, ge=1, description="Largest image upload in MB.")
+    audio_mb: int = Field(50, ge=1, description="Largest audio upload in MB.")
+    video_mb: int = Field(100, ge=1, description="Largest video upload in MB.")
+    workflow_file_upload_limit: int = Field(10, ge=1, description="Most files one workflow input may carry.")
+
+
+class StorageSettings(BaseModel):
+    """Where uploaded files are kept."""
+
+    backend: Literal["local", "s3"] = Field("local", description="`local` (under KAWA_HOME/files) or `s3`.")
+    s3_bucket: str | None = Field(None, description="S3 bucket name (backend s3).")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint, e.g. MinIO (backend s3).")
+    s3_region: str | None = Field(None, description="S3 region (backend s3).")
+    s3_access_key_id: str | None = Field(None, description="S3 access key id (backend s3).")
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret key (backend s3).")
+    s3_prefix: str = Field("kawa/", description="Key prefix inside the bucket.")
+
+
+class WorkflowSettings(BaseModel):
+    """Limits of one workflow run."""
+
+    max_steps: int = Field(500, ge=1, description="Most node executions in one run.")
+    max_wall_time_s: float = Field(1200, gt=0, description="Longest a run may take, in seconds.")
+    max_depth: int = Field(5, ge=1, description="Deepest nesting of iteration/loop containers.")
+
+
+class HttpRequestSettings(BaseModel):
+    """Outbound HTTP from http-request nodes and tools."""
+
+    allowed_targets: list[str] = Field(
+        default_factory=list,
+        description="CIDRs or host[:port] entries that may be reached although private/loopback (SSRF allow-list).",
+    )
+
+
+class Settings(BaseSettings):
+    """Everything kawa can be told. Env: `KAWA_<FIELD>`, sections `KAWA_<SECTION>__<FIELD>`; file: `kawa.toml`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KAWA_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    home: Path = Field(Path(".kawa"), description="Data directory: the SQLite database and uploaded files.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL. Default: SQLite (WAL) in KAWA_HOME. PostgreSQL: `postgresql+psycopg://...`.",
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL for multi-process deployments: cross-process stop, rate limits."
+    )
+    host: str = Field("127.0.0.1", description="Address `kawa serve` listens on.")
+    port: int = Field(5001, ge=1, le=65535, description="Port `kawa serve` listens on.")
+    public_url: str | None = Field(
+        None, description="Base URL clients reach kawa at (for file URLs). Default: http://HOST:PORT."
+    )
+    secret_key: SecretStr | None = Field(
+        None, description="Signs file preview URLs. Default: a random key kept in KAWA_HOME/secret_key."
+    )
+    log_level: str = Field("info", description="Log level of the server.")
+    max_active_requests: int = Field(
+        0, ge=0, description="Concurrent runs per app (0 = unlimited); over it: 429 too_many_requests."
+    )
+    upload: UploadSettings = Field(default_factory=UploadSettings)  # type: ignore[arg-type]
+    storage: StorageSettings = Field(default_factory=StorageSettings)  # type: ignore[arg-type]
+    workflow: WorkflowSettings = Field(default_factory=WorkflowSettings)  # type: ignore[arg-type]
+    http_request: HttpRequestSettings = Field(default_factory=HttpRequestSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("KAWA_CONFIG", "kawa.toml"))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.home / 'kawa.db').resolve()}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.home / "files"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def signing_key(self) -> bytes:
+        """The key for signed file URLs; created once per KAWA_HOME when not configured."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.home / "secret_key"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(os.urandom(32).hex())
+        return path.read_text().strip().encode()
+
+
+def describe_settings(model: type[BaseModel] = Settings, prefix: str = "KAWA_") -> list[tuple[str, str, str]]:
+    """(env var, default, description) for every setting, sections flattened; used for the README table."""
+    rows: list[tuple[str, str, str]] = []
+    for name, field in model.model_fields.items():
+        annotation: Any = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows.extend(describe_settings(annotation, f"{prefix}{name.upper()}__"))
+            continue
+        default = field.get_default(call_default_factory=True)
+        shown = str(default) if isinstance(default, Path) else "" if default is None else repr(default)
+        rows.append((f"{prefix}{name.upper()}", shown, field.description or ""))
+    return rows
+
+
+def settings_markdown() -> str:
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for env, default, text in describe_settings():
+        lines.append(f"| `{env}` | {f'`{default}`' if default else '—'} | {text} |")
+    return "\n".join(lines) + "\n"

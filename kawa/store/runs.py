@@ -1,0 +1,155 @@
+"""Workflow runs and node executions: written as a run progresses, queried for run detail and logs.
+
+A run row is written when it starts (status `running`, with the owning process); node executions are written in
+batches as nodes finish; the final state is written when the run ends. On start, runs whose owning process is gone
+are marked `failed`, so no run stays `running` forever after a crash.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from kawa.store.clock import now
+from kawa.store.database import Database
+from kawa.store.tables import App, EndUser, NodeExecution, WorkflowRun
+
+CRASH_ERROR = "The server stopped while this run was in progress."
+_BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
+
+
+def process_identity() -> str:
+    """host:pid:boot — tells whether the process that owns a run is still the one alive with that pid."""
+    try:
+        with open(_BOOT_ID_PATH) as fh:
+            boot = fh.read().strip()[:8]
+    except OSError:
+        boot = "-"
+    return f"{socket.gethostname()}:{os.getpid()}:{boot}"
+
+
+def _owner_alive(identity: str | None) -> bool:
+    if not identity:
+        return False
+    host, _, rest = identity.partition(":")
+    pid_text, _, boot = rest.partition(":")
+    if host != socket.gethostname():
+        return True  # another machine's run: its own server recovers it
+    if process_identity().rsplit(":", 1)[1] != boot:
+        return False
+    try:
+        pid = int(pid_text)
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    # Recovery runs at start-up, before this process owns any run: our own pid means a reused pid.
+    return pid != os.getpid()
+
+
+@dataclass
+class LogPage:
+    total: int
+    rows: list[tuple[WorkflowRun, EndUser | None]]
+
+
+class RunStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def start(self, run: WorkflowRun) -> int:
+        """Insert a new run; returns its per-app `sequence_number` (1, 2, …), counted atomically."""
+        async with self.db.session() as session, session.begin():
+            sequence = await session.scalar(
+                sa.update(App).where(App.id == run.app_id).values(run_count=App.run_count + 1)
+                .returning(App.run_count)
+            )
+            run.sequence_number = int(sequence or 0)
+            session.add(run)
+        return run.sequence_number
+
+    async def save_nodes(self, executions: list[NodeExecution]) -> None:
+        if not executions:
+            return
+        async with self.db.session() as session, session.begin():
+            for execution in executions:
+                await session.merge(execution)
+
+    async def finish(self, run_id: str, values: dict[str, Any], executions: list[NodeExecution]) -> None:
+        async with self.db.session() as session, session.begin():
+            for execution in executions:
+                await session.merge(execution)
+            await session.execute(sa.update(WorkflowRun).where(WorkflowRun.id == run_id).values(**values))
+
+    async def get(self, run_id: str, *, app_id: str) -> WorkflowRun | None:
+        async with self.db.session() as session:
+            run = await session.get(WorkflowRun, run_id)
+            return run if run is not None and run.app_id == app_id else None
+
+    async def by_task(self, task_id: str, *, app_id: str) -> WorkflowRun | None:
+        async with self.db.session() as session:
+            return await session.scalar(
+                sa.select(WorkflowRun).where(WorkflowRun.task_id == task_id, WorkflowRun.app_id == app_id)
+            )
+
+    async def node_executions(self, run_id: str) -> list[NodeExecution]:
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                sa.select(NodeExecution).where(NodeExecution.workflow_run_id == run_id)
+                .order_by(NodeExecution.created_at)
+            )
+            return list(rows)
+
+    async def logs(self, app_id: str, *, keyword: str | None, status: str | None, after: float | None,
+                   before: float | None, session_id: str | None, page: int, limit: int) -> LogPage:
+        query = (
+            sa.select(WorkflowRun, EndUser)
+            .outerjoin(EndUser, EndUser.id == WorkflowRun.end_user_id)
+            .where(WorkflowRun.app_id == app_id)
+        )
+        if status:
+            query = query.where(WorkflowRun.status == status)
+        if after is not None:
+            query = query.where(WorkflowRun.created_at >= after)
+        if before is not None:
+            query = query.where(WorkflowRun.created_at <= before)
+        if session_id:
+            query = query.where(EndUser.session_id == session_id)
+        if keyword:
+            pattern = f"%{keyword}%"
+            query = query.where(sa.or_(
+                sa.cast(WorkflowRun.inputs, sa.Text).ilike(pattern),
+                sa.cast(WorkflowRun.outputs, sa.Text).ilike(pattern),
+                WorkflowRun.id.ilike(pattern),
+                EndUser.session_id.ilike(pattern),
+            ))
+        async with self.db.session() as session:
+            total = await session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+            result = await session.execute(
+                query.order_by(WorkflowRun.created_at.desc()).offset((page - 1) * limit).limit(limit)
+            )
+            return LogPage(total=total, rows=[(run, user) for run, user in result.all()])
+
+    async def fail_orphans(self) -> int:
+        """Mark `running` runs (and their running nodes) `failed` when their process is gone; returns how many."""
+        async with self.db.session() as session, session.begin():
+            running = list(await session.execute(
+                sa.select(WorkflowRun.id, WorkflowRun.owner_pid, WorkflowRun.created_at)
+                .where(WorkflowRun.status == "running")
+            ))
+            orphans = [(run_id, created) for run_id, owner, created in running if not _owner_alive(owner)]
+            ts = now()
+            for run_id, created in orphans:
+                await session.execute(
+                    sa.update(WorkflowRun).where(WorkflowRun.id == run_id)
+                    .values(status="failed", error=CRASH_ERROR, finished_at=ts, elapsed_time=ts - created)
+                )
+                await session.execute(
+                    sa.update(NodeExecution)
+                    .where(NodeExecution.workflow_run_id == run_id, NodeExecution.status == "running")
+                    .values(status="failed", error=CRASH_ERROR, finished_at=ts)
+                )
+            return len(orphans)

@@ -1,0 +1,69 @@
+"""Authorization: Dify's 401 bodies, revocation at once, and isolation between apps."""
+
+from __future__ import annotations
+
+import httpx
+from conftest import client_for
+from support.apps import ImportedApp, import_app, revoke_all_keys
+from support.server import RunningServer
+
+
+def _assert_401(response: httpx.Response, message: str) -> None:
+    assert response.status_code == 401
+    assert response.json() == {"code": "unauthorized", "message": message, "status": 401}
+    assert response.headers["www-authenticate"] == 'Bearer realm="api"'
+
+
+def test_missing_header_is_401(server: RunningServer) -> None:
+    with client_for(server, None) as client:
+        _assert_401(client.get("/info"), "Authorization header must be provided and start with 'Bearer'")
+
+
+def test_header_without_token_is_401(server: RunningServer) -> None:
+    with client_for(server, None) as client:
+        response = client.get("/info", headers={"Authorization": "Bearer"})
+        _assert_401(response, "Authorization header must be provided and start with 'Bearer'")
+
+
+def test_wrong_scheme_is_401(server: RunningServer, hello_app: ImportedApp) -> None:
+    with client_for(server, None) as client:
+        response = client.get("/info", headers={"Authorization": f"Basic {hello_app.api_key}"})
+        _assert_401(response, "Authorization scheme must be 'Bearer'")
+
+
+def test_scheme_is_case_insensitive(server: RunningServer, hello_app: ImportedApp) -> None:
+    with client_for(server, None) as client:
+        response = client.get("/info", headers={"Authorization": f"bearer {hello_app.api_key}"})
+        assert response.status_code == 200
+
+
+def test_unknown_key_is_401(server: RunningServer) -> None:
+    with client_for(server, "app-doesnotexist0000000000000") as client:
+        _assert_401(client.get("/info"), "Access token is invalid")
+
+
+def test_dataset_key_shape_is_401_on_app_routes(server: RunningServer) -> None:
+    with client_for(server, "dataset-abcdefabcdefabcdefabcdef") as client:
+        _assert_401(client.get("/parameters"), "Access token is invalid")
+
+
+def test_revoked_key_stops_working_at_once(server: RunningServer) -> None:
+    app = import_app(server.settings, "workflow-hello.yml")
+    with client_for(server, app.api_key) as client:
+        assert client.get("/info").status_code == 200
+        revoke_all_keys(server.settings, app.app_id)
+        _assert_401(client.get("/info"), "Access token is invalid")
+
+
+def test_each_key_sees_only_its_own_app(server: RunningServer) -> None:
+    first = import_app(server.settings, "workflow-hello.yml")
+    second = import_app(server.settings, "chat-assistant.yml")
+    with client_for(server, first.api_key) as a, client_for(server, second.api_key) as b:
+        assert a.get("/info").json()["mode"] == "workflow"
+        assert b.get("/info").json()["mode"] == "chat"
+        uploaded = a.post("/files/upload", files={"file": ("a.txt", b"secret of app a", "text/plain")},
+                          data={"user": "alice"}).json()
+        assert a.get(f"/files/{uploaded['id']}/preview").content == b"secret of app a"
+        denied = b.get(f"/files/{uploaded['id']}/preview")
+        assert denied.status_code == 404
+        assert denied.json()["code"] == "file_not_found"

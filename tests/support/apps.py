@@ -1,0 +1,66 @@
+"""Create apps and keys in a test database the way the CLI does (through kawa's own stores)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from kawa.dsl import load_dsl
+from kawa.services import open_services
+from kawa.settings import Settings
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@dataclass(frozen=True)
+class ImportedApp:
+    app_id: str
+    api_key: str
+    workflow_id: str
+
+
+def import_app(settings: Settings, source: str | Path) -> ImportedApp:
+    """Import a DSL (YAML text, or a path / fixture name under tests/fixtures/dsl) and create a key."""
+    if isinstance(source, Path):
+        text = source.read_text()
+    elif source.endswith((".yml", ".yaml")) and "\n" not in source:
+        text = (FIXTURES / "dsl" / source).read_text()
+    else:
+        text = source
+
+    async def work() -> ImportedApp:
+        async with open_services(settings) as services:
+            app, version = await services.apps.create(load_dsl(text))
+            _, token = await services.keys.create(app.id)
+            return ImportedApp(app.id, token, version.id)
+
+    return asyncio.run(work())
+
+
+def revoke_all_keys(settings: Settings, app_id: str) -> None:
+    async def work() -> None:
+        async with open_services(settings) as services:
+            for key in await services.keys.list(app_id):
+                await services.keys.revoke(key.id)
+
+    asyncio.run(work())
+
+
+def publish_version(settings: Settings, app_id: str, text: str) -> str:
+    async def work() -> str:
+        async with open_services(settings) as services:
+            _, version = await services.apps.publish(app_id, load_dsl(text))
+            return version.id
+
+    return asyncio.run(work())
+
+
+def run_record(settings: Settings, run_id: str):  # type: ignore[no-untyped-def]
+    from kawa.store.tables import WorkflowRun
+
+    async def work() -> WorkflowRun | None:
+        async with open_services(settings) as services, services.db.session() as session:
+            return await session.get(WorkflowRun, run_id)
+
+    return asyncio.run(work())
