@@ -1,0 +1,112 @@
+"""`WorkflowEngine`: runs a compiled `Graph` and yields typed events, from `WorkflowStarted` to `WorkflowFinished`.
+
+One engine per run. Stopping (the `stop` event) or closing the generator cancels every running node at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from kawa.workflow.events import EngineEvent, WorkflowFinished, WorkflowStarted
+from kawa.workflow.graph import Graph
+from kawa.workflow.mailbox import Mailbox
+from kawa.workflow.masking import SecretMasker
+from kawa.workflow.runtime import EngineLimits, NodeServices, Scope
+from kawa.workflow.scheduler import STOPPED_BY_USER, LevelOutcome, RunState, Scheduler
+from kawa.workflow.variable_pool import VariablePool
+
+logger = logging.getLogger(__name__)
+
+_END = object()
+
+
+class WorkflowEngine:
+    def __init__(self, graph: Graph, *, services: NodeServices | None = None,
+                 limits: EngineLimits | None = None) -> None:
+        self.graph = graph
+        self.services = services or NodeServices()
+        self.limits = limits or EngineLimits()
+
+    async def run(
+        self,
+        inputs: Mapping[str, Any],
+        system: Mapping[str, Any],
+        environment: Mapping[str, Any],
+        secret_env_names: set[str] | frozenset[str],
+        conversation: Mapping[str, Any],
+        stop: asyncio.Event,
+    ) -> AsyncIterator[EngineEvent]:
+        """Run once. `system` holds the `sys.*` values without the prefix; `conversation` the conversation
+        variables' current values. The last event is always `WorkflowFinished`."""
+        masker = SecretMasker(str(environment[name]) for name in secret_env_names if name in environment)
+        pool = VariablePool(system=system, environment=environment, conversation=conversation, user_inputs=inputs)
+        queue: Mailbox[Any] = Mailbox()
+        state = RunState(services=self.services, limits=self.limits, emit=queue.put)
+        scheduler = Scheduler(self.graph, pool, state, Scope(), stream_responses=True)
+
+        created_at = time.time()
+        started = time.perf_counter()
+        started_event = WorkflowStarted(
+            inputs={**inputs, **{f"sys.{key}": value for key, value in system.items()}}, created_at=created_at
+        )
+        yield masker.mask_event(started_event) if masker else started_event
+
+        task = asyncio.create_task(scheduler.run(), name="workflow-run")
+        task.add_done_callback(lambda _: queue.put(_END))
+        stop_waiter = asyncio.create_task(stop.wait(), name="workflow-stop-watch")
+        stop_waiter.add_done_callback(
+            lambda t: None if t.cancelled() else scheduler.abort("stopped", STOPPED_BY_USER)
+        )
+        timer = asyncio.get_running_loop().call_later(
+            self.limits.max_wall_time_s, scheduler.abort, "failed",
+            f"Maximum execution time exceeded: the limit is {self.limits.max_wall_time_s:g} s.",
+        )
+        try:
+            while True:
+                event = await queue.get()
+                if event is _END:
+                    break
+                yield masker.mask_event(event) if masker else event
+            outcome = _outcome_of(task)
+        finally:
+            timer.cancel()
+            stop_waiter.cancel()
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+
+        outputs: Mapping[str, Any] = outcome.end_outputs
+        if not outputs and outcome.answers:
+            outputs = {"answer": "".join(outcome.answers)}
+        status = outcome.status
+        if status == "succeeded" and state.exceptions_count:
+            status = "partial-succeeded"
+        finished = WorkflowFinished(
+            status=status,  # type: ignore[arg-type]
+            outputs=outputs,
+            error=outcome.error,
+            elapsed_time=time.perf_counter() - started,
+            total_tokens=state.total_tokens,
+            total_price=state.total_price,
+            currency=state.currency,
+            total_steps=state.steps,
+            exceptions_count=state.exceptions_count,
+            created_at=created_at,
+            finished_at=time.time(),
+            conversation_variables=dict(pool.conversation),
+        )
+        yield masker.mask_event(finished) if masker else finished
+
+
+def _outcome_of(task: asyncio.Task[LevelOutcome]) -> LevelOutcome:
+    error = task.exception()
+    if error is None:
+        return task.result()
+    logger.error("workflow run crashed", exc_info=error)
+    return LevelOutcome(status="failed", error=f"Internal error: {error}", error_type=type(error).__name__)

@@ -1,0 +1,44 @@
+"""The `end` node of workflow apps: names the run's outputs; streams them as text chunks (joined by "\\n")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kawa.workflow.nodes.base import Node, NodeData, NodeResult
+from kawa.workflow.runtime import NodeContext
+from kawa.workflow.template import Segment, VariableSegment
+
+
+class EndOutput(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    variable: str
+    value_selector: list[str] = Field(default_factory=list)
+    value_type: str | None = None
+
+
+class EndData(NodeData):
+    outputs: list[EndOutput] = Field(default_factory=list)
+
+
+class EndNode(Node[EndData]):
+    node_type = "end"
+    data_model = EndData
+    runs_inline = True
+    is_response = True
+
+    def response_segments(self) -> Sequence[Segment]:
+        segments: list[Segment] = []
+        for output in self.data.outputs:
+            if len(output.value_selector) < 2:
+                continue
+            if segments:
+                segments.append("\n")
+            segments.append(VariableSegment(tuple(output.value_selector)))
+        return segments
+
+    async def run(self, ctx: NodeContext) -> NodeResult:
+        outputs = {o.variable: ctx.pool.get(o.value_selector) for o in self.data.outputs}
+        return NodeResult(inputs=outputs, outputs=outputs)

@@ -1,0 +1,380 @@
+"""`Scheduler`: runs one level of a graph (the workflow, or one iteration item / loop round) to completion.
+
+Every node runs as an asyncio task; tasks report back through the scheduler's inbox and all run state (pool
+writes, edge resolution, events) changes in the scheduler's own loop, so nothing needs a lock. A node is ready once
+all its incoming edges are resolved and one was taken; a node whose incoming edges were all skipped is skipped,
+and so on downstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Final
+
+from kawa.workflow.errors import RunLimitExceeded
+from kawa.workflow.events import EngineEvent, NodeFinished, NodeRetry, NodeStarted, NodeStatus, TextChunk
+from kawa.workflow.graph import Graph, NodeSpec
+from kawa.workflow.mailbox import Mailbox
+from kawa.workflow.node_failure import error_outputs, error_text
+from kawa.workflow.nodes.base import NodeResult
+from kawa.workflow.response_stream import ResponseStreamCoordinator
+from kawa.workflow.runtime import EngineLimits, NodeContext, NodeServices, Scope, SubgraphOutcome
+from kawa.workflow.variable_pool import VariablePool
+
+_DONE: Final = 0
+_CHUNK: Final = 1
+_ABORT: Final = 2
+_INLINE_BURST: Final = 32
+
+STOPPED_BY_USER: Final = "Stopped by user."
+
+
+@dataclass(slots=True)
+class RunState:
+    """Shared by every scheduler of one run (nested containers included)."""
+
+    services: NodeServices
+    limits: EngineLimits
+    emit: Callable[[EngineEvent], None]
+    steps: int = 0
+    node_index: int = 0
+    total_tokens: int = 0
+    total_price: Decimal = field(default_factory=Decimal)
+    currency: str | None = None
+    exceptions_count: int = 0
+    # Why running nodes are being cancelled, shown as their error (set by the top level when it ends early).
+    cancel_reason: str | None = None
+
+
+@dataclass(slots=True)
+class LevelOutcome:
+    status: str = "succeeded"  # succeeded | failed | stopped
+    error: str | None = None
+    error_type: str | None = None
+    end_outputs: dict[str, Any] = field(default_factory=dict)
+    answers: list[str] = field(default_factory=list)
+    loop_ended: bool = False
+    total_tokens: int = 0
+
+
+class _Execution:
+    __slots__ = ("created_at", "id", "index", "predecessor", "spec", "started", "task")
+
+    def __init__(self, spec: NodeSpec, index: int, predecessor: str | None) -> None:
+        self.spec = spec
+        self.id = str(uuid.uuid4())
+        self.index = index
+        self.predecessor = predecessor
+        self.created_at = time.time()
+        self.started = time.perf_counter()
+        self.task: asyncio.Task[None] | None = None
+
+
+class Scheduler:
+    def __init__(self, graph: Graph, pool: VariablePool, state: RunState, scope: Scope, *,
+                 stream_responses: bool = False) -> None:
+        self._graph = graph
+        self._pool = pool
+        self._state = state
+        self._scope = scope
+        self._inbox: Mailbox[tuple[Any, ...]] = Mailbox()
+        self._running: dict[str, _Execution] = {}
+        # Ready nodes that run in the scheduler's own task (no I/O, no retry): no task, no mailbox round trip.
+        self._inline: deque[tuple[_Execution, NodeContext]] = deque()
+        self._inline_streak = 0
+        self._remaining = {nid: len(edges) for nid, edges in graph.in_edges.items()}
+        self._predecessor: dict[str, str] = {}
+        self._taken: set[str] = set()
+        self._outcome = LevelOutcome()
+        self._coordinator = ResponseStreamCoordinator(graph, pool, state.emit) if stream_responses else None
+
+    # -- control from outside (engine watchers)
+
+    def abort(self, status: str, error: str) -> None:
+        """Stop the level as soon as possible with this status (`stopped` for the user, `failed` for a limit)."""
+        self._inbox.put((_ABORT, status, error))
+
+    # -- the loop
+
+    async def run(self) -> LevelOutcome:
+        try:
+            self._launch(self._graph.root_id, None)
+            if self._coordinator is not None:
+                self._coordinator.on_edges_taken(self._taken)
+            while self._running and self._outcome.status == "succeeded":
+                if self._inline and self._inbox.empty():
+                    await self._run_inline()
+                    continue
+                message = await self._inbox.get()
+                kind = message[0]
+                if kind == _DONE:
+                    self._on_done(message[1], message[2], message[3])
+                elif kind == _CHUNK:
+                    if self._coordinator is not None:
+                        self._coordinator.on_chunk(message[1], message[2], message[3])
+                else:
+                    self._set_failure(message[1], message[2], None)
+            if self._running:
+                self._note_cancel_reason()
+                await self._cancel_running()
+            elif self._coordinator is not None and self._outcome.status == "succeeded":
+                self._coordinator.flush()
+        except BaseException:
+            self._note_cancel_reason()
+            await self._cancel_running()
+            raise
+        return self._outcome
+
+    def _set_failure(self, status: str, error: str, error_type: str | None) -> None:
+        if self._outcome.status == "succeeded":
+            self._outcome.status = status
+            self._outcome.error = error
+            self._outcome.error_type = error_type
+
+    async def _run_inline(self) -> None:
+        execution, ctx = self._inline.popleft()
+        result: NodeResult | None = None
+        error: BaseException | None = None
+        try:
+            result = _checked(await execution.spec.node.run(ctx), execution)
+        except Exception as exc:
+            error = exc
+        self._finish(execution, result, error, follow_edges=True)
+        self._inline_streak += 1
+        if self._inline_streak >= _INLINE_BURST:
+            # Let the loop breathe (stop requests, timers, other runs) during long chains of inline nodes.
+            self._inline_streak = 0
+            await asyncio.sleep(0)
+
+    def _note_cancel_reason(self) -> None:
+        if self._scope.depth > 0 or self._state.cancel_reason is not None:
+            return
+        status = self._outcome.status
+        self._state.cancel_reason = (STOPPED_BY_USER if status == "stopped" else
+                                     "Cancelled: the run failed." if status == "failed" else "Cancelled.")
+
+    async def _cancel_running(self) -> None:
+        self._inline.clear()
+        tasks = [e.task for e in self._running.values() if e.task is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        # Nodes that finished before the cancel still report; the rest were stopped.
+        while not self._inbox.empty():
+            message = self._inbox.get_nowait()
+            if message[0] == _DONE and message[1].spec.id in self._running:
+                self._finish(message[1], message[2], message[3], follow_edges=False)
+        for execution in list(self._running.values()):
+            del self._running[execution.spec.id]
+            if execution.spec.node.emits_node_events:
+                self._emit_finished(execution, "stopped", None, None, self._state.cancel_reason or "Cancelled.", None)
+
+    # -- launching
+
+    def _launch(self, node_id: str, predecessor: str | None) -> None:
+        state = self._state
+        state.steps += 1
+        if state.steps > state.limits.max_steps:
+            self._set_failure("failed", f"Maximum execution steps exceeded: the limit is {state.limits.max_steps}.",
+                              "RunLimitExceeded")
+            return
+        spec = self._graph.nodes[node_id]
+        state.node_index += 1
+        execution = _Execution(spec, state.node_index, predecessor)
+        scope = self._scope
+        if spec.node.emits_node_events:
+            state.emit(NodeStarted(
+                id=execution.id, node_id=node_id, node_type=spec.type, title=spec.title, index=execution.index,
+                predecessor_node_id=predecessor, created_at=execution.created_at,
+                iteration_id=scope.iteration_id, iteration_index=scope.iteration_index,
+                loop_id=scope.loop_id, loop_index=scope.loop_index,
+            ))
+        ctx = NodeContext(
+            node_id=node_id, execution_id=execution.id, pool=self._pool, services=state.services,
+            limits=state.limits, scope=scope, predecessor_node_id=predecessor, stream=self._on_stream, emit=state.emit,
+            run_subgraph=self._subgraph_runner(spec) if spec.node.is_container else None,
+        )
+        self._running[node_id] = execution
+        if spec.node.runs_inline and not spec.node.data.retry_config.retry_enabled:
+            self._inline.append((execution, ctx))
+        else:
+            execution.task = asyncio.create_task(self._execute(execution, ctx), name=f"node:{node_id}")
+
+    def _on_stream(self, node_id: str, variable: str, delta: str) -> None:
+        if self._coordinator is not None:
+            self._inbox.put((_CHUNK, node_id, variable, delta))
+
+    async def _execute(self, execution: _Execution, ctx: NodeContext) -> None:
+        node = execution.spec.node
+        retry = node.data.retry_config
+        attempt = 0
+        while True:
+            try:
+                result = _checked(await node.run(ctx), execution)
+            except RunLimitExceeded as exc:
+                self._inbox.put((_DONE, execution, None, exc))
+                return
+            except Exception as exc:
+                if retry.retry_enabled and attempt < retry.max_retries:
+                    attempt += 1
+                    self._emit_retry(execution, exc, attempt)
+                    if retry.retry_interval > 0:
+                        await asyncio.sleep(retry.retry_interval / 1000)
+                    continue
+                self._inbox.put((_DONE, execution, None, exc))
+                return
+            self._inbox.put((_DONE, execution, result, None))
+            return
+
+    # -- completion
+
+    def _on_done(self, execution: _Execution, result: NodeResult | None, error: BaseException | None) -> None:
+        self._finish(execution, result, error, follow_edges=True)
+
+    def _finish(self, execution: _Execution, result: NodeResult | None, error: BaseException | None, *,
+                follow_edges: bool) -> None:
+        spec = execution.spec
+        del self._running[spec.id]
+        node = spec.node
+        strategy = node.data.error_strategy
+        metadata: dict[str, Any] = {}
+        if error is not None:
+            message, error_type = error_text(error), type(error).__name__
+            if isinstance(error, RunLimitExceeded) or strategy not in ("default-value", "fail-branch"):
+                if node.emits_node_events:
+                    self._emit_finished(execution, "failed", None, None, message, None)
+                self._set_failure("failed", message, error_type)
+                return
+            self._state.exceptions_count += 1
+            outputs = error_outputs(node.data, message, error_type)
+            handle = "fail-branch" if strategy == "fail-branch" else "source"
+            status: NodeStatus = "exception"
+            inputs = process_data = None
+            metadata["error_strategy"] = strategy
+            error_message: str | None = message
+        else:
+            assert result is not None
+            outputs, handle, status = result.outputs, result.edge_source_handle, "succeeded"
+            inputs, process_data, error_message = result.inputs, result.process_data, None
+            if result.usage is not None:
+                usage = result.usage
+                self._state.total_tokens += usage.total_tokens
+                self._state.total_price += usage.total_price
+                self._state.currency = usage.currency
+                self._outcome.total_tokens += usage.total_tokens
+                metadata.update(total_tokens=usage.total_tokens, total_price=usage.total_price,
+                                currency=usage.currency)
+            if result.metadata:
+                metadata.update(result.metadata)
+                if node.is_container:
+                    self._outcome.total_tokens += int(result.metadata.get("total_tokens") or 0)
+        self._pool.set_outputs(spec.id, outputs)
+        if node.emits_node_events:
+            self._emit_finished(execution, status, inputs, process_data, error_message, outputs, metadata)
+        if spec.type == "end":
+            self._outcome.end_outputs.update(outputs)
+        elif spec.type == "answer":
+            self._outcome.answers.append(str(outputs.get("answer", "")))
+            if self._coordinator is None and outputs.get("answer"):
+                self._state.emit(TextChunk(str(outputs["answer"]), [spec.id, "answer"], spec.id))
+        elif spec.type == "loop-end":
+            self._outcome.loop_ended = True
+        if self._coordinator is not None:
+            self._coordinator.on_resolved(spec.id, ran=True)
+        if follow_edges:
+            self._follow(spec.id, handle)
+
+    def _follow(self, node_id: str, handle: str) -> None:
+        ready: list[str] = []
+        any_taken = False
+        work = [(edge, edge.source_handle == handle) for edge in self._graph.out_edges.get(node_id, ())]
+        while work:
+            edge, taken = work.pop()
+            target = edge.target
+            if taken:
+                any_taken = True
+                self._taken.add(edge.id)
+                self._predecessor.setdefault(target, edge.source)
+            self._remaining[target] -= 1
+            if self._remaining[target] == 0:
+                if target in self._predecessor:
+                    ready.append(target)
+                else:  # every way in was skipped: skip it and what only it leads to
+                    if self._coordinator is not None:
+                        self._coordinator.on_resolved(target, ran=False)
+                    work.extend((e, False) for e in self._graph.out_edges.get(target, ()))
+        if any_taken and self._coordinator is not None:
+            self._coordinator.on_edges_taken(self._taken)
+        for target in reversed(ready):
+            if self._outcome.status != "succeeded":
+                return
+            self._launch(target, self._predecessor[target])
+
+    # -- events
+
+    def _emit_finished(self, execution: _Execution, status: NodeStatus, inputs: Any, process_data: Any,
+                       error: str | None, outputs: Any, metadata: dict[str, Any] | None = None) -> None:
+        spec, scope = execution.spec, self._scope
+        if scope.iteration_id is not None or scope.loop_id is not None:
+            metadata = dict(metadata or {})
+            if scope.iteration_id is not None:
+                metadata.update(iteration_id=scope.iteration_id, iteration_index=scope.iteration_index)
+            if scope.loop_id is not None:
+                metadata.update(loop_id=scope.loop_id, loop_index=scope.loop_index)
+        self._state.emit(NodeFinished(
+            id=execution.id, node_id=spec.id, node_type=spec.type, title=spec.title, index=execution.index,
+            predecessor_node_id=execution.predecessor, created_at=execution.created_at, status=status,
+            inputs=inputs, process_data=process_data, outputs=outputs, error=error,
+            elapsed_time=time.perf_counter() - execution.started, execution_metadata=metadata or None,
+            finished_at=time.time(), iteration_id=scope.iteration_id, iteration_index=scope.iteration_index,
+            loop_id=scope.loop_id, loop_index=scope.loop_index,
+        ))
+
+    def _emit_retry(self, execution: _Execution, error: BaseException, attempt: int) -> None:
+        spec, scope = execution.spec, self._scope
+        self._state.emit(NodeRetry(
+            id=execution.id, node_id=spec.id, node_type=spec.type, title=spec.title, index=execution.index,
+            predecessor_node_id=execution.predecessor, created_at=execution.created_at, inputs=None,
+            error=error_text(error), retry_index=attempt, elapsed_time=time.perf_counter() - execution.started,
+            finished_at=time.time(), iteration_id=scope.iteration_id, iteration_index=scope.iteration_index,
+            loop_id=scope.loop_id, loop_index=scope.loop_index,
+        ))
+
+    # -- containers
+
+    def _subgraph_runner(self, spec: NodeSpec) -> Callable[[VariablePool, int], Any]:
+        subgraph = self._graph.subgraphs[spec.id]
+        depth = self._scope.depth + 1
+
+        async def run_subgraph(pool: VariablePool, index: int) -> SubgraphOutcome:
+            if depth > self._state.limits.max_depth:
+                raise RunLimitExceeded(
+                    f"Maximum container depth exceeded: the limit is {self._state.limits.max_depth}."
+                )
+            if spec.type == "loop":
+                scope = Scope(depth, self._scope.iteration_id, self._scope.iteration_index, spec.id, index)
+            else:
+                scope = Scope(depth, spec.id, index, self._scope.loop_id, self._scope.loop_index)
+            steps_before = self._state.steps
+            outcome = await Scheduler(subgraph, pool, self._state, scope).run()
+            if outcome.error_type == "RunLimitExceeded":
+                raise RunLimitExceeded(outcome.error or "")
+            return SubgraphOutcome(status=outcome.status, error=outcome.error, error_type=outcome.error_type,
+                                   loop_ended=outcome.loop_ended, steps=self._state.steps - steps_before,
+                                   total_tokens=outcome.total_tokens)
+
+        return run_subgraph
+
+
+def _checked(result: object, execution: _Execution) -> NodeResult:
+    if not isinstance(result, NodeResult):
+        raise TypeError(f"node {execution.spec.id} ({execution.spec.type}) returned {type(result).__name__}, "
+                        "not a NodeResult")
+    return result
