@@ -207,6 +207,74 @@ def db_upgrade() -> None:
     typer.echo("database is at the newest schema")
 
 
+@cli.command("run")
+def run_workflow(
+    file: Annotated[Path, typer.Argument(help="A workflow app export (DSL YAML).", exists=True, dir_okay=False)],
+    inputs: Annotated[list[str] | None, typer.Option("-i", "--input", help="name=value (JSON, or @file).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the final result as JSON.")] = False,
+) -> None:
+    """Run a workflow from the terminal, without a server: node progress live, outputs at the end."""
+    from kawa.apps.local_run import parse_cli_inputs, run_document
+    from kawa.apps.wire import jsonable
+    from kawa.models.registry import ModelRuntime
+    from kawa.services import build_node_services
+    from kawa.workflow import events as ev
+    from kawa.workflow.runtime import EngineLimits
+
+    settings = Settings()
+    limits = EngineLimits(max_steps=settings.workflow.max_steps, max_wall_time_s=settings.workflow.max_wall_time_s,
+                          max_depth=settings.workflow.max_depth)
+
+    async def main() -> dict[str, Any]:
+        doc = load_dsl(file.read_bytes())
+        result: dict[str, Any] = {}
+        streamed = False
+        models = ModelRuntime(settings.models)
+        try:
+            async with build_node_services(settings, None, models) as services:
+                async for event in run_document(doc, parse_cli_inputs(inputs or []), services, limits):
+                    if isinstance(event, ev.WorkflowFinished):
+                        result = {"status": event.status, "outputs": jsonable(event.outputs), "error": event.error,
+                                  "elapsed_time": round(event.elapsed_time, 6), "total_steps": event.total_steps,
+                                  "total_tokens": event.total_tokens}
+                    elif as_json:
+                        continue
+                    elif isinstance(event, ev.NodeStarted):
+                        typer.echo(f"▶ {event.title or event.node_id} ({event.node_type})", err=True)
+                    elif isinstance(event, ev.NodeFinished):
+                        mark = {"succeeded": "✔", "exception": "!", "stopped": "■"}.get(event.status, "✘")
+                        detail = f": {event.error}" if event.error else ""
+                        typer.echo(f"{mark} {event.title or event.node_id} {event.elapsed_time * 1000:.1f} ms{detail}",
+                                   err=True)
+                    elif isinstance(event, ev.TextChunk):
+                        streamed = True
+                        typer.echo(event.text, nl=False)
+        finally:
+            await models.aclose()
+        if streamed:
+            typer.echo("")
+        return result
+
+    try:
+        result = asyncio.run(main())
+    except KawaError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("stopped", err=True)
+        raise typer.Exit(130) from None
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        typer.echo(json.dumps(result["outputs"], ensure_ascii=False, indent=2))
+        typer.echo(f"{result['status']} in {result['elapsed_time'] * 1000:.1f} ms, {result['total_steps']} steps",
+                   err=True)
+        if result.get("error"):
+            typer.echo(f"error: {result['error']}", err=True)
+    if result.get("status") not in ("succeeded", "partial-succeeded"):
+        raise typer.Exit(1)
+
+
 @cli.command("settings")
 def settings_table() -> None:
     """Print every setting (env var, default, meaning) as a Markdown table."""

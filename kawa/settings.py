@@ -17,6 +17,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from kawa.models.config import ModelsConfig
+from kawa.sandbox.config import SandboxConfig
+
 
 class UploadSettings(BaseModel):
     """Limits for `POST /v1/files/upload` — the only place upload limits are set."""
@@ -90,6 +93,8 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)  # type: ignore[arg-type]
     workflow: WorkflowSettings = Field(default_factory=WorkflowSettings)  # type: ignore[arg-type]
     http_request: HttpRequestSettings = Field(default_factory=HttpRequestSettings)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)  # type: ignore[arg-type]
+    models: ModelsConfig = Field(default_factory=ModelsConfig)  # type: ignore[arg-type]
 
     @classmethod
     def settings_customise_sources(

@@ -128,3 +128,21 @@ def test_serve_with_example_starts_quickly_and_answers(env: dict[str, str]) -> N
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_run_executes_a_workflow_without_a_server(env: dict[str, str]) -> None:
+    out = kawa(env, "run", str(FIXTURES / "workflow-hello.yml"), "-i", "name=Ada", "--json").stdout
+    assert json.loads(out)["outputs"] == {"greeting": "Hello, Ada! Your name has 3 letters."}
+    live = kawa(env, "run", str(FIXTURES / "workflow-hello.yml"), "-i", "name=Bo")
+    assert "▶ Greeting (template-transform)" in live.stderr and "succeeded" in live.stderr
+    assert json.loads(live.stdout[live.stdout.index("{"):]) == {"greeting": "Hello, Bo! Your name has 2 letters."}
+
+
+def test_run_uses_the_code_sandbox(env: dict[str, str]) -> None:
+    out = kawa(env, "run", str(FIXTURES / "workflow-slow.yml"), "-i", "seconds=0.1", "--json").stdout
+    assert json.loads(out)["outputs"] == {"slept": 0.1}
+
+
+def test_run_refuses_bad_inputs_clearly(env: dict[str, str]) -> None:
+    result = kawa(env, "run", str(FIXTURES / "workflow-hello.yml"), ok=False)
+    assert result.returncode == 1 and "name is required in input form" in result.stderr

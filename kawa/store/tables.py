@@ -102,6 +102,7 @@ class WorkflowRun(Base):
     sequence_number: Mapped[int] = mapped_column(default=0)
     version: Mapped[str] = mapped_column(sa.String(32))
     triggered_from: Mapped[str] = mapped_column(sa.String(32), default="app-run")
+    conversation_id: Mapped[str | None] = mapped_column(sa.String(36))
     status: Mapped[str] = mapped_column(sa.String(32))
     inputs: Mapped[dict[str, Any]]
     outputs: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
@@ -146,3 +147,80 @@ class NodeExecution(Base):
     elapsed_time: Mapped[float] = mapped_column(default=0.0)
     created_at: Mapped[float]
     finished_at: Mapped[float | None]
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    app_id: Mapped[str] = mapped_column(sa.ForeignKey("apps.id", ondelete="CASCADE"))
+    end_user_id: Mapped[str] = mapped_column(sa.String(36))
+    mode: Mapped[str] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.String(255), default="")
+    inputs: Mapped[dict[str, Any]]
+    introduction: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(32), default="normal")
+    dialogue_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[float]
+    updated_at: Mapped[float]
+
+    __table_args__ = (sa.Index("ix_conversations_owner", "app_id", "end_user_id", "updated_at"),)
+
+
+class ConversationVariable(Base):
+    """A chatflow conversation variable's current value in one conversation (`id` is the DSL variable's id)."""
+
+    __tablename__ = "conversation_variables"
+
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(255))
+    value_type: Mapped[str] = mapped_column(sa.String(32))
+    value: Mapped[Any] = mapped_column(sa.JSON, nullable=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[float]
+    updated_at: Mapped[float]
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    app_id: Mapped[str] = mapped_column(sa.ForeignKey("apps.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str | None] = mapped_column(sa.ForeignKey("conversations.id", ondelete="CASCADE"))
+    end_user_id: Mapped[str] = mapped_column(sa.String(36))
+    task_id: Mapped[str] = mapped_column(sa.String(36), index=True)
+    mode: Mapped[str] = mapped_column(sa.String(32))
+    inputs: Mapped[dict[str, Any]]
+    query: Mapped[str] = mapped_column(sa.Text, default="")
+    answer: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(32), default="running")
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    message_files: Mapped[list[Any]] = mapped_column(default=list)
+    agent_thoughts: Mapped[list[Any]] = mapped_column(default=list)
+    retriever_resources: Mapped[list[Any]] = mapped_column(default=list)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    message_tokens: Mapped[int] = mapped_column(default=0)
+    answer_tokens: Mapped[int] = mapped_column(default=0)
+    latency: Mapped[float] = mapped_column(default=0.0)
+    workflow_run_id: Mapped[str | None] = mapped_column(sa.String(36))
+    created_at: Mapped[float]
+    updated_at: Mapped[float]
+
+    __table_args__ = (sa.Index("ix_messages_conversation_created", "conversation_id", "created_at"),)
+
+
+class MessageFeedback(Base):
+    __tablename__ = "message_feedbacks"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    app_id: Mapped[str] = mapped_column(sa.ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[str] = mapped_column(sa.ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    conversation_id: Mapped[str | None] = mapped_column(sa.String(36))
+    rating: Mapped[str] = mapped_column(sa.String(16))
+    content: Mapped[str | None] = mapped_column(sa.Text)
+    from_end_user_id: Mapped[str] = mapped_column(sa.String(36))
+    created_at: Mapped[float]
+    updated_at: Mapped[float]

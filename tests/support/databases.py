@@ -36,3 +36,17 @@ def fresh_postgres_database() -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+REDIS_URL = os.environ.get("KAWA_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def redis_available() -> str | None:
+    """None when Redis answers, else the reason it does not."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None

@@ -1,14 +1,15 @@
-"""initial schema: apps, versions, keys, end users, files, runs
+"""initial schema: apps, versions, keys, end users, files, runs, conversations, messages
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 18:50:46.125481
+Create Date: 2026-11-22 19:07:46.225109
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
 
 revision = '0001'
 down_revision = None
@@ -66,6 +67,24 @@ def upgrade() -> None:
     with op.batch_alter_table('app_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_app_versions_app_id'), ['app_id'], unique=False)
 
+    op.create_table('conversations',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('app_id', sa.String(length=36), nullable=False),
+    sa.Column('end_user_id', sa.String(length=36), nullable=False),
+    sa.Column('mode', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('inputs', sa.JSON(), nullable=False),
+    sa.Column('introduction', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('dialogue_count', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.Double(), nullable=False),
+    sa.Column('updated_at', sa.Double(), nullable=False),
+    sa.ForeignKeyConstraint(['app_id'], ['apps.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.create_index('ix_conversations_owner', ['app_id', 'end_user_id', 'updated_at'], unique=False)
+
     op.create_table('end_users',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('app_id', sa.String(length=36), nullable=False),
@@ -102,6 +121,7 @@ def upgrade() -> None:
     sa.Column('sequence_number', sa.Integer(), nullable=False),
     sa.Column('version', sa.String(length=32), nullable=False),
     sa.Column('triggered_from', sa.String(length=32), nullable=False),
+    sa.Column('conversation_id', sa.String(length=36), nullable=True),
     sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('inputs', sa.JSON(), nullable=False),
     sa.Column('outputs', sa.JSON(), nullable=True),
@@ -122,6 +142,48 @@ def upgrade() -> None:
         batch_op.create_index('ix_workflow_runs_app_created', ['app_id', 'created_at'], unique=False)
         batch_op.create_index('ix_workflow_runs_status', ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_workflow_runs_task_id'), ['task_id'], unique=False)
+
+    op.create_table('conversation_variables',
+    sa.Column('id', sa.String(length=255), nullable=False),
+    sa.Column('conversation_id', sa.String(length=36), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('value_type', sa.String(length=32), nullable=False),
+    sa.Column('value', sa.JSON(), nullable=True),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.Double(), nullable=False),
+    sa.Column('updated_at', sa.Double(), nullable=False),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', 'conversation_id')
+    )
+    op.create_table('messages',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('app_id', sa.String(length=36), nullable=False),
+    sa.Column('conversation_id', sa.String(length=36), nullable=True),
+    sa.Column('end_user_id', sa.String(length=36), nullable=False),
+    sa.Column('task_id', sa.String(length=36), nullable=False),
+    sa.Column('mode', sa.String(length=32), nullable=False),
+    sa.Column('inputs', sa.JSON(), nullable=False),
+    sa.Column('query', sa.Text(), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('message_files', sa.JSON(), nullable=False),
+    sa.Column('agent_thoughts', sa.JSON(), nullable=False),
+    sa.Column('retriever_resources', sa.JSON(), nullable=False),
+    sa.Column('usage', sa.JSON(), nullable=True),
+    sa.Column('message_tokens', sa.Integer(), nullable=False),
+    sa.Column('answer_tokens', sa.Integer(), nullable=False),
+    sa.Column('latency', sa.Double(), nullable=False),
+    sa.Column('workflow_run_id', sa.String(length=36), nullable=True),
+    sa.Column('created_at', sa.Double(), nullable=False),
+    sa.Column('updated_at', sa.Double(), nullable=False),
+    sa.ForeignKeyConstraint(['app_id'], ['apps.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.create_index('ix_messages_conversation_created', ['conversation_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_messages_task_id'), ['task_id'], unique=False)
 
     op.create_table('node_executions',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -149,15 +211,43 @@ def upgrade() -> None:
     with op.batch_alter_table('node_executions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_node_executions_workflow_run_id'), ['workflow_run_id'], unique=False)
 
+    op.create_table('message_feedbacks',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('app_id', sa.String(length=36), nullable=False),
+    sa.Column('message_id', sa.String(length=36), nullable=False),
+    sa.Column('conversation_id', sa.String(length=36), nullable=True),
+    sa.Column('rating', sa.String(length=16), nullable=False),
+    sa.Column('content', sa.Text(), nullable=True),
+    sa.Column('from_end_user_id', sa.String(length=36), nullable=False),
+    sa.Column('created_at', sa.Double(), nullable=False),
+    sa.Column('updated_at', sa.Double(), nullable=False),
+    sa.ForeignKeyConstraint(['app_id'], ['apps.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['message_id'], ['messages.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('message_id')
+    )
+    with op.batch_alter_table('message_feedbacks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_message_feedbacks_app_id'), ['app_id'], unique=False)
+
 
 
 
 def downgrade() -> None:
 
+    with op.batch_alter_table('message_feedbacks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_message_feedbacks_app_id'))
+
+    op.drop_table('message_feedbacks')
     with op.batch_alter_table('node_executions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_node_executions_workflow_run_id'))
 
     op.drop_table('node_executions')
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_messages_task_id'))
+        batch_op.drop_index('ix_messages_conversation_created')
+
+    op.drop_table('messages')
+    op.drop_table('conversation_variables')
     with op.batch_alter_table('workflow_runs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_workflow_runs_task_id'))
         batch_op.drop_index('ix_workflow_runs_status')
@@ -169,6 +259,10 @@ def downgrade() -> None:
 
     op.drop_table('upload_files')
     op.drop_table('end_users')
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.drop_index('ix_conversations_owner')
+
+    op.drop_table('conversations')
     with op.batch_alter_table('app_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_app_versions_app_id'))
 

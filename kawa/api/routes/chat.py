@@ -1,0 +1,111 @@
+"""`/chat-messages` and `/completion-messages` (send, stop) for chatflow, chat, agent-chat and completion apps."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, field_validator
+
+from kawa.api.auth import AppAuth, AppAuthDep, ServicesDep
+from kawa.api.routes.workflows import JsonBody, StopBody, blocking_json
+from kawa.api.sse import sse_response
+from kawa.apps.chat_runner import ChatRequest
+from kawa.errors import AppModeMismatch, InvalidParam, KawaError, NotFound
+
+router = APIRouter(tags=["chat"])
+CHAT_MODES = ("advanced-chat", "chat", "agent-chat")
+
+
+class ChatBody(BaseModel):
+    query: str = Field(description="The user's message.")
+    inputs: dict[str, Any] = Field(description="Values for the app's input variables.")
+    response_mode: Literal["blocking", "streaming"] | None = None
+    user: str = Field(min_length=1)
+    conversation_id: str | None = Field(None, description="Continue this conversation; empty starts a new one.")
+    files: list[dict[str, Any]] | None = None
+    auto_generate_name: bool = True
+    workflow_id: str | None = Field(None, description="Chatflow only: run this published version.")
+
+    @field_validator("conversation_id")
+    @classmethod
+    def _uuid(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            raise ValueError("conversation_id must be a valid UUID") from None
+        return value
+
+
+class CompletionBody(BaseModel):
+    inputs: dict[str, Any]
+    query: str = ""
+    response_mode: Literal["blocking", "streaming"] | None = None
+    user: str = Field(min_length=1)
+    files: list[dict[str, Any]] | None = None
+
+
+def chat_app(auth: AppAuthDep) -> AppAuth:
+    if auth.app.mode not in CHAT_MODES:
+        raise AppModeMismatch("not_chat_app")
+    return auth
+
+
+def completion_app(auth: AppAuthDep) -> AppAuth:
+    if auth.app.mode != "completion":
+        raise KawaError("App unavailable, please check your app configurations.", code="app_unavailable", status=400)
+    return auth
+
+
+ChatAuth = Annotated[AppAuth, Depends(chat_app)]
+CompletionAuth = Annotated[AppAuth, Depends(completion_app)]
+
+
+async def _respond(services: Any, auth: AppAuth, request: ChatRequest) -> Response:
+    handle = await services.chat_runner.start(auth.app, request)
+    if request.streaming:
+        return sse_response(handle.stream())
+    return blocking_json(await handle.blocking_result())
+
+
+@router.post("/chat-messages", dependencies=[JsonBody], summary="Send a chat message")
+async def send_chat_message(body: ChatBody, auth: ChatAuth, services: ServicesDep) -> Response:
+    if not body.query.strip():
+        raise InvalidParam("query is required")
+    request = ChatRequest(query=body.query, inputs=body.inputs, user=body.user,
+                          streaming=body.response_mode == "streaming", conversation_id=body.conversation_id,
+                          files=body.files, auto_generate_name=body.auto_generate_name, workflow_id=body.workflow_id)
+    return await _respond(services, auth, request)
+
+
+@router.post("/completion-messages", dependencies=[JsonBody], summary="Send a completion request")
+async def send_completion_message(body: CompletionBody, auth: CompletionAuth, services: ServicesDep) -> Response:
+    request = ChatRequest(query=body.query, inputs=body.inputs, user=body.user,
+                          streaming=body.response_mode == "streaming", files=body.files, completion=True)
+    return await _respond(services, auth, request)
+
+
+async def _stop(task_id: str, body: StopBody, auth: AppAuth, services: Any) -> dict[str, str]:
+    message = await services.messages.by_task(task_id, app_id=auth.app.id)
+    end_user = await services.end_users.find(auth.app.id, body.user)
+    if message is None or end_user is None or message.end_user_id != end_user.id:
+        raise NotFound("Task not found.", code="task_not_found")
+    if message.status == "running":
+        await services.tasks.request_stop(task_id, auth.app.id, end_user.id)
+        await services.chat_runner.wait_stopped(task_id, timeout=1.0)
+    return {"result": "success"}
+
+
+@router.post("/chat-messages/{task_id}/stop", dependencies=[JsonBody], summary="Stop generating a chat message")
+async def stop_chat_message(task_id: str, body: StopBody, auth: ChatAuth, services: ServicesDep) -> dict[str, str]:
+    return await _stop(task_id, body, auth, services)
+
+
+@router.post("/completion-messages/{task_id}/stop", dependencies=[JsonBody], summary="Stop a completion")
+async def stop_completion(task_id: str, body: StopBody, auth: CompletionAuth, services: ServicesDep
+                          ) -> dict[str, str]:
+    return await _stop(task_id, body, auth, services)

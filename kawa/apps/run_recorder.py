@@ -1,0 +1,136 @@
+"""Records one run as it happens: the run row at start, node executions in batches, the final state at the end.
+
+Batching keeps persistence off the hot path (a short run costs two transactions); in a longer run, changes are
+written at most `FLUSH_INTERVAL_S` after they happen, so a crash loses at most that much of its history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from kawa.apps.wire import jsonable
+from kawa.store.runs import RunStore, process_identity
+from kawa.store.tables import NodeExecution, WorkflowRun
+from kawa.workflow import events as ev
+
+FLUSH_INTERVAL_S = 0.5
+
+
+class RunRecorder:
+    def __init__(self, runs: RunStore, *, run_id: str, app_id: str) -> None:
+        self.runs = runs
+        self.run_id = run_id
+        self.app_id = app_id
+        self.run: WorkflowRun | None = None
+        self.sequence_number = 0
+        self._nodes: dict[str, NodeExecution] = {}
+        self._dirty: set[str] = set()
+        self._pending_flush: asyncio.Task[None] | None = None
+
+    async def start(self, run: WorkflowRun) -> None:
+        run.owner_pid = process_identity()
+        self.sequence_number = await self.runs.start(run)
+        self.run = run
+
+    async def on_event(self, event: ev.EngineEvent) -> None:
+        if isinstance(event, ev.NodeStarted):
+            self._started(event.id, event.node_id, event.node_type, event.title, event.index,
+                          event.predecessor_node_id, event.created_at, event.iteration_id, event.loop_id)
+        elif isinstance(event, ev.ContainerStarted):
+            self._started(event.id, event.node_id, event.node_type, event.title, 1, event.predecessor_node_id,
+                          event.created_at, event.iteration_id, event.loop_id, inputs=event.inputs)
+        elif isinstance(event, ev.NodeFinished | ev.NodeRetry):
+            self._finished(event.id, status=event.status, inputs=event.inputs, process_data=event.process_data,
+                           outputs=event.outputs, metadata=event.execution_metadata, error=event.error,
+                           elapsed=event.elapsed_time, finished_at=event.finished_at, event=event)
+        elif isinstance(event, ev.ContainerCompleted):
+            self._finished(event.id, status=event.status, inputs=event.inputs, process_data=None,
+                           outputs=event.outputs, metadata=event.execution_metadata, error=event.error,
+                           elapsed=event.elapsed_time, finished_at=event.finished_at, event=event)
+        else:
+            return
+        if self._pending_flush is None:
+            self._pending_flush = asyncio.create_task(self._flush_later(), name=f"flush-run-{self.run_id}")
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(FLUSH_INTERVAL_S)
+        self._pending_flush = None
+        await self.flush()
+
+    def _started(self, execution_id: str, node_id: str, node_type: str, title: str, index: int,
+                 predecessor: str | None, created_at: float, iteration_id: str | None, loop_id: str | None,
+                 inputs: Any = None) -> None:
+        self._nodes[execution_id] = NodeExecution(
+            id=execution_id, workflow_run_id=self.run_id, app_id=self.app_id, node_id=node_id, node_type=node_type,
+            title=title, index=index, predecessor_node_id=predecessor, iteration_id=iteration_id, loop_id=loop_id,
+            status="running", inputs=jsonable(inputs), created_at=created_at, finished_at=None, elapsed_time=0.0,
+        )
+        self._dirty.add(execution_id)
+
+    def _finished(self, execution_id: str, *, status: str, inputs: Any, process_data: Any, outputs: Any,
+                  metadata: Any, error: str | None, elapsed: float, finished_at: float, event: Any) -> None:
+        row = self._nodes.get(execution_id)
+        if row is None:  # a finish without a start (defensive): record it whole
+            self._started(execution_id, event.node_id, event.node_type, event.title, getattr(event, "index", 1),
+                          getattr(event, "predecessor_node_id", None), event.created_at,
+                          getattr(event, "iteration_id", None), getattr(event, "loop_id", None))
+            row = self._nodes[execution_id]
+        row.status = status
+        row.inputs = jsonable(inputs)
+        row.process_data = jsonable(process_data)
+        row.outputs = jsonable(outputs)
+        row.execution_metadata = jsonable(metadata)
+        row.error = error
+        row.elapsed_time = elapsed
+        row.finished_at = finished_at
+        self._dirty.add(execution_id)
+
+    def _take_dirty(self) -> list[NodeExecution]:
+        rows = [self._nodes[i] for i in self._dirty]
+        self._dirty.clear()
+        return rows
+
+    async def flush(self) -> None:
+        await self.runs.save_nodes(self._take_dirty())
+
+    async def finish(self, finished: ev.WorkflowFinished) -> WorkflowRun:
+        assert self.run is not None
+        run = self.run
+        run.status = finished.status
+        run.outputs = jsonable(finished.outputs)
+        run.error = finished.error
+        run.elapsed_time = finished.elapsed_time
+        run.total_tokens = finished.total_tokens
+        run.total_steps = finished.total_steps
+        run.exceptions_count = finished.exceptions_count
+        run.finished_at = finished.finished_at
+        await self._write_final(run)
+        return run
+
+    async def fail(self, error: str) -> WorkflowRun:
+        """End the run `failed` with `error`; nodes still running end `failed` too."""
+        assert self.run is not None
+        run = self.run
+        now = time.time()
+        for execution_id, row in self._nodes.items():
+            if row.status == "running":
+                row.status, row.error, row.finished_at = "failed", error, now
+                row.elapsed_time = now - row.created_at
+                self._dirty.add(execution_id)
+        run.status, run.error, run.finished_at = "failed", error, now
+        run.elapsed_time = now - run.created_at
+        await self._write_final(run)
+        return run
+
+    async def _write_final(self, run: WorkflowRun) -> None:
+        if self._pending_flush is not None:
+            self._pending_flush.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pending_flush
+            self._pending_flush = None
+        values = {k: getattr(run, k) for k in ("status", "outputs", "error", "elapsed_time", "total_tokens",
+                                               "total_steps", "exceptions_count", "finished_at")}
+        await self.runs.finish(run.id, values, self._take_dirty())

@@ -1,0 +1,109 @@
+"""The services a running kawa needs, built once at start-up and passed in (no module-level singletons)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from kawa.apps.chat_runner import ChatRunner
+from kawa.apps.chatflow import ChatflowMode
+from kawa.apps.suggestions import Suggester
+from kawa.apps.tasks import TaskRegistry
+from kawa.apps.workflow_runner import WorkflowRunner
+from kawa.files.storage import FileStorage, build_storage
+from kawa.models.registry import ModelRuntime
+from kawa.net.ssrf import GuardedClientFactory
+from kawa.sandbox import CodeSandbox
+from kawa.settings import Settings
+from kawa.store.apps import AppStore
+from kawa.store.conversations import ConversationStore
+from kawa.store.database import Database
+from kawa.store.end_users import EndUserStore
+from kawa.store.files import UploadFileStore
+from kawa.store.keys import KeyStore
+from kawa.store.messages import MessageStore
+from kawa.store.migrate import upgrade
+from kawa.store.runs import RunStore
+from kawa.workflow.runtime import NodeServices
+
+log = logging.getLogger("kawa")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    storage: FileStorage
+    apps: AppStore
+    keys: KeyStore
+    end_users: EndUserStore
+    files: UploadFileStore
+    runs: RunStore
+    tasks: TaskRegistry
+    workflow_runner: WorkflowRunner
+    models: ModelRuntime
+    conversations: ConversationStore
+    messages: MessageStore
+    chat_runner: ChatRunner
+    suggester: Suggester
+
+
+@asynccontextmanager
+async def build_node_services(settings: Settings, storage: FileStorage | None, models: ModelRuntime, *,
+                              warm: bool = False) -> AsyncIterator[NodeServices]:
+    """What workflow nodes may use: the code sandbox, SSRF-guarded HTTP, files, models. Closed on exit.
+
+    The sandbox starts its workers on first use, or at once with `warm` (the server does that).
+    """
+    extras: dict[str, object] = {"storage": storage} if storage is not None else {}
+    sandbox = CodeSandbox(settings.sandbox)
+    if warm:
+        await sandbox.start()
+    try:
+        yield NodeServices(code_runner=sandbox, http_client_factory=GuardedClientFactory(
+            settings.http_request.allowed_targets), models=models, extras=extras)
+    finally:
+        await sandbox.close()
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, *, migrate: bool = True, recover_runs: bool = False
+                        ) -> AsyncIterator[Services]:
+    """Open the database (migrating it to the newest schema), storage and task registry; close them on exit.
+
+    With `recover_runs` (the server does this at start), runs left `running` by a process that is gone are marked
+    `failed`, so no run stays `running` forever after a crash.
+    """
+    settings.home.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(db.dispose)
+        if migrate:
+            await upgrade(db)
+        storage = build_storage(settings.storage, settings.files_dir)
+        runs = RunStore(db)
+        if recover_runs and (recovered := await runs.fail_orphans()):
+            log.warning("marked %d run(s) of a stopped server as failed", recovered)
+        tasks = TaskRegistry(settings.redis_url)
+        await tasks.start()
+        stack.push_async_callback(tasks.close)
+        apps, end_users, files = AppStore(db), EndUserStore(db), UploadFileStore(db)
+        models = ModelRuntime(settings.models)
+        stack.push_async_callback(models.aclose)
+        node_services = await stack.enter_async_context(
+            build_node_services(settings, storage, models, warm=recover_runs))
+        runner = WorkflowRunner(settings=settings, apps=apps, end_users=end_users, files=files, runs=runs,
+                                tasks=tasks, node_services=node_services)
+        stack.push_async_callback(runner.close)
+        conversations, messages = ConversationStore(db), MessageStore(db)
+        modes = {"advanced-chat": ChatflowMode(graphs=runner.graphs, runs=runs, conversations=conversations,
+                                               node_services=node_services, limits=runner.limits)}
+        chat_runner = ChatRunner(settings=settings, apps=apps, end_users=end_users, files=files,
+                                 conversations=conversations, messages=messages, tasks=tasks, modes=modes)
+        stack.push_async_callback(chat_runner.close)
+        yield Services(settings=settings, db=db, storage=storage, apps=apps, keys=KeyStore(db),
+                       end_users=end_users, files=files, runs=runs, tasks=tasks, workflow_runner=runner,
+                       models=models, conversations=conversations, messages=messages, chat_runner=chat_runner,
+                       suggester=Suggester(models, messages))
