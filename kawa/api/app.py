@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kawa import __version__
 from kawa.api.errors import install_error_handlers
-from kawa.api.routes import app_info, chat, conversations, files, workflows
+from kawa.api.routes import app_info, audio, chat, conversations, files, workflows
 from kawa.services import Services, open_services
 from kawa.settings import Settings
 
@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    for router in (app_info.router, files.router, workflows.router, chat.router, conversations.router):
+    for router in (app_info.router, files.router, workflows.router, chat.router, conversations.router,
+                   audio.router):
         app.include_router(router, prefix="/v1")
     app.include_router(files.public_router)
 

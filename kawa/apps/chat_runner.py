@@ -1,0 +1,293 @@
+"""The chat runner: `/chat-messages` and `/completion-messages` for every chat mode.
+
+It owns what all modes share — the conversation (found or created, one message at a time), the message record,
+the stream envelope, stop and the final `message_end` — and hands the generation itself to a mode: the graph
+engine for chatflows (`kawa.apps.chatflow`), the easy-UI pipeline for chat, completion and agent apps
+(`kawa.apps.easy_ui_mode`). Each message runs in its own task, so a disconnecting client neither stops nor loses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kawa.apps.file_inputs import FileScope, resolve_inputs_files, resolve_system_files
+from kawa.apps.inputs import validate_inputs
+from kawa.apps.tasks import TaskRegistry
+from kawa.apps.wire import jsonable
+from kawa.dsl.document import GRAPH_MODES, app_features, app_input_variables
+from kawa.errors import InvalidParam, KawaError, NotFound
+from kawa.settings import Settings
+from kawa.store.apps import AppStore
+from kawa.store.clock import new_id
+from kawa.store.conversations import ConversationStore
+from kawa.store.end_users import EndUserStore
+from kawa.store.files import UploadFileStore
+from kawa.store.messages import MessageStore
+from kawa.store.tables import App, AppVersion, Conversation, EndUser, Message
+
+log = logging.getLogger("kawa.chat")
+STOPPED_ERROR = "Stopped by user."
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    query: str
+    inputs: dict[str, Any]
+    user: str
+    streaming: bool
+    conversation_id: str | None = None
+    files: list[dict[str, Any]] | None = None
+    auto_generate_name: bool = True
+    workflow_id: str | None = None
+    completion: bool = False
+
+
+@dataclass
+class Turn:
+    """One message being generated: what a mode needs to run it and how it reports back."""
+
+    app: App
+    version: AppVersion
+    end_user: EndUser
+    conversation: Conversation | None
+    message: Message
+    query: str
+    inputs: dict[str, Any]
+    files: list[dict[str, Any]]
+    history: list[Message]
+    stop: asyncio.Event
+    publish: Callable[[str, dict[str, Any]], None]
+    answer: str = ""
+    status: str = "normal"
+    error: str | None = None
+    error_code: str = "internal_server_error"
+    usage: dict[str, Any] = field(default_factory=dict)
+    retriever_resources: list[dict[str, Any]] = field(default_factory=list)
+    agent_thoughts: list[dict[str, Any]] = field(default_factory=list)
+    workflow_run_id: str | None = None
+    conversation_variables: dict[str, Any] = field(default_factory=dict)
+
+
+class ChatMode(Protocol):
+    async def run(self, turn: Turn) -> None:
+        """Generate the answer: stream through `turn.publish`, fill `turn.answer`/`status`/`usage`/…; never raise
+        for a failure the client should see as a failed message (set `status="error"` and `error`)."""
+
+
+@dataclass
+class MessageHandle:
+    task_id: str
+    message_id: str
+    conversation_id: str | None
+    mode: str
+    created_at: int
+    streaming: bool
+    queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
+    result: asyncio.Future[dict[str, Any]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    task: asyncio.Task[None] | None = None
+
+    def publish(self, event: str, fields: dict[str, Any]) -> None:
+        if not self.streaming:
+            return
+        message = {"event": event, "task_id": self.task_id, "message_id": self.message_id}
+        if self.conversation_id is not None:
+            message["conversation_id"] = self.conversation_id
+        message["created_at"] = self.created_at
+        message.update(fields)
+        self.queue.put_nowait(message)
+
+    async def stream(self) -> AsyncIterator[dict[str, Any]]:
+        while (message := await self.queue.get()) is not None:
+            yield message
+
+    async def blocking_result(self) -> dict[str, Any]:
+        return await asyncio.shield(self.result)
+
+
+def conversation_name_from(query: str) -> str:
+    """The name a conversation starts with, before (or instead of) a generated one."""
+    query = query.strip()
+    if not query:
+        return "New conversation"
+    return query[:20] + ("…" if len(query) > 20 else "")
+
+
+class ChatRunner:
+    def __init__(self, *, settings: Settings, apps: AppStore, end_users: EndUserStore, files: UploadFileStore,
+                 conversations: ConversationStore, messages: MessageStore, tasks: TaskRegistry,
+                 modes: dict[str, ChatMode], namer: Callable[[App, AppVersion, str], Awaitable[str]] | None = None
+                 ) -> None:
+        self.settings = settings
+        self.apps = apps
+        self.end_users = end_users
+        self.files = files
+        self.conversations = conversations
+        self.messages = messages
+        self.tasks = tasks
+        self.modes = modes
+        self.namer = namer
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._handles: dict[str, MessageHandle] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+
+    async def _version(self, app: App, workflow_id: str | None) -> AppVersion:
+        if workflow_id is None or app.mode not in GRAPH_MODES:
+            return await self.apps.current_version(app)
+        version = await self.apps.version(workflow_id)
+        if version is None or version.app_id != app.id:
+            raise NotFound(f"Workflow not found with id: {workflow_id}")
+        return version
+
+    async def start(self, app: App, request: ChatRequest) -> MessageHandle:
+        if app.mode == "agent-chat" and not request.streaming:
+            raise InvalidParam("Agent Chat App does not support blocking mode")
+        version = await self._version(app, request.workflow_id)
+        end_user = await self.end_users.get_or_create(app.id, request.user)
+        conversation = None
+        if request.conversation_id:
+            conversation = await self.conversations.get(request.conversation_id, app_id=app.id,
+                                                        end_user_id=end_user.id)
+            if conversation is None:
+                raise NotFound("Conversation Not Exists.", code="not_found")
+        variables = app_input_variables(version.document)
+        if conversation is not None and app.mode in GRAPH_MODES:
+            inputs = dict(conversation.inputs)
+        else:
+            inputs = validate_inputs(variables, request.inputs)
+        scope = FileScope(app_id=app.id, end_user_id=end_user.id, base_url=self.settings.base_url,
+                          signing_key=self.settings.signing_key())
+        inputs = await resolve_inputs_files(variables, inputs, scope, self.files)
+        features = app_features(version.document)
+        files = await resolve_system_files(request.files, scope, self.files, features.get("file_upload") or {})
+
+        lock = self._locks[conversation.id] if conversation is not None else asyncio.Lock()
+        task_id, message_id = new_id(), new_id()
+        created = time.time()
+        if conversation is None and not request.completion:
+            conversation = await self.conversations.create(
+                app_id=app.id, end_user_id=end_user.id, mode=app.mode, name=conversation_name_from(request.query),
+                inputs=jsonable(inputs), introduction=features.get("opening_statement") or "",
+                variables=list((version.document.get("workflow") or {}).get("conversation_variables") or []),
+            )
+            lock = self._locks[conversation.id]
+            if request.auto_generate_name and self.namer is not None:
+                self._spawn(self._name_conversation(app, version, conversation, request.query))
+        handle = MessageHandle(task_id=task_id, message_id=message_id,
+                               conversation_id=conversation.id if conversation else None, mode=app.mode,
+                               created_at=int(created), streaming=request.streaming)
+        message = Message(id=message_id, app_id=app.id, conversation_id=handle.conversation_id,
+                          end_user_id=end_user.id, task_id=task_id, mode=app.mode, inputs=jsonable(inputs),
+                          query=request.query, answer="", status="running", message_files=jsonable(files),
+                          agent_thoughts=[], retriever_resources=[], created_at=created, updated_at=created)
+        registration = self.tasks.register(task_id, app.id, end_user.id)
+        running = registration.__enter__()
+        self._handles[task_id] = handle
+
+        async def execute() -> None:
+            try:
+                async with lock:
+                    history = await self.messages.history(conversation.id) if conversation else []
+                    await self.messages.add(message)
+                    turn = Turn(app=app, version=version, end_user=end_user, conversation=conversation,
+                                message=message, query=request.query, inputs=inputs, files=files, history=history,
+                                stop=running.stop, publish=handle.publish)
+                    await self._run_turn(handle, turn)
+            finally:
+                registration.__exit__(None, None, None)
+                self._handles.pop(task_id, None)
+                if conversation is not None and not lock.locked():
+                    self._locks.pop(conversation.id, None)
+
+        handle.task = asyncio.create_task(execute(), name=f"message-{message_id}")
+        return handle
+
+    async def _run_turn(self, handle: MessageHandle, turn: Turn) -> None:
+        started = time.perf_counter()
+        try:
+            await self.modes[turn.app.mode].run(turn)
+        except KawaError as exc:
+            turn.status, turn.error, turn.error_code = "error", exc.message, exc.code
+        except asyncio.CancelledError:
+            turn.status, turn.error = "error", "The server stopped while this message was in progress."
+            await asyncio.shield(self._record(turn, time.perf_counter() - started))
+            handle.queue.put_nowait(None)
+            raise
+        except Exception as exc:
+            log.exception("message %s failed unexpectedly", turn.message.id)
+            turn.status, turn.error = "error", f"Internal error: {type(exc).__name__}: {exc}"
+        if turn.stop.is_set() and turn.status == "normal":
+            turn.status, turn.error = "stopped", STOPPED_ERROR
+        await self._record(turn, time.perf_counter() - started)
+        self._finish(handle, turn)
+
+    async def _record(self, turn: Turn, latency: float) -> None:
+        usage = {**turn.usage, "latency": round(latency, 6)}
+        await self.messages.finish(turn.message.id, {
+            "answer": turn.answer, "status": turn.status, "error": turn.error, "usage": jsonable(usage),
+            "message_tokens": int(usage.get("prompt_tokens") or 0),
+            "answer_tokens": int(usage.get("completion_tokens") or 0), "latency": latency,
+            "retriever_resources": jsonable(turn.retriever_resources),
+            "agent_thoughts": jsonable(turn.agent_thoughts), "workflow_run_id": turn.workflow_run_id,
+        })
+        turn.usage = usage
+        if turn.conversation is not None:
+            await self.conversations.save_variables(turn.conversation.id, jsonable(turn.conversation_variables))
+            await self.conversations.touch(turn.conversation.id, dialogue_count=len(turn.history) + 1)
+
+    def _finish(self, handle: MessageHandle, turn: Turn) -> None:
+        metadata = {"annotation_reply": None, "retriever_resources": jsonable(turn.retriever_resources),
+                    "usage": jsonable(turn.usage)}
+        if turn.status == "error":
+            status = 500 if turn.error_code == "internal_server_error" else 400
+            handle.publish("error", {"code": turn.error_code, "status": status, "message": turn.error})
+        else:
+            handle.publish("message_end", {"id": handle.message_id, "metadata": metadata, "files": []})
+        handle.queue.put_nowait(None)
+        if handle.result.done():
+            return
+        if turn.status == "error":
+            handle.result.set_exception(KawaError(turn.error, code=turn.error_code, status=status))
+            handle.result.exception()  # retrieved here: a blocking caller may have gone away
+            return
+        body: dict[str, Any] = {"event": "message", "task_id": handle.task_id, "id": handle.message_id,
+                                "message_id": handle.message_id}
+        if handle.conversation_id is not None:
+            body["conversation_id"] = handle.conversation_id
+        body.update(mode=handle.mode, answer=turn.answer, metadata=metadata, created_at=handle.created_at)
+        handle.result.set_result(body)
+
+    async def _name_conversation(self, app: App, version: AppVersion, conversation: Conversation, query: str) -> None:
+        assert self.namer is not None
+        try:
+            name = await self.namer(app, version, query)
+        except Exception:
+            log.warning("could not generate a name for conversation %s", conversation.id, exc_info=True)
+            return
+        if name:
+            await self.conversations.rename(conversation, name)
+
+    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def wait_stopped(self, task_id: str, *, timeout: float) -> None:
+        handle = self._handles.get(task_id)
+        if handle is not None and handle.task is not None:
+            with contextlib.suppress(asyncio.TimeoutError, Exception):
+                await asyncio.wait_for(asyncio.shield(handle.task), timeout)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        tasks = [h.task for h in self._handles.values() if h.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, *self._background, return_exceptions=True)
