@@ -1,0 +1,77 @@
+"""Benchmark of the code sandbox: prints ms per trivial code call, cold and warm, python3 and javascript.
+
+Run: `python bench/sandbox.py [--calls N]`. Cold = a new CodeSandbox's first call (worker start included);
+warm = sequential calls on a started pool, measured end to end around `CodeSandbox.run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+from kawa.sandbox import CodeSandbox, SandboxConfig
+
+TRIVIAL = {
+    "python3": "def main(a: int, b: int) -> dict:\n    return {'sum': a + b}\n",
+    "javascript": "function main({a, b}) {\n  return { sum: a + b };\n}\n",
+}
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.2f} ms"
+
+
+async def cold(language: str) -> float:
+    sandbox = CodeSandbox(SandboxConfig(python_workers=1, javascript_workers=1))
+    began = time.perf_counter()
+    await sandbox.run(language, TRIVIAL[language], {"a": 1, "b": 2})
+    elapsed = time.perf_counter() - began
+    await sandbox.close()
+    return elapsed
+
+
+async def warm(language: str, calls: int) -> tuple[list[float], list[float], float]:
+    async with CodeSandbox(SandboxConfig(python_workers=2, javascript_workers=2)) as sandbox:
+        await sandbox.wait_ready()
+        for _ in range(20):
+            await sandbox.run(language, TRIVIAL[language], {"a": 1, "b": 2})
+        samples: list[float] = []
+        for i in range(calls):
+            began = time.perf_counter()
+            await sandbox.run(language, TRIVIAL[language], {"a": i, "b": 2})
+            samples.append(time.perf_counter() - began)
+        paced: list[float] = []
+        for i in range(min(calls, 100)):  # a workflow's code nodes rarely come back to back
+            await asyncio.sleep(0.005)
+            began = time.perf_counter()
+            await sandbox.run(language, TRIVIAL[language], {"a": i, "b": 2})
+            paced.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        await asyncio.gather(*(sandbox.run(language, TRIVIAL[language], {"a": i, "b": 2})
+                               for i in range(calls)))
+        throughput = calls / (time.perf_counter() - began)
+        print(f"  layers: {', '.join(sandbox.layers(language))}")  # type: ignore[arg-type]
+    return samples, paced, throughput
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=300)
+    args = parser.parse_args()
+    for language in ("python3", "javascript"):
+        print(f"{language}:")
+        colds = [await cold(language) for _ in range(3)]
+        samples, paced, throughput = await warm(language, args.calls)
+        samples.sort()
+        p90 = samples[int(len(samples) * 0.9)]
+        print(f"  cold (new pool, first call): median {_ms(statistics.median(colds))}")
+        print(f"  warm sequential ({args.calls} calls): median {_ms(statistics.median(samples))}, "
+              f"p90 {_ms(p90)}, min {_ms(samples[0])}")
+        print(f"  warm paced (a call every ~5 ms): median {_ms(statistics.median(paced))}")
+        print(f"  warm concurrent, 2 workers: {throughput:7.0f} calls/s")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Outbound networking: the SSRF-guarded HTTP client used by http-request nodes and HTTP tools."""

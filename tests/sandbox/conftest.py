@@ -1,0 +1,17 @@
+"""A real sandbox for the whole session: two python3 workers, one javascript worker, short limits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from kawa.sandbox import CodeSandbox, SandboxConfig
+
+
+@pytest.fixture(scope="session")
+async def sandbox() -> AsyncIterator[CodeSandbox]:
+    config = SandboxConfig(python_workers=2, javascript_workers=1, timeout_s=5, memory_mb=256)
+    async with CodeSandbox(config) as running:
+        await running.wait_ready()
+        yield running
