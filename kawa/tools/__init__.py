@@ -1,0 +1,6 @@
+"""Tools that workflows (tool node) and agents call: built-in tools that run in-process, described with JSON schemas
+so that a model can call them."""
+
+from kawa.tools.builtin import BUILTIN_TOOLS, BuiltinTool, ToolError, ToolOutput, find_builtin_tool
+
+__all__ = ["BUILTIN_TOOLS", "BuiltinTool", "ToolError", "ToolOutput", "find_builtin_tool"]
