@@ -30,6 +30,7 @@ from kawa.store.conversations import ConversationStore
 from kawa.store.end_users import EndUserStore
 from kawa.store.files import UploadFileStore
 from kawa.store.messages import MessageStore
+from kawa.store.runs import process_identity
 from kawa.store.tables import App, AppVersion, Conversation, EndUser, Message
 
 log = logging.getLogger("kawa.chat")
@@ -185,7 +186,8 @@ class ChatRunner:
         message = Message(id=message_id, app_id=app.id, conversation_id=handle.conversation_id,
                           end_user_id=end_user.id, task_id=task_id, mode=app.mode, inputs=jsonable(inputs),
                           query=request.query, answer="", status="running", message_files=jsonable(files),
-                          agent_thoughts=[], retriever_resources=[], created_at=created, updated_at=created)
+                          agent_thoughts=[], retriever_resources=[], owner_pid=process_identity(),
+                          created_at=created, updated_at=created)
         registration = self.tasks.register(task_id, app.id, end_user.id)
         running = registration.__enter__()
         self._handles[task_id] = handle
@@ -216,15 +218,23 @@ class ChatRunner:
             turn.status, turn.error, turn.error_code = "error", exc.message, exc.code
         except asyncio.CancelledError:
             turn.status, turn.error = "error", "The server stopped while this message was in progress."
-            await asyncio.shield(self._record(turn, time.perf_counter() - started))
-            handle.queue.put_nowait(None)
+            try:
+                await asyncio.shield(self._record(turn, time.perf_counter() - started))
+            finally:
+                handle.queue.put_nowait(None)
+                if not handle.result.done():
+                    handle.result.cancel()
             raise
         except Exception as exc:
             log.exception("message %s failed unexpectedly", turn.message.id)
             turn.status, turn.error = "error", f"Internal error: {type(exc).__name__}: {exc}"
         if turn.stop.is_set() and turn.status == "normal":
             turn.status, turn.error = "stopped", STOPPED_ERROR
-        await self._record(turn, time.perf_counter() - started)
+        try:
+            await self._record(turn, time.perf_counter() - started)
+        except Exception as exc:  # tell the client; the server-start recovery settles the stored row
+            log.exception("could not record message %s", turn.message.id)
+            turn.status, turn.error = "error", f"The message could not be saved: {type(exc).__name__}"
         self._finish(handle, turn)
 
     async def _record(self, turn: Turn, latency: float) -> None:

@@ -29,6 +29,7 @@ class RunRecorder:
         self._nodes: dict[str, NodeExecution] = {}
         self._dirty: set[str] = set()
         self._pending_flush: asyncio.Task[None] | None = None
+        self._write_lock = asyncio.Lock()  # one write at a time: a flush and the final write touch the same rows
 
     async def start(self, run: WorkflowRun) -> None:
         run.owner_pid = process_identity()
@@ -57,6 +58,7 @@ class RunRecorder:
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(FLUSH_INTERVAL_S)
+        # From here on the flush is no longer cancelled by the final write, which waits for it on the lock.
         self._pending_flush = None
         await self.flush()
 
@@ -94,7 +96,8 @@ class RunRecorder:
         return rows
 
     async def flush(self) -> None:
-        await self.runs.save_nodes(self._take_dirty())
+        async with self._write_lock:
+            await self.runs.save_nodes(self._take_dirty())
 
     async def finish(self, finished: ev.WorkflowFinished) -> WorkflowRun:
         assert self.run is not None
@@ -125,12 +128,14 @@ class RunRecorder:
         await self._write_final(run)
         return run
 
+
     async def _write_final(self, run: WorkflowRun) -> None:
-        if self._pending_flush is not None:
+        if self._pending_flush is not None:  # still sleeping: the final write covers it
             self._pending_flush.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pending_flush
             self._pending_flush = None
         values = {k: getattr(run, k) for k in ("status", "outputs", "error", "elapsed_time", "total_tokens",
                                                "total_steps", "exceptions_count", "finished_at")}
-        await self.runs.finish(run.id, values, self._take_dirty())
+        async with self._write_lock:
+            await self.runs.finish(run.id, values, self._take_dirty())

@@ -222,21 +222,31 @@ class WorkflowRunner:
                     }))
                 elif (named := node_event(event)) is not None:
                     handle.publish(handle.envelope(*named))
-        except Exception as exc:  # the engine itself broke: record it truthfully, tell the client
+            assert finished is not None, "the engine ended without workflow_finished"
+            run = await recorder.finish(finished)
+        except Exception as exc:  # the engine or the store broke: record it truthfully, tell the client
             log.exception("workflow run %s failed unexpectedly", handle.run_id)
             message = exc.message if isinstance(exc, KawaError) else f"Internal error: {type(exc).__name__}: {exc}"
-            run = await recorder.fail(message)
+            run = await self._record_failure(recorder, message)
             handle.publish({"event": "error", "workflow_run_id": handle.run_id, "task_id": handle.task_id,
                             "status": 500, "code": "internal_server_error", "message": message})
-            self._finish(handle, run)
-            return
         except BaseException:
-            await asyncio.shield(recorder.fail("The server stopped while this run was in progress."))
+            await asyncio.shield(self._record_failure(recorder, "The server stopped while this run was in progress."))
             handle.queue.put_nowait(None)
+            if not handle.result.done():
+                handle.result.cancel()
             raise
-        assert finished is not None, "the engine ended without workflow_finished"
-        run = await recorder.finish(finished)
         self._finish(handle, run)
+
+    @staticmethod
+    async def _record_failure(recorder: RunRecorder, message: str) -> WorkflowRun:
+        """Mark the run failed; if even that write fails, the next server start marks it (see RunStore)."""
+        try:
+            return await recorder.fail(message)
+        except Exception:
+            log.exception("could not record the failure of run %s", recorder.run_id)
+            assert recorder.run is not None
+            return recorder.run
 
     def _finish(self, handle: RunHandle, run: WorkflowRun) -> None:
         view = run_view(run)

@@ -16,9 +16,10 @@ import sqlalchemy as sa
 
 from kawa.store.clock import now
 from kawa.store.database import Database
-from kawa.store.tables import App, EndUser, NodeExecution, WorkflowRun
+from kawa.store.tables import App, EndUser, Message, NodeExecution, WorkflowRun
 
 CRASH_ERROR = "The server stopped while this run was in progress."
+MESSAGE_CRASH_ERROR = "The server stopped while this message was in progress."
 _BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
 
 
@@ -134,8 +135,15 @@ class RunStore:
             return LogPage(total=total, rows=[(run, user) for run, user in result.all()])
 
     async def fail_orphans(self) -> int:
-        """Mark `running` runs (and their running nodes) `failed` when their process is gone; returns how many."""
+        """Mark `running` runs (and their running nodes) `failed`, and `running` messages `error`, when their
+        process is gone; returns how many runs and messages were settled."""
         async with self.db.session() as session, session.begin():
+            messages = list(await session.execute(
+                sa.select(Message.id, Message.owner_pid).where(Message.status == "running")))
+            orphan_messages = [message_id for message_id, owner in messages if not _owner_alive(owner)]
+            if orphan_messages:
+                await session.execute(sa.update(Message).where(Message.id.in_(orphan_messages))
+                                      .values(status="error", error=MESSAGE_CRASH_ERROR, updated_at=now()))
             running = list(await session.execute(
                 sa.select(WorkflowRun.id, WorkflowRun.owner_pid, WorkflowRun.created_at)
                 .where(WorkflowRun.status == "running")
@@ -152,4 +160,4 @@ class RunStore:
                     .where(NodeExecution.workflow_run_id == run_id, NodeExecution.status == "running")
                     .values(status="failed", error=CRASH_ERROR, finished_at=ts)
                 )
-            return len(orphans)
+            return len(orphans) + len(orphan_messages)

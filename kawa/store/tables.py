@@ -206,6 +206,7 @@ class Message(Base):
     answer_tokens: Mapped[int] = mapped_column(default=0)
     latency: Mapped[float] = mapped_column(default=0.0)
     workflow_run_id: Mapped[str | None] = mapped_column(sa.String(36))
+    owner_pid: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[float]
     updated_at: Mapped[float]
 

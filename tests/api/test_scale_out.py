@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from conftest import client_for, make_settings
 from support.apps import import_app
 from support.databases import REDIS_URL, redis_available
 from support.server import RunningServer, start_server
-from support.sse import iter_events
+from test_workflow_stop import STOP_BUDGET_S, stop_and_measure
 
 _REDIS_PROBLEM = redis_available()
 
@@ -34,24 +33,8 @@ def test_stop_sent_to_another_server_stops_the_run(two_servers: list[RunningServ
     first, second = two_servers
     app = import_app(first.settings, "workflow-slow.yml")
     with client_for(first, app.api_key) as a, client_for(second, app.api_key) as b:
-        request = a.build_request("POST", "/workflows/run",
-                                  json={"inputs": {"seconds": 30}, "user": "alice", "response_mode": "streaming"})
-        response = a.send(request, stream=True)
-        try:
-            events = iter_events(response)
-            for event in events:
-                if event["event"] == "node_started" and event["data"]["node_type"] == "code":
-                    break
-            task_id, run_id = event["task_id"], event["workflow_run_id"]
-            started = time.perf_counter()
-            assert b.post(f"/workflows/tasks/{task_id}/stop", json={"user": "alice"}).json() == {"result": "success"}
-            rest = list(events)
-            elapsed = time.perf_counter() - started
-        finally:
-            response.close()
-        assert rest[-1]["data"]["status"] == "stopped"
-        assert elapsed < 0.1, f"cross-server stop took {elapsed * 1000:.1f} ms"
-        assert b.get(f"/workflows/run/{run_id}").json()["status"] == "stopped"
+        times = sorted(stop_and_measure(a, b) for _ in range(3))
+    assert times[1] < STOP_BUDGET_S, f"cross-server stops took {[round(t * 1000, 1) for t in times]} ms"
 
 
 def test_both_servers_serve_the_same_apps(two_servers: list[RunningServer]) -> None:

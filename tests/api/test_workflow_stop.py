@@ -42,26 +42,33 @@ def _until_code_runs(events: Iterator[dict]) -> tuple[str, str]:
     raise AssertionError("the code node never started")
 
 
-def test_stop_ends_the_run_stopped_within_100ms(server: RunningServer, slow_client: httpx.Client) -> None:
-    response, events = _start_streaming(slow_client, 30)
+def stop_and_measure(starter: httpx.Client, stopper: httpx.Client) -> float:
+    """Start a 30 s run, stop it while its code node sleeps, check it ended stopped; seconds from stop to stream end."""
+    response, events = _start_streaming(starter, 30)
     try:
         task_id, run_id = _until_code_runs(events)
-        time.sleep(0.2)
+        time.sleep(0.1)
         started = time.perf_counter()
-        answer = slow_client.post(f"/workflows/tasks/{task_id}/stop", json={"user": "alice"})
+        answer = stopper.post(f"/workflows/tasks/{task_id}/stop", json={"user": "alice"})
         rest = list(events)
         elapsed = time.perf_counter() - started
     finally:
         response.close()
     assert answer.status_code == 200 and answer.json() == {"result": "success"}
-    assert elapsed < STOP_BUDGET_S, f"stop took {elapsed * 1000:.1f} ms"
     finished_nodes = [e["data"] for e in rest if e["event"] == "node_finished"]
     assert [(n["node_type"], n["status"]) for n in finished_nodes] == [("code", "stopped")]
     final = rest[-1]
     assert final["event"] == "workflow_finished"
     assert final["data"]["status"] == "stopped" and final["data"]["error"] == "Stopped by user."
-    record = slow_client.get(f"/workflows/run/{run_id}").json()
+    record = stopper.get(f"/workflows/run/{run_id}").json()
     assert record["status"] == "stopped" and record["finished_at"] is not None
+    return elapsed
+
+
+def test_stop_ends_the_run_stopped_within_100ms(server: RunningServer, slow_client: httpx.Client) -> None:
+    # The median of three stops: one sample can catch a scheduling hiccup of a loaded 2-core machine.
+    times = sorted(stop_and_measure(slow_client, slow_client) for _ in range(3))
+    assert times[1] < STOP_BUDGET_S, f"stops took {[round(t * 1000, 1) for t in times]} ms"
 
 
 def test_stop_from_another_user_is_refused(slow_client: httpx.Client) -> None:

@@ -175,6 +175,7 @@ def upgrade() -> None:
     sa.Column('answer_tokens', sa.Integer(), nullable=False),
     sa.Column('latency', sa.Double(), nullable=False),
     sa.Column('workflow_run_id', sa.String(length=36), nullable=True),
+    sa.Column('owner_pid', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.Double(), nullable=False),
     sa.Column('updated_at', sa.Double(), nullable=False),
     sa.ForeignKeyConstraint(['app_id'], ['apps.id'], ondelete='CASCADE'),
