@@ -1,0 +1,72 @@
+"""The function-calling agent strategy: the model calls tools natively; each round is one agent thought, and the
+round without tool calls gives the answer. The last allowed round offers no tools, which forces an answer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
+from dataclasses import replace
+
+from kawa.apps.easy_ui.agent_tools import AgentTool, labels_of, missing_tool_observation
+from kawa.apps.easy_ui.events import AgentThought, MessageDelta, PipelineEvent, PipelineFinished
+from kawa.apps.easy_ui.generation import Generation, finish_reason_of
+from kawa.models.types import Message, Usage
+
+
+async def run_function_calling(
+    generation: Generation,
+    messages: list[Message],
+    tools: Mapping[str, AgentTool],
+    max_iteration: int,
+    stopped: asyncio.Event,
+) -> AsyncGenerator[PipelineEvent, None]:
+    definitions = [tool.definition() for tool in tools.values()]
+    messages = list(messages)
+    usage = Usage()
+    answer = ""
+    finish_reason: str | None = None
+    for position in range(1, max_iteration + 2):
+        offered = definitions if position <= max_iteration else []
+        thought = AgentThought(id=str(uuid.uuid4()), position=position)
+        call = generation.call(messages, tools=offered)
+        announced = False
+        async with aclosing(call.stream()) as chunks:
+            async for chunk in chunks:
+                if not announced:
+                    announced = True
+                    yield thought
+                if chunk.text:
+                    answer += chunk.text
+                    yield MessageDelta(chunk.text)
+        usage = usage.plus(call.usage or Usage())
+        finish_reason = finish_reason_of(call, stopped.is_set())
+        # Calls the model makes when no tools were offered (the final round) are not run.
+        calls = [] if call.halted or not offered else call.tool_calls
+        names = [c.name for c in calls]
+        thought = AgentThought(
+            id=thought.id, position=position, thought=call.text, tool=";".join(names),
+            tool_labels=labels_of(names, tools),
+            tool_input=json.dumps({c.name: c.parsed_arguments() for c in calls}, ensure_ascii=False) if calls else "",
+        )
+        yield thought
+        if not calls:
+            break
+        messages.append(Message.assistant(call.text, tool_calls=calls))
+        observations: dict[str, str] = {}
+        for tool_call in calls:
+            tool = tools.get(tool_call.name)
+            if tool is None:
+                result = missing_tool_observation(tool_call.name)
+            else:
+                result = await tool.invoke(tool_call.parsed_arguments())
+            observations[tool_call.name] = result
+            messages.append(Message.tool(tool_call.id, result, name=tool_call.name))
+        yield replace(thought, observation=json.dumps(observations, ensure_ascii=False))
+        if stopped.is_set() or generation.halt.is_set():
+            break
+    if stopped.is_set():
+        finish_reason = "stopped"
+    yield PipelineFinished(answer=answer, usage=usage, prompt_messages=messages, finish_reason=finish_reason)
