@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from kawa_server import running_kawa
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "kawa" / "examples" / "hello-workflow.yml"
@@ -53,11 +49,11 @@ async def first_event_times(client: httpx.AsyncClient, runs: int) -> list[float]
         started = time.perf_counter()
         body = {"inputs": {"name": f"s{i}"}, "user": "stream", "response_mode": "streaming"}
         async with client.stream("POST", "/workflows/run", json=body) as response:
+            first = True
             async for _ in response.aiter_bytes():
-                times.append(time.perf_counter() - started)
-                break
-            async for _ in response.aiter_bytes():
-                pass
+                if first:
+                    times.append(time.perf_counter() - started)
+                    first = False
     return times
 
 
@@ -81,30 +77,10 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--port", type=int, default=5791)
     args = parser.parse_args()
-    home = tempfile.mkdtemp(prefix="kawa-bench-")
-    env = {**os.environ, "KAWA_HOME": home, "KAWA_LOG_LEVEL": "warning"}
-    if args.database_url:
-        env["KAWA_DATABASE_URL"] = args.database_url
-    kawa = [sys.executable, "-m", "kawa.cli"]
-    imported = json.loads(subprocess.run([*kawa, "app", "import", str(EXAMPLE), "--json"], env=env, check=True,
-                                         capture_output=True, text=True).stdout)
-    server = subprocess.Popen([*kawa, "serve", "--port", str(args.port)], env=env, stdout=subprocess.DEVNULL)
-    base_url = f"http://127.0.0.1:{args.port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base_url + "/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not start")
+    env = {"KAWA_DATABASE_URL": args.database_url} if args.database_url else {}
+    with running_kawa(EXAMPLE, port=args.port, env=env) as server:
         print(f"database: {args.database_url or 'sqlite (default)'}; {args.requests} requests per round")
-        asyncio.run(measure(base_url, imported["api_key"], args.requests))
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+        asyncio.run(measure(server.base_url, server.api_key, args.requests))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import typer
 
 from kawa.dsl import export_dsl, load_dsl
 from kawa.errors import KawaError
+from kawa.knowledge.references import dataset_references, missing_dataset_warnings
 from kawa.services import Services, open_services
 from kawa.settings import Settings
 
@@ -88,7 +89,8 @@ def app_import(
 
     async def work(services: Services) -> None:
         doc = load_dsl(file.read_bytes(), allow_newer=force)
-        for warning in doc.warnings:
+        missing = await services.knowledge.missing_datasets(dataset_references(doc.document))
+        for warning in [*doc.warnings, *missing_dataset_warnings(doc.document, missing)]:
             typer.echo(f"warning: {warning}", err=True)
         if app is None:
             record, version = await services.apps.create(doc)
@@ -154,10 +156,24 @@ def app_delete(app_id: str) -> None:
 
 
 @key_cli.command("create")
-def key_create(app_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Create an API key for an app. The key is shown once."""
+def key_create(
+    app_id: Annotated[str | None, typer.Argument(help="The app the key is for (not with --dataset).")] = None,
+    dataset: Annotated[bool, typer.Option("--dataset", help="A Knowledge API key (`dataset-...`): it sees every "
+                                                            "dataset.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create an API key for an app, or a Knowledge API key with --dataset. The key is shown once."""
 
     async def work(services: Services) -> None:
+        if dataset:
+            if app_id is not None:
+                raise KawaError("a --dataset key belongs to no app: leave out APP_ID")
+            key, token = await services.keys.create(None, type="dataset")
+            _emit({"id": key.id, "type": "dataset", "api_key": token}, as_json,
+                  f"key id:  {key.id}\napi_key: {token}")
+            return
+        if app_id is None:
+            raise KawaError("give the APP_ID, or --dataset for a Knowledge API key")
         if await services.apps.get(app_id) is None:
             raise KawaError(f"no app {app_id}")
         key, token = await services.keys.create(app_id)
@@ -182,7 +198,7 @@ def key_list(
             return
         for row in rows:
             state = "revoked" if row["revoked"] else "active"
-            typer.echo(f"{row['id']}  {row['app_id']}  {row['hint']}  {state}")
+            typer.echo(f"{row['id']}  {row['app_id'] or '(dataset key)'}  {row['hint']}  {state}")
 
     _with_services(work)
 

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 from kawa.apps.chat_runner import ChatRunner
 from kawa.apps.chatflow import ChatflowMode
-from kawa.apps.suggestions import Suggester
+from kawa.apps.easy_ui_mode import ConversationNamer, EasyUIMode, Suggester
 from kawa.apps.tasks import TaskRegistry
 from kawa.apps.workflow_runner import WorkflowRunner
 from kawa.files.storage import FileStorage, build_storage
+from kawa.knowledge.chat_apps import ChatAppRetriever
+from kawa.knowledge.service import KnowledgeBase
 from kawa.models.registry import ModelRuntime
 from kawa.net.ssrf import GuardedClientFactory
 from kawa.sandbox import CodeSandbox
@@ -48,16 +50,20 @@ class Services:
     messages: MessageStore
     chat_runner: ChatRunner
     suggester: Suggester
+    knowledge: KnowledgeBase
 
 
 @asynccontextmanager
 async def build_node_services(settings: Settings, storage: FileStorage | None, models: ModelRuntime, *,
-                              warm: bool = False) -> AsyncIterator[NodeServices]:
+                              warm: bool = False, knowledge: KnowledgeBase | None = None
+                              ) -> AsyncIterator[NodeServices]:
     """What workflow nodes may use: the code sandbox, SSRF-guarded HTTP, files, models. Closed on exit.
 
     The sandbox starts its workers on first use, or at once with `warm` (the server does that).
     """
     extras: dict[str, object] = {"storage": storage} if storage is not None else {}
+    if knowledge is not None:
+        extras["knowledge"] = knowledge
     sandbox = CodeSandbox(settings.sandbox)
     if warm:
         await sandbox.start()
@@ -74,7 +80,7 @@ async def open_services(settings: Settings, *, migrate: bool = True, recover_run
     """Open the database (migrating it to the newest schema), storage and task registry; close them on exit.
 
     With `recover_runs` (the server does this at start), runs left `running` by a process that is gone are marked
-    `failed`, so no run stays `running` forever after a crash.
+    `failed`, so no run stays `running` forever after a crash, and documents left half-indexed are indexed again.
     """
     settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
@@ -92,18 +98,24 @@ async def open_services(settings: Settings, *, migrate: bool = True, recover_run
         apps, end_users, files = AppStore(db), EndUserStore(db), UploadFileStore(db)
         models = ModelRuntime(settings.models)
         stack.push_async_callback(models.aclose)
+        knowledge = KnowledgeBase(db, storage, models, settings.knowledge, redis_url=settings.redis_url)
+        await knowledge.start(recover=recover_runs)
+        stack.push_async_callback(knowledge.close)
         node_services = await stack.enter_async_context(
-            build_node_services(settings, storage, models, warm=recover_runs))
+            build_node_services(settings, storage, models, warm=recover_runs, knowledge=knowledge))
         runner = WorkflowRunner(settings=settings, apps=apps, end_users=end_users, files=files, runs=runs,
-                                tasks=tasks, node_services=node_services)
+                                tasks=tasks, node_services=node_services, read_upload=files.reader(storage))
         stack.push_async_callback(runner.close)
         conversations, messages = ConversationStore(db), MessageStore(db)
+        easy_ui = EasyUIMode(models, retriever=ChatAppRetriever(knowledge), read_upload=files.reader(storage))
         modes = {"advanced-chat": ChatflowMode(graphs=runner.graphs, runs=runs, conversations=conversations,
-                                               node_services=node_services, limits=runner.limits)}
+                                               node_services=node_services, limits=runner.limits),
+                 "chat": easy_ui, "agent-chat": easy_ui, "completion": easy_ui}
         chat_runner = ChatRunner(settings=settings, apps=apps, end_users=end_users, files=files,
-                                 conversations=conversations, messages=messages, tasks=tasks, modes=modes)
+                                 conversations=conversations, messages=messages, tasks=tasks, modes=modes,
+                                 namer=ConversationNamer(models))
         stack.push_async_callback(chat_runner.close)
         yield Services(settings=settings, db=db, storage=storage, apps=apps, keys=KeyStore(db),
                        end_users=end_users, files=files, runs=runs, tasks=tasks, workflow_runner=runner,
                        models=models, conversations=conversations, messages=messages, chat_runner=chat_runner,
-                       suggester=Suggester(models, messages))
+                       suggester=Suggester(models, messages), knowledge=knowledge)

@@ -17,6 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from kawa.knowledge.settings import KnowledgeSettings
 from kawa.models.config import ModelsConfig
 from kawa.sandbox.config import SandboxConfig
 
@@ -95,6 +96,7 @@ class Settings(BaseSettings):
     http_request: HttpRequestSettings = Field(default_factory=HttpRequestSettings)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)  # type: ignore[arg-type]
     models: ModelsConfig = Field(default_factory=ModelsConfig)  # type: ignore[arg-type]
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)  # type: ignore[arg-type]
 
     @classmethod
     def settings_customise_sources(

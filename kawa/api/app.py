@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kawa import __version__
 from kawa.api.errors import install_error_handlers
-from kawa.api.routes import app_info, audio, chat, conversations, files, workflows
+from kawa.api.routes import app_info, audio, chat, conversations, datasets, files, workflows
 from kawa.services import Services, open_services
 from kawa.settings import Settings
 
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     for router in (app_info.router, files.router, workflows.router, chat.router, conversations.router,
-                   audio.router):
+                   audio.router, datasets.router):
         app.include_router(router, prefix="/v1")
     app.include_router(files.public_router)
 

@@ -1,4 +1,5 @@
-"""API key authentication: `Authorization: Bearer app-...` resolves to the app it belongs to."""
+"""API key authentication: `Bearer app-...` resolves to the app it belongs to; `Bearer dataset-...` (Knowledge API)
+to a dataset key, which sees every dataset (kawa has no tenants)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class AppAuth:
     key: ApiKey
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -38,10 +39,10 @@ def bearer_token(request: Request) -> str:
 
 async def app_auth(request: Request, services: ServicesDep) -> AppAuth:
     token = bearer_token(request)
-    key = await services.keys.resolve(token) if token.startswith("app-") else None
-    if key is None or key.type != "app" or key.app_id is None:
+    found = await services.keys.resolve_with_app(token) if token.startswith("app-") else None
+    if found is None or found[0].type != "app" or found[0].app_id is None:
         raise Unauthorized("Access token is invalid")
-    app = await services.apps.get(key.app_id)
+    key, app = found
     if app is None:
         raise Forbidden("The app no longer exists.")
     if not app.enable_api:
@@ -50,3 +51,15 @@ async def app_auth(request: Request, services: ServicesDep) -> AppAuth:
 
 
 AppAuthDep = Annotated[AppAuth, Depends(app_auth)]
+
+
+async def dataset_auth(request: Request, services: ServicesDep) -> ApiKey:
+    """The Knowledge API's key check: only `dataset-` keys; an app key here is "invalid", as in Dify."""
+    token = bearer_token(request)
+    key = await services.keys.resolve(token) if token.startswith("dataset-") else None
+    if key is None or key.type != "dataset":
+        raise Unauthorized("Access token is invalid")
+    return key
+
+
+DatasetAuthDep = Annotated[ApiKey, Depends(dataset_auth)]

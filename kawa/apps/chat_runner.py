@@ -9,16 +9,17 @@ engine for chatflows (`kawa.apps.chatflow`), the easy-UI pipeline for chat, comp
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kawa.apps.file_inputs import FileScope, resolve_inputs_files, resolve_system_files
 from kawa.apps.inputs import validate_inputs
+from kawa.apps.task_handle import TaskHandle
 from kawa.apps.tasks import TaskRegistry
 from kawa.apps.wire import jsonable
 from kawa.dsl.document import GRAPH_MODES, app_features, app_input_variables
@@ -82,17 +83,12 @@ class ChatMode(Protocol):
         for a failure the client should see as a failed message (set `status="error"` and `error`)."""
 
 
-@dataclass
-class MessageHandle:
-    task_id: str
+@dataclass(kw_only=True)
+class MessageHandle(TaskHandle):
     message_id: str
     conversation_id: str | None
     mode: str
     created_at: int
-    streaming: bool
-    queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
-    result: asyncio.Future[dict[str, Any]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
-    task: asyncio.Task[None] | None = None
 
     def publish(self, event: str, fields: dict[str, Any]) -> None:
         if not self.streaming:
@@ -102,14 +98,7 @@ class MessageHandle:
             message["conversation_id"] = self.conversation_id
         message["created_at"] = self.created_at
         message.update(fields)
-        self.queue.put_nowait(message)
-
-    async def stream(self) -> AsyncIterator[dict[str, Any]]:
-        while (message := await self.queue.get()) is not None:
-            yield message
-
-    async def blocking_result(self) -> dict[str, Any]:
-        return await asyncio.shield(self.result)
+        self.put(message)
 
 
 def conversation_name_from(query: str) -> str:
@@ -171,6 +160,7 @@ class ChatRunner:
         lock = self._locks[conversation.id] if conversation is not None else asyncio.Lock()
         task_id, message_id = new_id(), new_id()
         created = time.time()
+        is_new = conversation is None
         if conversation is None and not request.completion:
             conversation = await self.conversations.create(
                 app_id=app.id, end_user_id=end_user.id, mode=app.mode, name=conversation_name_from(request.query),
@@ -195,7 +185,7 @@ class ChatRunner:
         async def execute() -> None:
             try:
                 async with lock:
-                    history = await self.messages.history(conversation.id) if conversation else []
+                    history = await self.messages.history(conversation.id) if conversation and not is_new else []
                     await self.messages.add(message)
                     turn = Turn(app=app, version=version, end_user=end_user, conversation=conversation,
                                 message=message, query=request.query, inputs=inputs, files=files, history=history,
@@ -221,7 +211,7 @@ class ChatRunner:
             try:
                 await asyncio.shield(self._record(turn, time.perf_counter() - started))
             finally:
-                handle.queue.put_nowait(None)
+                handle.end_stream()
                 if not handle.result.done():
                     handle.result.cancel()
             raise
@@ -239,17 +229,18 @@ class ChatRunner:
 
     async def _record(self, turn: Turn, latency: float) -> None:
         usage = {**turn.usage, "latency": round(latency, 6)}
+        conversation = turn.conversation
+        update = None if conversation is None else functools.partial(
+            self.conversations.after_turn, conversation_id=conversation.id, dialogue_count=len(turn.history) + 1,
+            variables=jsonable(turn.conversation_variables))
         await self.messages.finish(turn.message.id, {
             "answer": turn.answer, "status": turn.status, "error": turn.error, "usage": jsonable(usage),
             "message_tokens": int(usage.get("prompt_tokens") or 0),
             "answer_tokens": int(usage.get("completion_tokens") or 0), "latency": latency,
             "retriever_resources": jsonable(turn.retriever_resources),
             "agent_thoughts": jsonable(turn.agent_thoughts), "workflow_run_id": turn.workflow_run_id,
-        })
+        }, conversation_update=update)
         turn.usage = usage
-        if turn.conversation is not None:
-            await self.conversations.save_variables(turn.conversation.id, jsonable(turn.conversation_variables))
-            await self.conversations.touch(turn.conversation.id, dialogue_count=len(turn.history) + 1)
 
     def _finish(self, handle: MessageHandle, turn: Turn) -> None:
         metadata = {"annotation_reply": None, "retriever_resources": jsonable(turn.retriever_resources),
@@ -259,7 +250,7 @@ class ChatRunner:
             handle.publish("error", {"code": turn.error_code, "status": status, "message": turn.error})
         else:
             handle.publish("message_end", {"id": handle.message_id, "metadata": metadata, "files": []})
-        handle.queue.put_nowait(None)
+        handle.end_stream()
         if handle.result.done():
             return
         if turn.status == "error":
@@ -290,9 +281,8 @@ class ChatRunner:
 
     async def wait_stopped(self, task_id: str, *, timeout: float) -> None:
         handle = self._handles.get(task_id)
-        if handle is not None and handle.task is not None:
-            with contextlib.suppress(asyncio.TimeoutError, Exception):
-                await asyncio.wait_for(asyncio.shield(handle.task), timeout)
+        if handle is not None:
+            await handle.wait_done(timeout)
 
     async def close(self) -> None:
         for task in list(self._background):

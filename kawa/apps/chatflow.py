@@ -15,6 +15,8 @@ from kawa.apps.chat_runner import Turn
 from kawa.apps.run_recorder import RunRecorder
 from kawa.apps.wire import jsonable, node_event
 from kawa.apps.workflow_runner import GraphCache, environment_of
+from kawa.dsl.document import app_features
+from kawa.knowledge import retriever_resources_from_context
 from kawa.models.types import Message as ModelMessage
 from kawa.store.clock import new_id
 from kawa.store.conversations import ConversationStore
@@ -67,6 +69,8 @@ class ChatflowMode:
         engine = WorkflowEngine(graph, services=replace(self.node_services, extras=extras), limits=self.limits)
         conversation_values = {v.name: v.value for v in await self.conversations.variables(conversation.id)}
 
+        cite = bool((app_features(turn.version.document).get("retriever_resource") or {}).get("enabled"))
+
         def workflow_event(name: str, data: dict[str, Any]) -> None:
             turn.publish(name, {"workflow_run_id": run_id, "data": data})
 
@@ -88,6 +92,9 @@ class ChatflowMode:
                     turn.publish("message", {"id": turn.message.id, "answer": event.text,
                                              "from_variable_selector": list(event.from_variable_selector)})
                 elif (named := node_event(event)) is not None:
+                    if cite and isinstance(event, ev.NodeFinished) and event.node_type == "knowledge-retrieval":
+                        turn.retriever_resources = retriever_resources_from_context(
+                            list((event.outputs or {}).get("result") or []), "api")
                     workflow_event(*named)
         except BaseException:
             await recorder.fail("The server stopped while this run was in progress.")

@@ -28,6 +28,7 @@ class RunRecorder:
         self.sequence_number = 0
         self._nodes: dict[str, NodeExecution] = {}
         self._dirty: set[str] = set()
+        self._stored: set[str] = set()  # node executions already written (updated, not inserted, from now on)
         self._pending_flush: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()  # one write at a time: a flush and the final write touch the same rows
 
@@ -90,14 +91,17 @@ class RunRecorder:
         row.finished_at = finished_at
         self._dirty.add(execution_id)
 
-    def _take_dirty(self) -> list[NodeExecution]:
-        rows = [self._nodes[i] for i in self._dirty]
+    def _take_dirty(self) -> tuple[list[NodeExecution], list[NodeExecution]]:
+        """(new, changed) rows to write; called under the write lock, just before the write."""
+        new = [self._nodes[i] for i in self._dirty if i not in self._stored]
+        changed = [self._nodes[i] for i in self._dirty if i in self._stored]
+        self._stored.update(self._dirty)
         self._dirty.clear()
-        return rows
+        return new, changed
 
     async def flush(self) -> None:
         async with self._write_lock:
-            await self.runs.save_nodes(self._take_dirty())
+            await self.runs.save_nodes(*self._take_dirty())
 
     async def finish(self, finished: ev.WorkflowFinished) -> WorkflowRun:
         assert self.run is not None
@@ -138,4 +142,4 @@ class RunRecorder:
         values = {k: getattr(run, k) for k in ("status", "outputs", "error", "elapsed_time", "total_tokens",
                                                "total_steps", "exceptions_count", "finished_at")}
         async with self._write_lock:
-            await self.runs.finish(run.id, values, self._take_dirty())
+            await self.runs.finish(run.id, values, *self._take_dirty())

@@ -7,21 +7,22 @@ The run executes in its own asyncio task, so a client that disconnects neither s
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kawa.apps.file_inputs import FileScope, resolve_inputs_files, resolve_system_files
 from kawa.apps.inputs import validate_inputs
 from kawa.apps.run_recorder import RunRecorder
+from kawa.apps.task_handle import TaskHandle
 from kawa.apps.tasks import TaskRegistry
 from kawa.apps.wire import jsonable, node_event
 from kawa.dsl.document import app_features, app_input_variables
-from kawa.errors import InvalidParam, KawaError, NotFound, TooManyRequests
+from kawa.errors import KawaError, NotFound, TooManyRequests
 from kawa.settings import Settings
 from kawa.store.apps import AppStore
 from kawa.store.clock import new_id
@@ -94,34 +95,22 @@ def environment_of(document: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
     return values, secrets
 
 
-@dataclass
-class RunHandle:
-    task_id: str
+@dataclass(kw_only=True)
+class RunHandle(TaskHandle):
     run_id: str
     workflow_id: str
-    streaming: bool
-    queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
-    result: asyncio.Future[dict[str, Any]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
-    task: asyncio.Task[None] | None = None
 
     def envelope(self, name: str, data: dict[str, Any]) -> dict[str, Any]:
         return {"event": name, "workflow_run_id": self.run_id, "task_id": self.task_id, "data": data}
 
     def publish(self, message: dict[str, Any]) -> None:
-        if self.streaming:
-            self.queue.put_nowait(message)
-
-    async def stream(self) -> AsyncIterator[dict[str, Any]]:
-        while (message := await self.queue.get()) is not None:
-            yield message
-
-    async def blocking_result(self) -> dict[str, Any]:
-        return await asyncio.shield(self.result)
+        self.put(message)
 
 
 class WorkflowRunner:
     def __init__(self, *, settings: Settings, apps: AppStore, end_users: EndUserStore, files: UploadFileStore,
-                 runs: RunStore, tasks: TaskRegistry, node_services: NodeServices) -> None:
+                 runs: RunStore, tasks: TaskRegistry, node_services: NodeServices,
+                 read_upload: Callable[[str, str], Awaitable[bytes]]) -> None:
         self.settings = settings
         self.apps = apps
         self.end_users = end_users
@@ -129,6 +118,7 @@ class WorkflowRunner:
         self.runs = runs
         self.tasks = tasks
         self.node_services = node_services
+        self.read_upload = read_upload
         self.graphs = GraphCache()
         self.limits = EngineLimits(max_steps=settings.workflow.max_steps,
                                    max_wall_time_s=settings.workflow.max_wall_time_s,
@@ -174,7 +164,7 @@ class WorkflowRunner:
             "workflow_run_id": run_id, "timestamp": int(time.time()),
         }
         environment, secrets = environment_of(version.document)
-        services = replace(self.node_services, file_reader=self._file_reader(app.id))
+        services = replace(self.node_services, file_reader=functools.partial(self.read_upload, app.id))
         engine = WorkflowEngine(graph, services=services, limits=self.limits)
         self._handles[task_id] = handle
         registration = self.tasks.register(task_id, app.id, end_user.id)
@@ -189,15 +179,6 @@ class WorkflowRunner:
 
         handle.task = asyncio.create_task(execute(), name=f"workflow-run-{run_id}")
         return handle
-
-    def _file_reader(self, app_id: str) -> Any:
-        async def read(upload_file_id: str) -> bytes:
-            record = await self.files.get(upload_file_id, app_id=app_id)
-            if record is None:
-                raise InvalidParam(f"upload file {upload_file_id} not found")
-            return await self.node_services.extras["storage"].read(record.storage_key)  # type: ignore[no-any-return]
-
-        return read
 
     async def _execute(self, handle: RunHandle, recorder: RunRecorder, engine: WorkflowEngine,
                        inputs: dict[str, Any], system: dict[str, Any], environment: dict[str, Any],
@@ -232,7 +213,7 @@ class WorkflowRunner:
                             "status": 500, "code": "internal_server_error", "message": message})
         except BaseException:
             await asyncio.shield(self._record_failure(recorder, "The server stopped while this run was in progress."))
-            handle.queue.put_nowait(None)
+            handle.end_stream()
             if not handle.result.done():
                 handle.result.cancel()
             raise
@@ -254,7 +235,7 @@ class WorkflowRunner:
                 "exceptions_count": run.exceptions_count, "files": []}
         data.pop("inputs")
         handle.publish(handle.envelope("workflow_finished", data))
-        handle.queue.put_nowait(None)
+        handle.end_stream()
         blocking = {k: data[k] for k in ("id", "workflow_id", "status", "outputs", "error", "elapsed_time",
                                          "total_tokens", "total_steps", "created_at", "finished_at")}
         if not handle.result.done():
@@ -263,9 +244,8 @@ class WorkflowRunner:
     async def wait_stopped(self, task_id: str, *, timeout: float) -> None:
         """Return once the task's run has ended (so the stop endpoint answers after the run is really stopped)."""
         handle = self._handles.get(task_id)
-        if handle is not None and handle.task is not None:
-            with contextlib.suppress(asyncio.TimeoutError, Exception):
-                await asyncio.wait_for(asyncio.shield(handle.task), timeout)
+        if handle is not None:
+            await handle.wait_done(timeout)
 
     async def close(self) -> None:
         """Shut down: stop every run of this process and wait for them to be recorded."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,10 +13,13 @@ from kawa.store.clock import new_id, now
 from kawa.store.database import Database
 from kawa.store.tables import App, AppVersion
 
+VERSION_CACHE_SIZE = 512
+
 
 class AppStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._versions: OrderedDict[str, AppVersion] = OrderedDict()  # published versions never change
 
     async def create(self, doc: AppDocument) -> tuple[App, AppVersion]:
         """A new app with `doc` as its first published version, in one transaction."""
@@ -68,8 +72,17 @@ class AppStore:
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def version(self, version_id: str) -> AppVersion | None:
+        cached = self._versions.get(version_id)
+        if cached is not None:
+            self._versions.move_to_end(version_id)
+            return cached
         async with self.db.session() as session:
-            return await session.get(AppVersion, version_id)
+            version = await session.get(AppVersion, version_id)
+        if version is not None:
+            self._versions[version_id] = version
+            if len(self._versions) > VERSION_CACHE_SIZE:
+                self._versions.popitem(last=False)
+        return version
 
     async def current_version(self, app: App) -> AppVersion:
         version = await self.version(app.current_version_id or "")

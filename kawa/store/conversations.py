@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kawa.store.clock import new_id, now
 from kawa.store.database import Database
@@ -67,10 +68,19 @@ class ConversationStore:
             rows = list(await session.scalars(query.order_by(order, id_order).limit(limit + 1)))
         return rows[:limit], len(rows) > limit
 
-    async def touch(self, conversation_id: str, *, dialogue_count: int) -> None:
-        async with self.db.session() as session, session.begin():
-            await session.execute(sa.update(Conversation).where(Conversation.id == conversation_id)
-                                  .values(updated_at=now(), dialogue_count=dialogue_count))
+    @staticmethod
+    async def after_turn(conn: AsyncConnection, conversation_id: str, *, dialogue_count: int,
+                         variables: dict[str, Any]) -> None:
+        """A turn ended: its conversation variables and the conversation's activity, in the caller's transaction."""
+        ts = now()
+        for name, value in variables.items():
+            await conn.execute(
+                sa.update(ConversationVariable)
+                .where(ConversationVariable.conversation_id == conversation_id, ConversationVariable.name == name)
+                .values(value=value, updated_at=ts)
+            )
+        await conn.execute(sa.update(Conversation).where(Conversation.id == conversation_id)
+                           .values(updated_at=ts, dialogue_count=dialogue_count))
 
     async def rename(self, conversation: Conversation, name: str) -> Conversation:
         async with self.db.session() as session, session.begin():
@@ -90,18 +100,6 @@ class ConversationStore:
                                          .where(ConversationVariable.conversation_id == conversation_id)
                                          .order_by(ConversationVariable.created_at, ConversationVariable.name))
             return list(rows)
-
-    async def save_variables(self, conversation_id: str, values: dict[str, Any]) -> None:
-        if not values:
-            return
-        ts = now()
-        async with self.db.session() as session, session.begin():
-            for name, value in values.items():
-                await session.execute(
-                    sa.update(ConversationVariable)
-                    .where(ConversationVariable.conversation_id == conversation_id, ConversationVariable.name == name)
-                    .values(value=value, updated_at=ts)
-                )
 
     async def set_variable(self, conversation_id: str, variable_id: str, value: Any) -> ConversationVariable | None:
         async with self.db.session() as session, session.begin():

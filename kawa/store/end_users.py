@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -12,13 +14,27 @@ from kawa.store.tables import EndUser
 DEFAULT_SESSION_ID = "DEFAULT-USER"
 
 
+CACHE_SIZE = 10_000
+
+
 class EndUserStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._known: OrderedDict[tuple[str, str], EndUser] = OrderedDict()  # end users are never changed
 
     async def get_or_create(self, app_id: str, session_id: str | None) -> EndUser:
         anonymous = not session_id
         sid = session_id or DEFAULT_SESSION_ID
+        cached = self._known.get((app_id, sid))
+        if cached is not None:
+            return cached
+        user = await self._get_or_create(app_id, sid, anonymous)
+        self._known[(app_id, sid)] = user
+        if len(self._known) > CACHE_SIZE:
+            self._known.popitem(last=False)
+        return user
+
+    async def _get_or_create(self, app_id: str, sid: str, anonymous: bool) -> EndUser:
         query = sa.select(EndUser).where(EndUser.app_id == app_id, EndUser.session_id == sid)
         async with self.db.session() as session:
             user = await session.scalar(query)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from kawa.errors import NotFound
+from kawa.files.storage import FileStorage
 from kawa.files.upload import StoredUpload
 from kawa.store.clock import new_id, now
 from kawa.store.database import Database
@@ -27,6 +31,17 @@ class UploadFileStore:
         async with self.db.session() as session:
             record = await session.get(UploadFile, file_id)
             return record if record is not None and record.app_id == app_id else None
+
+    def reader(self, storage: FileStorage) -> Callable[[str, str], Awaitable[bytes]]:
+        """`await read(app_id, file_id)`: the bytes of an upload of that app."""
+
+        async def read(app_id: str, file_id: str) -> bytes:
+            record = await self.get(file_id, app_id=app_id)
+            if record is None:
+                raise NotFound(f"upload file {file_id} not found", code="file_not_found")
+            return await storage.read(record.storage_key)
+
+        return read
 
     async def get_any(self, file_id: str) -> UploadFile | None:
         """The file whatever its app; only for requests that proved access another way (a signed URL)."""

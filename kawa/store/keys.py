@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from kawa.store.clock import new_id, now
 from kawa.store.database import Database
-from kawa.store.tables import ApiKey
+from kawa.store.tables import ApiKey, App
 
 _ALPHABET = string.ascii_letters + string.digits
 LAST_USED_RESOLUTION_S = 60.0
@@ -29,7 +29,7 @@ class KeyStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def create(self, app_id: str, *, type: str = "app") -> tuple[ApiKey, str]:
+    async def create(self, app_id: str | None, *, type: str = "app") -> tuple[ApiKey, str]:
         token = generate_token(type)
         key = ApiKey(
             id=new_id(), type=type, app_id=app_id, token_hash=hash_token(token),
@@ -49,6 +49,21 @@ class KeyStore:
                 key.last_used_at = now()
                 await session.commit()
             return key
+
+    async def resolve_with_app(self, token: str) -> tuple[ApiKey, App | None] | None:
+        """The live key for `token` with its app, in one query (the hot path of every app request)."""
+        async with self.db.session() as session:
+            row = (await session.execute(
+                sa.select(ApiKey, App).outerjoin(App, App.id == ApiKey.app_id)
+                .where(ApiKey.token_hash == hash_token(token), ApiKey.revoked_at.is_(None))
+            )).first()
+            if row is None:
+                return None
+            key, app = row
+            if key.last_used_at is None or now() - key.last_used_at > LAST_USED_RESOLUTION_S:
+                key.last_used_at = now()
+                await session.commit()
+            return key, app
 
     async def list(self, app_id: str | None = None) -> list[ApiKey]:
         async with self.db.session() as session:

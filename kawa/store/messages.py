@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kawa.store.clock import new_id, now
 from kawa.store.database import Database
+from kawa.store.runs import table_row
 from kawa.store.tables import Message, MessageFeedback
 
 
@@ -16,13 +19,16 @@ class MessageStore:
         self.db = db
 
     async def add(self, message: Message) -> None:
-        async with self.db.session() as session, session.begin():
-            session.add(message)
+        async with self.db.write() as conn:
+            await conn.execute(sa.insert(Message.__table__), [table_row(message, Message.__table__)])
 
-    async def finish(self, message_id: str, values: dict[str, Any]) -> None:
-        async with self.db.session() as session, session.begin():
-            await session.execute(sa.update(Message).where(Message.id == message_id)
-                                  .values(updated_at=now(), **values))
+    async def finish(self, message_id: str, values: dict[str, Any], *,
+                     conversation_update: Callable[[AsyncConnection], Awaitable[None]] | None = None) -> None:
+        """Record a finished message, and with it (same transaction) whatever the turn changed in its conversation."""
+        async with self.db.write() as conn:
+            await conn.execute(sa.update(Message).where(Message.id == message_id).values(updated_at=now(), **values))
+            if conversation_update is not None:
+                await conversation_update(conn)
 
     async def get(self, message_id: str, *, app_id: str) -> Message | None:
         async with self.db.session() as session:

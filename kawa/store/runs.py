@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kawa.store.clock import now
 from kawa.store.database import Database
@@ -51,6 +52,38 @@ def _owner_alive(identity: str | None) -> bool:
     return pid != os.getpid()
 
 
+_RUNS = WorkflowRun.__table__
+_NODES = NodeExecution.__table__
+_NODE_UPDATE = (
+    sa.update(_NODES).where(_NODES.c.id == sa.bindparam("key"))
+    .values({c.key: sa.bindparam(c.key) for c in _NODES.columns if c.key != "id"})
+)
+
+
+def table_row(record: Any, table: sa.Table) -> dict[str, Any]:
+    """A record's column values for a Core statement, with the column defaults the ORM would have applied."""
+    row = {}
+    for column in table.columns:
+        value = getattr(record, column.key)
+        default = column.default
+        if value is None and default is not None:
+            value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
+        row[column.key] = value
+    return row
+
+
+async def _write_nodes(conn: AsyncConnection, new: list[NodeExecution], changed: list[NodeExecution]) -> None:
+    if new:
+        await conn.execute(sa.insert(_NODES), [table_row(e, _NODES) for e in new])
+    if changed:
+        rows = []
+        for execution in changed:
+            row = table_row(execution, _NODES)
+            row["key"] = row.pop("id")
+            rows.append(row)
+        await conn.execute(_NODE_UPDATE, rows)
+
+
 @dataclass
 class LogPage:
     total: int
@@ -63,27 +96,26 @@ class RunStore:
 
     async def start(self, run: WorkflowRun) -> int:
         """Insert a new run; returns its per-app `sequence_number` (1, 2, …), counted atomically."""
-        async with self.db.session() as session, session.begin():
-            sequence = await session.scalar(
+        async with self.db.write() as conn:
+            sequence = await conn.scalar(
                 sa.update(App).where(App.id == run.app_id).values(run_count=App.run_count + 1)
                 .returning(App.run_count)
             )
             run.sequence_number = int(sequence or 0)
-            session.add(run)
+            await conn.execute(sa.insert(_RUNS), [table_row(run, _RUNS)])
         return run.sequence_number
 
-    async def save_nodes(self, executions: list[NodeExecution]) -> None:
-        if not executions:
-            return
-        async with self.db.session() as session, session.begin():
-            for execution in executions:
-                await session.merge(execution)
+    async def save_nodes(self, new: list[NodeExecution], changed: list[NodeExecution]) -> None:
+        """Insert `new` node executions and update `changed` ones (rows written before), in one transaction."""
+        if new or changed:
+            async with self.db.write() as conn:
+                await _write_nodes(conn, new, changed)
 
-    async def finish(self, run_id: str, values: dict[str, Any], executions: list[NodeExecution]) -> None:
-        async with self.db.session() as session, session.begin():
-            for execution in executions:
-                await session.merge(execution)
-            await session.execute(sa.update(WorkflowRun).where(WorkflowRun.id == run_id).values(**values))
+    async def finish(self, run_id: str, values: dict[str, Any], new: list[NodeExecution],
+                     changed: list[NodeExecution]) -> None:
+        async with self.db.write() as conn:
+            await _write_nodes(conn, new, changed)
+            await conn.execute(sa.update(_RUNS).where(_RUNS.c.id == run_id).values(**values))
 
     async def get(self, run_id: str, *, app_id: str) -> WorkflowRun | None:
         async with self.db.session() as session:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
 
 import pytest
 from fakes.openai_server import FakeOpenAI
+from model_support import API_KEY, upstream_config  # noqa: F401 - re-exported for fixtures
 
 from kawa.models import ModelRuntime, ModelsConfig
-
-API_KEY = "sk-test-0123456789abcdefSECRET"
 
 
 @pytest.fixture(scope="session")
@@ -25,17 +23,6 @@ def fake(fake_upstream: FakeOpenAI) -> FakeOpenAI:
     return fake_upstream
 
 
-def upstream_config(fake: FakeOpenAI, **overrides: Any) -> ModelsConfig:
-    """A config with the fake as provider `openai` (also serving Dify's `langgenius/openai/openai` id)."""
-    data: dict[str, Any] = {
-        "providers": {"openai": {"base_url": fake.base_url, "api_key": API_KEY}},
-        "timeout_s": 2.0,
-        "max_retries": 0,
-        "retry_backoff_s": 0.01,
-        "embedded": {"chat": False},
-    }
-    data.update(overrides)
-    return ModelsConfig.model_validate(data)
 
 
 @pytest.fixture

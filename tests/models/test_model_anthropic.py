@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import API_KEY
 from fakes.openai_server import FakeOpenAI, Scenario
+from model_support import API_KEY
 
 from kawa.errors import ProviderNotInitialized, ProviderQuotaExceeded
 from kawa.models import ChatRequest, ImagePart, Message, ModelsConfig, TextPart, ToolCall, ToolDefinition

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from conftest import upstream_config
 from fakes.openai_server import FakeOpenAI, Scenario
+from model_support import upstream_config
 
 from kawa.models import (
     ChatRequest,
@@ -124,7 +124,7 @@ async def test_vision_parts_are_sent_as_image_urls(fake: FakeOpenAI, make_runtim
 
 
 async def test_api_key_is_sent_as_bearer_token(fake: FakeOpenAI, make_runtime) -> None:
-    from conftest import API_KEY
+    from model_support import API_KEY
 
     await make_runtime(upstream_config(fake)).chat("openai", ask("hi"))
     assert fake.requests[-1].headers["authorization"] == f"Bearer {API_KEY}"

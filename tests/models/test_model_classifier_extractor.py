@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import upstream_config
 from fakes.openai_server import FakeOpenAI, Scenario
+from model_support import upstream_config
 from nodes_support import run_node
 
 from kawa.workflow.nodes.parameter_extractor import TOOL_NAME, ParameterExtractorNode

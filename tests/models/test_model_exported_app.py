@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import yaml
-from conftest import upstream_config
 from fakes.openai_server import FakeOpenAI, Scenario
+from model_support import upstream_config
 
 from kawa.workflow.engine import WorkflowEngine
 from kawa.workflow.events import NodeFinished, WorkflowFinished

@@ -7,8 +7,8 @@ import time
 from contextlib import aclosing
 
 import pytest
-from conftest import API_KEY, upstream_config
 from fakes.openai_server import FakeOpenAI, Scenario
+from model_support import API_KEY, upstream_config
 
 from kawa.errors import (
     CompletionRequestError,

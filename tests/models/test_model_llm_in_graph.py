@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from conftest import upstream_config
 from fakes.openai_server import FakeOpenAI, Scenario
+from model_support import upstream_config
 
 from kawa.workflow.engine import WorkflowEngine
 from kawa.workflow.events import NodeFinished, TextChunk, WorkflowFinished

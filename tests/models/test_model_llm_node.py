@@ -6,8 +6,8 @@ import base64
 from decimal import Decimal
 
 import pytest
-from conftest import upstream_config
 from fakes.openai_server import FakeOpenAI, Scenario
+from model_support import upstream_config
 from nodes_support import run_node
 
 from kawa.errors import ProviderQuotaExceeded

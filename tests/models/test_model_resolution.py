@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import API_KEY, upstream_config
 from fakes.openai_server import FakeOpenAI
+from model_support import API_KEY, upstream_config
 
 from kawa.errors import ModelNotSupported, ProviderNotInitialized
 from kawa.models import ChatRequest, Message, ModelRuntime, ModelsConfig, dify_provider_name

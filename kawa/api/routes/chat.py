@@ -10,10 +10,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
 from kawa.api.auth import AppAuth, AppAuthDep, ServicesDep
-from kawa.api.routes.workflows import JsonBody, StopBody, blocking_json
+from kawa.api.routes.workflows import JsonBody, StopBody, blocking_json, stop_owned_task
 from kawa.api.sse import sse_response
 from kawa.apps.chat_runner import ChatRequest
-from kawa.errors import AppModeMismatch, InvalidParam, KawaError, NotFound
+from kawa.errors import AppModeMismatch, InvalidParam, KawaError
 
 router = APIRouter(tags=["chat"])
 CHAT_MODES = ("advanced-chat", "chat", "agent-chat")
@@ -49,13 +49,13 @@ class CompletionBody(BaseModel):
     files: list[dict[str, Any]] | None = None
 
 
-def chat_app(auth: AppAuthDep) -> AppAuth:
+async def chat_app(auth: AppAuthDep) -> AppAuth:
     if auth.app.mode not in CHAT_MODES:
         raise AppModeMismatch("not_chat_app")
     return auth
 
 
-def completion_app(auth: AppAuthDep) -> AppAuth:
+async def completion_app(auth: AppAuthDep) -> AppAuth:
     if auth.app.mode != "completion":
         raise KawaError("App unavailable, please check your app configurations.", code="app_unavailable", status=400)
     return auth
@@ -91,13 +91,7 @@ async def send_completion_message(body: CompletionBody, auth: CompletionAuth, se
 
 async def _stop(task_id: str, body: StopBody, auth: AppAuth, services: Any) -> dict[str, str]:
     message = await services.messages.by_task(task_id, app_id=auth.app.id)
-    end_user = await services.end_users.find(auth.app.id, body.user)
-    if message is None or end_user is None or message.end_user_id != end_user.id:
-        raise NotFound("Task not found.", code="task_not_found")
-    if message.status == "running":
-        await services.tasks.request_stop(task_id, auth.app.id, end_user.id)
-        await services.chat_runner.wait_stopped(task_id, timeout=1.0)
-    return {"result": "success"}
+    return await stop_owned_task(services, auth.app.id, task_id, body.user, message, services.chat_runner)
 
 
 @router.post("/chat-messages/{task_id}/stop", dependencies=[JsonBody], summary="Stop generating a chat message")

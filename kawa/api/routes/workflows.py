@@ -32,7 +32,7 @@ class StopBody(BaseModel):
     user: str = Field(min_length=1)
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     content_type = request.headers.get("content-type", "")
     if not content_type.split(";")[0].strip().lower().endswith("json"):
         raise KawaError(
@@ -41,7 +41,7 @@ def require_json(request: Request) -> None:
         )
 
 
-def workflow_app(auth: AppAuthDep) -> AppAuth:
+async def workflow_app(auth: AppAuthDep) -> AppAuth:
     if auth.app.mode != "workflow":
         raise AppModeMismatch("not_workflow_app")
     return auth
@@ -88,16 +88,22 @@ async def run_workflow_version(
     return await _run(auth, services, body, workflow_id, x_trace_id or trace_id or body.trace_id)
 
 
+async def stop_owned_task(services: Any, app_id: str, task_id: str, user: str, record: Any, runner: Any
+                          ) -> dict[str, str]:
+    """Stop a task (a run or a message) of this end user; answers once it has ended (or after 1 s, elsewhere)."""
+    end_user = await services.end_users.find(app_id, user)
+    if record is None or end_user is None or record.end_user_id != end_user.id:
+        raise NotFound("Task not found.", code="task_not_found")
+    if record.status == "running":
+        await services.tasks.request_stop(task_id, app_id, end_user.id)
+        await runner.wait_stopped(task_id, timeout=1.0)
+    return {"result": "success"}
+
+
 @router.post("/workflows/tasks/{task_id}/stop", dependencies=[JsonBody], summary="Stop a running task")
 async def stop_task(task_id: str, body: StopBody, auth: WorkflowAuth, services: ServicesDep) -> dict[str, str]:
     run = await services.runs.by_task(task_id, app_id=auth.app.id)
-    end_user = await services.end_users.find(auth.app.id, body.user)
-    if run is None or end_user is None or run.end_user_id != end_user.id:
-        raise NotFound("Task not found.", code="task_not_found")
-    if run.status == "running":
-        await services.tasks.request_stop(task_id, auth.app.id, end_user.id)
-        await services.workflow_runner.wait_stopped(task_id, timeout=1.0)
-    return {"result": "success"}
+    return await stop_owned_task(services, auth.app.id, task_id, body.user, run, services.workflow_runner)
 
 
 @router.get("/workflows/run/{workflow_run_id}", summary="Detail of one workflow run")

@@ -16,6 +16,7 @@ from kawa.workflow.nodes.end import EndNode
 from kawa.workflow.nodes.http_request import HttpRequestNode
 from kawa.workflow.nodes.if_else import IfElseNode
 from kawa.workflow.nodes.iteration import IterationNode, IterationStartNode
+from kawa.workflow.nodes.knowledge_retrieval import KnowledgeRetrievalNode
 from kawa.workflow.nodes.list_operator import ListOperatorNode
 from kawa.workflow.nodes.llm import LLMNode
 from kawa.workflow.nodes.loop import LoopEndNode, LoopNode, LoopStartNode
@@ -51,6 +52,7 @@ _NODE_CLASSES: tuple[type[Node[Any]], ...] = (
     CodeNode,
     HttpRequestNode,
     DocumentExtractorNode,
+    KnowledgeRetrievalNode,
 )
 
 _IMPLEMENTED = {cls.node_type for cls in _NODE_CLASSES}

@@ -1,0 +1,192 @@
+"""Retrieval over one or more datasets: vector, BM25 keyword or hybrid search, optional rerank model, metadata
+filters, score threshold and top_k; hits come back as `RetrievedSegment`s numbered from 1."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from kawa.knowledge.datasets import DatasetStore
+from kawa.knowledge.documents import DocumentStore
+from kawa.knowledge.index import DatasetIndex, IndexCache
+from kawa.knowledge.indexing import Embedder
+from kawa.knowledge.keyword import normalise
+from kawa.knowledge.metadata_filter import MetadataConditions
+from kawa.knowledge.types import ChildHit, RetrievalConfig, RetrievedSegment
+from kawa.models.registry import ModelRuntime
+from kawa.store.knowledge_tables import Dataset, DatasetDocument
+
+# Candidates taken from each search before fusing/reranking, as a multiple of top_k.
+CANDIDATE_FACTOR = 4
+MIN_CANDIDATES = 20
+
+
+@dataclass
+class _Hit:
+    dataset: Dataset
+    segment_id: str
+    document_id: str
+    score: float
+    children: list[tuple[str, float]]
+
+
+def builtin_metadata(document: DatasetDocument) -> dict[str, Any]:
+    """A document's metadata as filters see it: custom fields plus Dify's built-in fields."""
+    return {
+        **(document.doc_metadata or {}),
+        "document_name": document.name,
+        "uploader": "api",
+        "upload_date": document.created_at,
+        "last_update_date": document.updated_at,
+        "source": "file_upload" if document.data_source_type == "upload_file" else document.data_source_type,
+    }
+
+
+class Retriever:
+    def __init__(self, datasets: DatasetStore, documents: DocumentStore, indexes: IndexCache, embedder: Embedder,
+                 models: ModelRuntime) -> None:
+        self.datasets = datasets
+        self.documents = documents
+        self.indexes = indexes
+        self.embedder = embedder
+        self.models = models
+
+    async def retrieve(self, datasets: list[Dataset], query: str, config: RetrievalConfig | None,
+                       *, count_hits: bool = True) -> list[RetrievedSegment]:
+        hits: list[_Hit] = []
+        for dataset in datasets:
+            chosen = config or RetrievalConfig.model_validate(dataset.retrieval_model or {})
+            hits.extend(await self._search(dataset, query, chosen))
+        config = config or (RetrievalConfig.model_validate(datasets[0].retrieval_model or {}) if datasets
+                            else RetrievalConfig())
+        if not hits:
+            return []
+        hits.sort(key=lambda h: h.score, reverse=True)
+        if config.uses_rerank_model and query.strip():
+            hits = await self._rerank(hits[: max(config.top_k * CANDIDATE_FACTOR, MIN_CANDIDATES)], query, config)
+        threshold = config.threshold
+        if threshold is not None:
+            hits = [h for h in hits if h.score >= threshold]
+        hits = hits[: config.top_k]
+        results = await self._materialise(hits)
+        if count_hits and results:
+            await self.documents.count_hits([r.segment_id for r in results])
+        return results
+
+    async def _search(self, dataset: Dataset, query: str, config: RetrievalConfig) -> list[_Hit]:
+        index = await self.indexes.get(await self.datasets.get(dataset.id))
+        if len(index) == 0 or not query.strip():
+            return []
+        allowed = await self._allowed_rows(dataset, index, config.metadata_filtering_conditions)
+        if allowed is not None and not allowed.any():
+            return []
+        method = config.search_method
+        if dataset.indexing_technique == "economy" or index.dim == 0:
+            method = "keyword_search"
+        candidates = max(config.top_k * CANDIDATE_FACTOR, MIN_CANDIDATES)
+        if method == "semantic_search":
+            scores = np.clip(index.vector_scores(await self.embedder.query(dataset, query)), 0.0, 1.0)
+            valid: npt.NDArray[np.bool_] = index.has_vector.copy()
+        elif method in ("full_text_search", "keyword_search"):
+            raw = index.keywords.scores(query)
+            scores, valid = normalise(raw), np.asarray(raw > 0, dtype=np.bool_)
+        else:
+            cosine = np.clip(index.vector_scores(await self.embedder.query(dataset, query)), 0.0, 1.0)
+            raw = index.keywords.scores(query)
+            # Candidates come from both searches. Each score is min-max scaled over the candidates before the
+            # weights apply: raw cosines of e5 sit in a narrow band, so unscaled they would let BM25 decide alone.
+            pool = np.zeros(len(index), dtype=bool)
+            pool[_top(np.where(index.has_vector, cosine, -1.0), candidates)] = True
+            pool[_top(np.where(raw > 0, raw, -1.0), candidates)] = True
+            if allowed is not None:
+                pool &= allowed
+            weight = config.vector_weight()
+            vector = _minmax(cosine, pool & index.has_vector, fallback=cosine)
+            keyword = _minmax(raw, pool, fallback=(raw > 0).astype(np.float32))
+            scores = (weight * vector + (1 - weight) * keyword).astype(np.float32)
+            valid = np.asarray(pool & (index.has_vector | (raw > 0)), dtype=np.bool_)
+        if allowed is not None:
+            valid &= allowed
+        ranked = _top(np.where(valid, scores, -1.0), candidates)
+        return _group(dataset, index, [(int(i), float(scores[i])) for i in ranked if valid[i]])
+
+    async def _allowed_rows(self, dataset: Dataset, index: DatasetIndex,
+                            conditions: MetadataConditions | None) -> npt.NDArray[np.bool_] | None:
+        if conditions is None or not conditions.conditions:
+            return None
+        documents = await self.documents.all_of(dataset.id)
+        return index.mask_for({d.id for d in documents if conditions.matches(builtin_metadata(d))})
+
+    async def _rerank(self, hits: list[_Hit], query: str, config: RetrievalConfig) -> list[_Hit]:
+        segments = await self.documents.segments_by_id([h.segment_id for h in hits])
+        texts = [segments[h.segment_id].content if h.segment_id in segments else "" for h in hits]
+        model = config.reranking_model
+        ranked = await self.models.rerank(
+            query, texts, provider_id=model.reranking_provider_name if model else None,
+            model=model.reranking_model_name if model else None)
+        out = []
+        for hit in ranked:
+            original = hits[hit.index]
+            original.score = float(hit.score)
+            out.append(original)
+        return out
+
+    async def _materialise(self, hits: list[_Hit]) -> list[RetrievedSegment]:
+        segments = await self.documents.segments_by_id([h.segment_id for h in hits])
+        documents = await self.documents.documents_by_id(list({h.document_id for h in hits}))
+        child_rows = await self.documents.children([h.segment_id for h in hits if h.children])
+        results: list[RetrievedSegment] = []
+        for hit in hits:
+            segment, document = segments.get(hit.segment_id), documents.get(hit.document_id)
+            if segment is None or document is None:
+                continue  # deleted between search and now
+            by_id = {c.id: c for c in child_rows.get(hit.segment_id, [])}
+            children = [ChildHit(cid, by_id[cid].content, by_id[cid].position, score)
+                        for cid, score in hit.children if cid in by_id]
+            results.append(RetrievedSegment(
+                dataset_id=hit.dataset.id, dataset_name=hit.dataset.name, document_id=document.id,
+                document_name=document.name, data_source_type=document.data_source_type, segment_id=segment.id,
+                segment_position=segment.position, score=hit.score, content=segment.content, answer=segment.answer,
+                word_count=segment.word_count, tokens=segment.tokens, hit_count=segment.hit_count + 1,
+                index_node_id=segment.index_node_id, index_node_hash=segment.index_node_hash,
+                keywords=list(segment.keywords or []), doc_metadata=dict(document.doc_metadata or {}),
+                child_chunks=children, position=len(results) + 1))
+        return results
+
+
+def _top(scores: npt.NDArray[Any], k: int) -> npt.NDArray[np.intp]:
+    if scores.size <= k:
+        return np.argsort(-scores, kind="stable")
+    part = np.argpartition(-scores, k)[:k]
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+def _minmax(values: npt.NDArray[np.float32], pool: npt.NDArray[np.bool_],
+            fallback: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """`values` scaled to [0, 1] over the pool; `fallback` when the pool has no spread (one candidate)."""
+    if not pool.any():
+        return fallback
+    low, high = float(values[pool].min()), float(values[pool].max())
+    if high - low < 1e-6:
+        return fallback
+    scaled: npt.NDArray[np.float32] = np.clip((values - low) / (high - low), 0.0, 1.0).astype(np.float32)
+    return scaled
+
+
+def _group(dataset: Dataset, index: DatasetIndex, ranked: list[tuple[int, float]]) -> list[_Hit]:
+    """One hit per segment: child chunks (parent-child) collapse into their parent with the best child's score."""
+    by_segment: dict[str, _Hit] = {}
+    order: list[_Hit] = []
+    for row, score in ranked:
+        chunk = index.chunks[row]
+        hit = by_segment.get(chunk.segment_id)
+        if hit is None:
+            hit = _Hit(dataset, chunk.segment_id, chunk.document_id, score, [])
+            by_segment[chunk.segment_id] = hit
+            order.append(hit)
+        if chunk.child_id is not None:
+            hit.children.append((chunk.child_id, score))
+    return order
