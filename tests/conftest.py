@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from support.apps import ImportedApp, import_app
+from support.clients import client_for, make_settings
 from support.databases import fresh_postgres_database, postgres_available
-from support.server import RunningServer, free_port, start_server
+from support.server import RunningServer, start_server
 
 from kawa.settings import Settings
 
@@ -43,11 +42,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         yield url
 
 
-def make_settings(home: Path, database_url: str, **overrides: object) -> Settings:
-    os.environ.pop("KAWA_DATABASE_URL", None)
-    return Settings(home=home, database_url=database_url, port=free_port(), **overrides)  # type: ignore[arg-type]
-
-
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return make_settings(tmp_path_factory.mktemp("home"), database_url)
@@ -63,11 +57,6 @@ def server(settings: Settings) -> Iterator[RunningServer]:
 @pytest.fixture(scope="session")
 def hello_app(server: RunningServer) -> ImportedApp:
     return import_app(server.settings, "workflow-hello.yml")
-
-
-def client_for(server: RunningServer, api_key: str | None) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    return httpx.Client(base_url=server.api_url, headers=headers, timeout=30)
 
 
 @pytest.fixture

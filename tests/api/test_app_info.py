@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from conftest import client_for
 from support.apps import import_app
+from support.clients import client_for
 from support.server import RunningServer
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import client_for, make_settings
 from fakes.openai_server import FakeOpenAI, Scenario
 from support.apps import ImportedApp, import_app
+from support.clients import client_for, make_settings
 from support.server import RunningServer, start_server
 from support.sse import iter_events, stream_events
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import client_for
 from support.apps import ImportedApp, import_app
+from support.clients import client_for
 from support.server import RunningServer
 
 

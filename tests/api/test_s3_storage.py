@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import boto3
 import httpx
 import pytest
-from conftest import client_for, make_settings
 from moto.server import ThreadedMotoServer
 from support.apps import import_app
+from support.clients import client_for, make_settings
 from support.server import RunningServer, free_port, start_server
 
 from kawa.settings import StorageSettings

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import client_for, make_settings
 from support.apps import import_app
+from support.clients import client_for, make_settings
 from support.databases import REDIS_URL, redis_available
 from support.server import RunningServer, start_server
 from test_workflow_stop import STOP_BUDGET_S, stop_and_measure

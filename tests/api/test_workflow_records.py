@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from conftest import client_for
 from support.apps import import_app
+from support.clients import client_for
 from support.server import RunningServer
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from conftest import client_for
 from support.apps import ImportedApp, import_app
+from support.clients import client_for
 from support.server import RunningServer
 from support.sse import stream_events
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import client_for
 from support.apps import ImportedApp, import_app, run_record
+from support.clients import client_for
 from support.server import RunningServer
 from support.sse import iter_events
 
