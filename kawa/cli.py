@@ -247,7 +247,7 @@ def run_workflow(
         streamed = False
         models = ModelRuntime(settings.models)
         try:
-            async with build_node_services(settings, None, models) as services:
+            async with build_node_services(settings, models) as services:
                 async for event in run_document(doc, parse_cli_inputs(inputs or []), services, limits):
                     if isinstance(event, ev.WorkflowFinished):
                         result = {"status": event.status, "outputs": jsonable(event.outputs), "error": event.error,

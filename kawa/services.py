@@ -54,14 +54,14 @@ class Services:
 
 
 @asynccontextmanager
-async def build_node_services(settings: Settings, storage: FileStorage | None, models: ModelRuntime, *,
+async def build_node_services(settings: Settings, models: ModelRuntime, *,
                               warm: bool = False, knowledge: KnowledgeBase | None = None
                               ) -> AsyncIterator[NodeServices]:
     """What workflow nodes may use: the code sandbox, SSRF-guarded HTTP, files, models. Closed on exit.
 
     The sandbox starts its workers on first use, or at once with `warm` (the server does that).
     """
-    extras: dict[str, object] = {"storage": storage} if storage is not None else {}
+    extras: dict[str, object] = {}
     if knowledge is not None:
         extras["knowledge"] = knowledge
     sandbox = CodeSandbox(settings.sandbox)
@@ -102,7 +102,7 @@ async def open_services(settings: Settings, *, migrate: bool = True, recover_run
         await knowledge.start(recover=recover_runs)
         stack.push_async_callback(knowledge.close)
         node_services = await stack.enter_async_context(
-            build_node_services(settings, storage, models, warm=recover_runs, knowledge=knowledge))
+            build_node_services(settings, models, warm=recover_runs, knowledge=knowledge))
         runner = WorkflowRunner(settings=settings, apps=apps, end_users=end_users, files=files, runs=runs,
                                 tasks=tasks, node_services=node_services, read_upload=files.reader(storage))
         stack.push_async_callback(runner.close)

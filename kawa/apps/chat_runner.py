@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kawa.apps.file_inputs import FileScope, resolve_inputs_files, resolve_system_files
+from kawa.apps.file_inputs import resolve_request_files
 from kawa.apps.inputs import validate_inputs
 from kawa.apps.task_handle import TaskHandle
 from kawa.apps.tasks import TaskRegistry
@@ -146,16 +146,14 @@ class ChatRunner:
                                                         end_user_id=end_user.id)
             if conversation is None:
                 raise NotFound("Conversation Not Exists.", code="not_found")
-        variables = app_input_variables(version.document)
         if conversation is not None and app.mode in GRAPH_MODES:
             inputs = dict(conversation.inputs)
         else:
-            inputs = validate_inputs(variables, request.inputs)
-        scope = FileScope(app_id=app.id, end_user_id=end_user.id, base_url=self.settings.base_url,
-                          signing_key=self.settings.signing_key())
-        inputs = await resolve_inputs_files(variables, inputs, scope, self.files)
+            inputs = validate_inputs(app_input_variables(version.document), request.inputs)
+        inputs, files = await resolve_request_files(
+            self.settings, self.files, app_id=app.id, end_user_id=end_user.id, document=version.document,
+            inputs=inputs, request_files=request.files)
         features = app_features(version.document)
-        files = await resolve_system_files(request.files, scope, self.files, features.get("file_upload") or {})
 
         lock = self._locks[conversation.id] if conversation is not None else asyncio.Lock()
         task_id, message_id = new_id(), new_id()

@@ -12,9 +12,11 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
+from kawa.dsl.document import app_features, app_input_variables
 from kawa.errors import InvalidParam
 from kawa.files.signing import sign_file_url
 from kawa.files.types import file_kind, guess_mime
+from kawa.settings import Settings
 from kawa.store.files import UploadFileStore
 
 TRANSFER_METHODS = ("local_file", "remote_url")
@@ -122,6 +124,17 @@ async def resolve_inputs_files(variables: list[dict[str, Any]], inputs: dict[str
         elif kind == "file-list" and isinstance(value, list):
             resolved[name] = [await resolve_file(v, scope, files, allowed=variable, label=name) for v in value]
     return resolved
+
+
+async def resolve_request_files(settings: Settings, store: UploadFileStore, *, app_id: str, end_user_id: str,
+                                document: dict[str, Any], inputs: dict[str, Any], request_files: Any
+                                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A run or message's files: file inputs of the app's form, then `files` as `sys.files`."""
+    scope = FileScope(app_id=app_id, end_user_id=end_user_id, base_url=settings.base_url,
+                      signing_key=settings.signing_key())
+    resolved = await resolve_inputs_files(app_input_variables(document), inputs, scope, store)
+    file_upload = app_features(document).get("file_upload") or {}
+    return resolved, await resolve_system_files(request_files, scope, store, file_upload)
 
 
 async def resolve_system_files(mappings: Any, scope: FileScope, files: UploadFileStore,

@@ -15,13 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from kawa.apps.file_inputs import FileScope, resolve_inputs_files, resolve_system_files
+from kawa.apps.file_inputs import resolve_request_files
 from kawa.apps.inputs import validate_inputs
 from kawa.apps.run_recorder import RunRecorder
 from kawa.apps.task_handle import TaskHandle
 from kawa.apps.tasks import TaskRegistry
 from kawa.apps.wire import jsonable, node_event
-from kawa.dsl.document import app_features, app_input_variables
+from kawa.dsl.document import app_input_variables
 from kawa.errors import KawaError, NotFound, TooManyRequests
 from kawa.settings import Settings
 from kawa.store.apps import AppStore
@@ -143,13 +143,9 @@ class WorkflowRunner:
         version = await self._version(app, request.version_id)
         graph = self.graphs.get(version)
         end_user = await self.end_users.get_or_create(app.id, request.user)
-        variables = app_input_variables(version.document)
-        inputs = validate_inputs(variables, request.inputs)
-        scope = FileScope(app_id=app.id, end_user_id=end_user.id, base_url=self.settings.base_url,
-                          signing_key=self.settings.signing_key())
-        inputs = await resolve_inputs_files(variables, inputs, scope, self.files)
-        file_upload = app_features(version.document).get("file_upload") or {}
-        sys_files = await resolve_system_files(request.files, scope, self.files, file_upload)
+        inputs, sys_files = await resolve_request_files(
+            self.settings, self.files, app_id=app.id, end_user_id=end_user.id, document=version.document,
+            inputs=validate_inputs(app_input_variables(version.document), request.inputs), request_files=request.files)
 
         run_id, task_id = new_id(), new_id()
         handle = RunHandle(task_id=task_id, run_id=run_id, workflow_id=version.id, streaming=request.streaming)
