@@ -50,8 +50,13 @@ async def upstream_ttft(base_url: str, runs: int) -> list[float]:
 async def kawa_ttfm(client: httpx.AsyncClient, runs: int) -> list[float]:
     times = []
     for i in range(runs):
-        body = {"query": "hi", "inputs": {"unit": "celsius"}, "user": f"ttfm{i}", "response_mode": "streaming",
-                "auto_generate_name": False}
+        body = {
+            "query": "hi",
+            "inputs": {"unit": "celsius"},
+            "user": f"ttfm{i}",
+            "response_mode": "streaming",
+            "auto_generate_name": False,
+        }
         started = time.perf_counter()
         async with client.stream("POST", "/chat-messages", json=body) as response:
             seen = False
@@ -71,9 +76,16 @@ async def blocking_load(client: httpx.AsyncClient, total: int, concurrency: int)
         conversation = ""
         while not queue.empty():
             i = queue.get_nowait()
-            response = await client.post("/chat-messages", json={
-                "query": f"question {i}", "inputs": {"unit": "celsius"}, "user": f"load{w}",
-                "conversation_id": conversation, "auto_generate_name": False})
+            response = await client.post(
+                "/chat-messages",
+                json={
+                    "query": f"question {i}",
+                    "inputs": {"unit": "celsius"},
+                    "user": f"load{w}",
+                    "conversation_id": conversation,
+                    "auto_generate_name": False,
+                },
+            )
             assert response.status_code == 200, response.text
             conversation = response.json()["conversation_id"] if i % 20 else ""
 
@@ -89,30 +101,37 @@ def main() -> None:
     args = parser.parse_args()
     with FakeOpenAI(api_key=API_KEY) as fake:
         fake.on_model("gpt-4o-mini", Scenario(text="Sunny and mild, around twenty degrees."))
-        env = {"KAWA_MODELS__PROVIDERS__OPENAI__BASE_URL": fake.base_url,
-               "KAWA_MODELS__PROVIDERS__OPENAI__API_KEY": API_KEY}
+        env = {
+            "KAWA_MODELS__PROVIDERS__OPENAI__BASE_URL": fake.base_url,
+            "KAWA_MODELS__PROVIDERS__OPENAI__API_KEY": API_KEY,
+        }
         with running_kawa(CHAT_APP, port=args.port, env=env) as server:
             asyncio.run(run_all(server.base_url, server.api_key, fake.base_url, server.pid, args.messages))
 
 
 async def run_all(base_url: str, key: str, upstream: str, pid: int, messages: int) -> None:
     limits = httpx.Limits(max_connections=128, max_keepalive_connections=128)
-    async with httpx.AsyncClient(base_url=base_url + "/v1", headers={"Authorization": f"Bearer {key}"},
-                                 limits=limits, timeout=120) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url + "/v1", headers={"Authorization": f"Bearer {key}"}, limits=limits, timeout=120
+    ) as client:
         await blocking_load(client, 200, 8)  # warm-up
         direct = await upstream_ttft(upstream, 100)
         through = await kawa_ttfm(client, 100)
         print(f"upstream time to first token: median {statistics.median(direct) * 1000:.2f} ms")
-        print(f"kawa time to first message:   median {statistics.median(through) * 1000:.2f} ms  "
-              f"(kawa adds {(statistics.median(through) - statistics.median(direct)) * 1000:.2f} ms)")
+        print(
+            f"kawa time to first message:   median {statistics.median(through) * 1000:.2f} ms  "
+            f"(kawa adds {(statistics.median(through) - statistics.median(direct)) * 1000:.2f} ms)"
+        )
         rps = await blocking_load(client, 2000, 64)
         print(f"blocking chat, 64 concurrent clients: {rps:.1f} req/s")
         before = rss_mb(pid)
         started = time.perf_counter()
         await blocking_load(client, messages, 64)
         after = rss_mb(pid)
-        print(f"{messages} messages in {time.perf_counter() - started:.1f} s: RSS {before:.1f} MB -> {after:.1f} MB "
-              f"({after - before:+.1f} MB)")
+        print(
+            f"{messages} messages in {time.perf_counter() - started:.1f} s: RSS {before:.1f} MB -> {after:.1f} MB "
+            f"({after - before:+.1f} MB)"
+        )
 
 
 if __name__ == "__main__":

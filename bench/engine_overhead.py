@@ -18,8 +18,10 @@ from kawa.workflow import EngineLimits, WorkflowEngine, compile_graph
 
 def build_chain(length: int) -> dict[str, Any]:
     nodes: list[dict[str, Any]] = [
-        {"id": "start", "data": {"type": "start", "title": "Start",
-                                 "variables": [{"variable": "name", "type": "text-input"}]}},
+        {
+            "id": "start",
+            "data": {"type": "start", "title": "Start", "variables": [{"variable": "name", "type": "text-input"}]},
+        },
     ]
     edges: list[dict[str, Any]] = []
     previous, handle = "start", "source"
@@ -27,23 +29,57 @@ def build_chain(length: int) -> dict[str, Any]:
         node_id = f"n{i}"
         kind = i % 4
         if kind == 0:
-            data = {"type": "template-transform", "title": node_id, "template": "{{ a }}-" + str(i),
-                    "variables": [{"variable": "a", "value_selector": ["start", "name"]}]}
+            data = {
+                "type": "template-transform",
+                "title": node_id,
+                "template": "{{ a }}-" + str(i),
+                "variables": [{"variable": "a", "value_selector": ["start", "name"]}],
+            }
         elif kind == 1:
-            data = {"type": "if-else", "title": node_id, "cases": [{"case_id": "yes", "logical_operator": "and",
-                    "conditions": [{"variable_selector": ["start", "name"], "comparison_operator": "not empty"}]}]}
+            data = {
+                "type": "if-else",
+                "title": node_id,
+                "cases": [
+                    {
+                        "case_id": "yes",
+                        "logical_operator": "and",
+                        "conditions": [{"variable_selector": ["start", "name"], "comparison_operator": "not empty"}],
+                    }
+                ],
+            }
         elif kind == 2:
-            data = {"type": "variable-aggregator", "title": node_id, "variables": [["start", "missing"],
-                                                                                  ["start", "name"]]}
+            data = {
+                "type": "variable-aggregator",
+                "title": node_id,
+                "variables": [["start", "missing"], ["start", "name"]],
+            }
         else:
-            data = {"type": "assigner", "title": node_id, "version": "2", "items": [
-                {"variable_selector": ["conversation", "count"], "input_type": "constant", "operation": "+=",
-                 "value": 1}]}
+            data = {
+                "type": "assigner",
+                "title": node_id,
+                "version": "2",
+                "items": [
+                    {
+                        "variable_selector": ["conversation", "count"],
+                        "input_type": "constant",
+                        "operation": "+=",
+                        "value": 1,
+                    }
+                ],
+            }
         nodes.append({"id": node_id, "data": data})
         edges.append({"source": previous, "sourceHandle": handle, "target": node_id})
         previous, handle = node_id, ("yes" if kind == 1 else "source")
-    nodes.append({"id": "end", "data": {"type": "end", "title": "End",
-                                        "outputs": [{"variable": "out", "value_selector": ["n0", "output"]}]}})
+    nodes.append(
+        {
+            "id": "end",
+            "data": {
+                "type": "end",
+                "title": "End",
+                "outputs": [{"variable": "out", "value_selector": ["n0", "output"]}],
+            },
+        }
+    )
     edges.append({"source": previous, "sourceHandle": handle, "target": "end"})
     return {"nodes": nodes, "edges": edges}
 
@@ -67,8 +103,10 @@ async def main(runs: int, length: int) -> None:
         events = await one_run(engine)
         samples.append((time.perf_counter() - began) / length * 1e6)
     print(f"{length}-node chain, {runs} runs, {events} events per run")
-    print(f"median {statistics.median(samples):.1f} µs per node "
-          f"(p10 {statistics.quantiles(samples, n=10)[0]:.1f}, p90 {statistics.quantiles(samples, n=10)[-1]:.1f})")
+    print(
+        f"median {statistics.median(samples):.1f} µs per node "
+        f"(p10 {statistics.quantiles(samples, n=10)[0]:.1f}, p90 {statistics.quantiles(samples, n=10)[-1]:.1f})"
+    )
 
 
 if __name__ == "__main__":

@@ -64,11 +64,15 @@ async def measure(base_url: str, key: str, total: int) -> None:
         await blocking_round(client, 4, 50)  # warm-up
         for concurrency in (1, 16, 64):
             latencies, rps = await blocking_round(client, concurrency, total)
-            print(f"blocking c={concurrency:<3} median {statistics.median(latencies) * 1000:7.2f} ms   "
-                  f"p99 {percentile(latencies, 0.99) * 1000:7.2f} ms   {rps:8.1f} req/s")
+            print(
+                f"blocking c={concurrency:<3} median {statistics.median(latencies) * 1000:7.2f} ms   "
+                f"p99 {percentile(latencies, 0.99) * 1000:7.2f} ms   {rps:8.1f} req/s"
+            )
         firsts = await first_event_times(client, 100)
-        print(f"streaming time to first event: median {statistics.median(firsts) * 1000:.2f} ms, "
-              f"p99 {percentile(firsts, 0.99) * 1000:.2f} ms")
+        print(
+            f"streaming time to first event: median {statistics.median(firsts) * 1000:.2f} ms, "
+            f"p99 {percentile(firsts, 0.99) * 1000:.2f} ms"
+        )
 
 
 def main() -> None:

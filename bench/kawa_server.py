@@ -25,11 +25,18 @@ class BenchServer:
 
 @contextmanager
 def running_kawa(app_file: Path, *, port: int, env: dict[str, str] | None = None) -> Iterator[BenchServer]:
-    full_env = {**os.environ, "KAWA_HOME": tempfile.mkdtemp(prefix="kawa-bench-"), "KAWA_LOG_LEVEL": "warning",
-                **(env or {})}
+    full_env = {
+        **os.environ,
+        "KAWA_HOME": tempfile.mkdtemp(prefix="kawa-bench-"),
+        "KAWA_LOG_LEVEL": "warning",
+        **(env or {}),
+    }
     kawa = [sys.executable, "-m", "kawa.cli"]
-    imported = json.loads(subprocess.run([*kawa, "app", "import", str(app_file), "--json"], env=full_env,
-                                         check=True, capture_output=True, text=True).stdout)
+    imported = json.loads(
+        subprocess.run(
+            [*kawa, "app", "import", str(app_file), "--json"], env=full_env, check=True, capture_output=True, text=True
+        ).stdout
+    )
     server = subprocess.Popen([*kawa, "serve", "--port", str(port)], env=full_env, stdout=subprocess.DEVNULL)
     base_url = f"http://127.0.0.1:{port}"
     try:

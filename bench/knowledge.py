@@ -53,18 +53,31 @@ def percentile(values: list[float], p: float) -> float:
 
 async def index(kb: KnowledgeBase, corpus: Corpus) -> tuple[str, float]:
     dataset = await kb.create_dataset(name="bench", indexing_technique="high_quality")
-    rule = {"mode": "custom", "rules": {"pre_processing_rules": [{"id": "remove_extra_spaces", "enabled": True}],
-                                        "segmentation": {"separator": "\n\n", "max_tokens": 500}}}
+    rule = {
+        "mode": "custom",
+        "rules": {
+            "pre_processing_rules": [{"id": "remove_extra_spaces", "enabled": True}],
+            "segmentation": {"separator": "\n\n", "max_tokens": 500},
+        },
+    }
     started = time.perf_counter()
     for name, chunks in corpus.documents.items():
-        await kb.add_document(dataset.id, name=name, data="\n\n".join(chunks).encode(), filename=name,
-                              mime_type="text/plain", data_source_info={}, process_rule=rule)
+        await kb.add_document(
+            dataset.id,
+            name=name,
+            data="\n\n".join(chunks).encode(),
+            filename=name,
+            mime_type="text/plain",
+            data_source_info={},
+            process_rule=rule,
+        )
     await kb.jobs.wait_idle()
     return dataset.id, time.perf_counter() - started
 
 
-async def latency(kb: KnowledgeBase, dataset_id: str, questions: list[Question], method: str
-                  ) -> tuple[list[float], float]:
+async def latency(
+    kb: KnowledgeBase, dataset_id: str, questions: list[Question], method: str
+) -> tuple[list[float], float]:
     config = RetrievalConfig(search_method=method, top_k=5)  # type: ignore[arg-type]
     times, found = [], 0
     for question in questions:
@@ -82,13 +95,17 @@ async def run(backend: str, url: str, home: Path, chunks: int) -> None:
         kb = services.knowledge
         dataset_id, seconds = await index(kb, corpus)
         statuses = {d.indexing_status for d in await kb.documents.all_of(dataset_id)}
-        print(f"\n[{backend}] indexed {corpus.chunk_count} chunks in {len(corpus.documents)} documents in "
-              f"{seconds:.1f} s: {corpus.chunk_count / seconds:.0f} chunks/s (statuses {sorted(statuses)})")
+        print(
+            f"\n[{backend}] indexed {corpus.chunk_count} chunks in {len(corpus.documents)} documents in "
+            f"{seconds:.1f} s: {corpus.chunk_count / seconds:.0f} chunks/s (statuses {sorted(statuses)})"
+        )
         dataset = await kb.datasets.get(dataset_id)
         started = time.perf_counter()
         await kb.indexes.get(dataset)
-        print(f"[{backend}] cold index load (vectors + BM25 from the database): "
-              f"{(time.perf_counter() - started) * 1000:.0f} ms")
+        print(
+            f"[{backend}] cold index load (vectors + BM25 from the database): "
+            f"{(time.perf_counter() - started) * 1000:.0f} ms"
+        )
         embed_times = []
         for question in corpus.questions[:50]:
             started = time.perf_counter()
@@ -99,8 +116,10 @@ async def run(backend: str, url: str, home: Path, chunks: int) -> None:
         questions = [q for q in corpus.questions if q.named][::step][:QUERIES]
         for method in METHODS:
             times, recall = await latency(kb, dataset_id, questions, method)
-            print(f"[{backend}] {method:<16} p50 {percentile(times, 50):6.1f} ms  p99 {percentile(times, 99):6.1f} ms"
-                  f"  recall@5 {recall:.3f} ({len(questions)} named questions)")
+            print(
+                f"[{backend}] {method:<16} p50 {percentile(times, 50):6.1f} ms  p99 {percentile(times, 99):6.1f} ms"
+                f"  recall@5 {recall:.3f} ({len(questions)} named questions)"
+            )
 
 
 def main() -> None:

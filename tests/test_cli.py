@@ -100,8 +100,13 @@ def test_db_upgrade_is_idempotent(env: dict[str, str]) -> None:
 def test_serve_with_example_starts_quickly_and_answers(env: dict[str, str]) -> None:
     port = free_port()
     started = time.monotonic()
-    proc = subprocess.Popen([*KAWA, "serve", "--port", str(port), "--example"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*KAWA, "serve", "--port", str(port), "--example"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         key = None
         assert proc.stdout is not None
@@ -135,7 +140,7 @@ def test_run_executes_a_workflow_without_a_server(env: dict[str, str]) -> None:
     assert json.loads(out)["outputs"] == {"greeting": "Hello, Ada! Your name has 3 letters."}
     live = kawa(env, "run", str(FIXTURES / "workflow-hello.yml"), "-i", "name=Bo")
     assert "▶ Greeting (template-transform)" in live.stderr and "succeeded" in live.stderr
-    assert json.loads(live.stdout[live.stdout.index("{"):]) == {"greeting": "Hello, Bo! Your name has 2 letters."}
+    assert json.loads(live.stdout[live.stdout.index("{") :]) == {"greeting": "Hello, Bo! Your name has 2 letters."}
 
 
 def test_run_uses_the_code_sandbox(env: dict[str, str]) -> None:

@@ -23,8 +23,9 @@ KAWA = [sys.executable, "-m", "kawa.cli"]
 
 
 def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([*KAWA, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*KAWA, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -39,15 +40,25 @@ def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
 def test_killed_server_leaves_a_failed_run_not_a_running_one(database_url: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAWA_")}
     env.update(KAWA_HOME=str(tmp_path / "home"), KAWA_DATABASE_URL=database_url)
-    imported = json.loads(subprocess.run([*KAWA, "app", "import", str(FIXTURES / "workflow-slow.yml"), "--json"],
-                                         env=env, capture_output=True, text=True, check=True).stdout)
+    imported = json.loads(
+        subprocess.run(
+            [*KAWA, "app", "import", str(FIXTURES / "workflow-slow.yml"), "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     headers = {"Authorization": f"Bearer {imported['api_key']}"}
     port = free_port()
     server = _serve(env, port)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}/v1", headers=headers, timeout=30) as client, \
-                client.stream("POST", "/workflows/run", json={"inputs": {"seconds": 60}, "user": "u",
-                                                              "response_mode": "streaming"}) as response:
+        with (
+            httpx.Client(base_url=f"http://127.0.0.1:{port}/v1", headers=headers, timeout=30) as client,
+            client.stream(
+                "POST", "/workflows/run", json={"inputs": {"seconds": 60}, "user": "u", "response_mode": "streaming"}
+            ) as response,
+        ):
             for event in iter_events(response):
                 if event["event"] == "node_started" and event["data"]["node_type"] == "code":
                     run_id = event["workflow_run_id"]

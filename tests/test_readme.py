@@ -17,7 +17,7 @@ def test_readme_has_exactly_the_two_setup_commands() -> None:
     test = README.index("<!-- test-command -->")
     assert start < test < README.index("## ")
     assert "kawa serve --example" in README[start:test]
-    assert "pytest" in README[test:README.index("## ")]
+    assert "pytest" in README[test : README.index("## ")]
 
 
 def test_settings_table_matches_the_settings_object() -> None:

@@ -62,8 +62,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    for router in (app_info.router, files.router, workflows.router, chat.router, conversations.router,
-                   audio.router, datasets.router):
+    for router in (
+        app_info.router,
+        files.router,
+        workflows.router,
+        chat.router,
+        conversations.router,
+        audio.router,
+        datasets.router,
+    ):
         app.include_router(router, prefix="/v1")
     app.include_router(files.public_router)
 

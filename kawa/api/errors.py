@@ -15,12 +15,17 @@ from kawa.errors import KawaError
 log = logging.getLogger("kawa.api")
 
 _HTTP_MESSAGES = {
-    404: ("not_found", "The requested URL was not found on the server. If you entered the URL manually please check "
-                       "your spelling and try again."),
+    404: (
+        "not_found",
+        "The requested URL was not found on the server. If you entered the URL manually please check "
+        "your spelling and try again.",
+    ),
     405: ("method_not_allowed", "The method is not allowed for the requested URL."),
     413: ("request_entity_too_large", "The data value transmitted exceeds the capacity limit."),
-    415: ("unsupported_media_type", "Did not attempt to load JSON data because the request Content-Type was not "
-                                    "'application/json'."),
+    415: (
+        "unsupported_media_type",
+        "Did not attempt to load JSON data because the request Content-Type was not 'application/json'.",
+    ),
 }
 
 
@@ -59,8 +64,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, default = _HTTP_MESSAGES.get(exc.status_code, (_snake(type(exc).__name__), "Error."))
-        message = exc.detail if isinstance(exc.detail, str) and exc.detail not in ("Not Found", "Method Not Allowed") \
+        message = (
+            exc.detail
+            if isinstance(exc.detail, str) and exc.detail not in ("Not Found", "Method Not Allowed")
             else default
+        )
         return error_response(code, message, exc.status_code)
 
     @app.exception_handler(Exception)

@@ -110,10 +110,19 @@ def conversation_name_from(query: str) -> str:
 
 
 class ChatRunner:
-    def __init__(self, *, settings: Settings, apps: AppStore, end_users: EndUserStore, files: UploadFileStore,
-                 conversations: ConversationStore, messages: MessageStore, tasks: TaskRegistry,
-                 modes: dict[str, ChatMode], namer: Callable[[App, AppVersion, str], Awaitable[str]] | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        apps: AppStore,
+        end_users: EndUserStore,
+        files: UploadFileStore,
+        conversations: ConversationStore,
+        messages: MessageStore,
+        tasks: TaskRegistry,
+        modes: dict[str, ChatMode],
+        namer: Callable[[App, AppVersion, str], Awaitable[str]] | None = None,
+    ) -> None:
         self.settings = settings
         self.apps = apps
         self.end_users = end_users
@@ -142,8 +151,7 @@ class ChatRunner:
         end_user = await self.end_users.get_or_create(app.id, request.user)
         conversation = None
         if request.conversation_id:
-            conversation = await self.conversations.get(request.conversation_id, app_id=app.id,
-                                                        end_user_id=end_user.id)
+            conversation = await self.conversations.get(request.conversation_id, app_id=app.id, end_user_id=end_user.id)
             if conversation is None:
                 raise NotFound("Conversation Not Exists.", code="not_found")
         if conversation is not None and app.mode in GRAPH_MODES:
@@ -151,8 +159,14 @@ class ChatRunner:
         else:
             inputs = validate_inputs(app_input_variables(version.document), request.inputs)
         inputs, files = await resolve_request_files(
-            self.settings, self.files, app_id=app.id, end_user_id=end_user.id, document=version.document,
-            inputs=inputs, request_files=request.files)
+            self.settings,
+            self.files,
+            app_id=app.id,
+            end_user_id=end_user.id,
+            document=version.document,
+            inputs=inputs,
+            request_files=request.files,
+        )
         features = app_features(version.document)
 
         lock = self._locks[conversation.id] if conversation is not None else asyncio.Lock()
@@ -161,21 +175,43 @@ class ChatRunner:
         is_new = conversation is None
         if conversation is None and not request.completion:
             conversation = await self.conversations.create(
-                app_id=app.id, end_user_id=end_user.id, mode=app.mode, name=conversation_name_from(request.query),
-                inputs=jsonable(inputs), introduction=features.get("opening_statement") or "",
+                app_id=app.id,
+                end_user_id=end_user.id,
+                mode=app.mode,
+                name=conversation_name_from(request.query),
+                inputs=jsonable(inputs),
+                introduction=features.get("opening_statement") or "",
                 variables=list((version.document.get("workflow") or {}).get("conversation_variables") or []),
             )
             lock = self._locks[conversation.id]
             if request.auto_generate_name and self.namer is not None:
                 self._spawn(self._name_conversation(app, version, conversation, request.query))
-        handle = MessageHandle(task_id=task_id, message_id=message_id,
-                               conversation_id=conversation.id if conversation else None, mode=app.mode,
-                               created_at=int(created), streaming=request.streaming)
-        message = Message(id=message_id, app_id=app.id, conversation_id=handle.conversation_id,
-                          end_user_id=end_user.id, task_id=task_id, mode=app.mode, inputs=jsonable(inputs),
-                          query=request.query, answer="", status="running", message_files=jsonable(files),
-                          agent_thoughts=[], retriever_resources=[], owner_pid=process_identity(),
-                          created_at=created, updated_at=created)
+        handle = MessageHandle(
+            task_id=task_id,
+            message_id=message_id,
+            conversation_id=conversation.id if conversation else None,
+            mode=app.mode,
+            created_at=int(created),
+            streaming=request.streaming,
+        )
+        message = Message(
+            id=message_id,
+            app_id=app.id,
+            conversation_id=handle.conversation_id,
+            end_user_id=end_user.id,
+            task_id=task_id,
+            mode=app.mode,
+            inputs=jsonable(inputs),
+            query=request.query,
+            answer="",
+            status="running",
+            message_files=jsonable(files),
+            agent_thoughts=[],
+            retriever_resources=[],
+            owner_pid=process_identity(),
+            created_at=created,
+            updated_at=created,
+        )
         registration = self.tasks.register(task_id, app.id, end_user.id)
         running = registration.__enter__()
         self._handles[task_id] = handle
@@ -185,9 +221,19 @@ class ChatRunner:
                 async with lock:
                     history = await self.messages.history(conversation.id) if conversation and not is_new else []
                     await self.messages.add(message)
-                    turn = Turn(app=app, version=version, end_user=end_user, conversation=conversation,
-                                message=message, query=request.query, inputs=inputs, files=files, history=history,
-                                stop=running.stop, publish=handle.publish)
+                    turn = Turn(
+                        app=app,
+                        version=version,
+                        end_user=end_user,
+                        conversation=conversation,
+                        message=message,
+                        query=request.query,
+                        inputs=inputs,
+                        files=files,
+                        history=history,
+                        stop=running.stop,
+                        publish=handle.publish,
+                    )
                     await self._run_turn(handle, turn)
             finally:
                 registration.__exit__(None, None, None)
@@ -228,21 +274,40 @@ class ChatRunner:
     async def _record(self, turn: Turn, latency: float) -> None:
         usage = {**turn.usage, "latency": round(latency, 6)}
         conversation = turn.conversation
-        update = None if conversation is None else functools.partial(
-            self.conversations.after_turn, conversation_id=conversation.id, dialogue_count=len(turn.history) + 1,
-            variables=jsonable(turn.conversation_variables))
-        await self.messages.finish(turn.message.id, {
-            "answer": turn.answer, "status": turn.status, "error": turn.error, "usage": jsonable(usage),
-            "message_tokens": int(usage.get("prompt_tokens") or 0),
-            "answer_tokens": int(usage.get("completion_tokens") or 0), "latency": latency,
-            "retriever_resources": jsonable(turn.retriever_resources),
-            "agent_thoughts": jsonable(turn.agent_thoughts), "workflow_run_id": turn.workflow_run_id,
-        }, conversation_update=update)
+        update = (
+            None
+            if conversation is None
+            else functools.partial(
+                self.conversations.after_turn,
+                conversation_id=conversation.id,
+                dialogue_count=len(turn.history) + 1,
+                variables=jsonable(turn.conversation_variables),
+            )
+        )
+        await self.messages.finish(
+            turn.message.id,
+            {
+                "answer": turn.answer,
+                "status": turn.status,
+                "error": turn.error,
+                "usage": jsonable(usage),
+                "message_tokens": int(usage.get("prompt_tokens") or 0),
+                "answer_tokens": int(usage.get("completion_tokens") or 0),
+                "latency": latency,
+                "retriever_resources": jsonable(turn.retriever_resources),
+                "agent_thoughts": jsonable(turn.agent_thoughts),
+                "workflow_run_id": turn.workflow_run_id,
+            },
+            conversation_update=update,
+        )
         turn.usage = usage
 
     def _finish(self, handle: MessageHandle, turn: Turn) -> None:
-        metadata = {"annotation_reply": None, "retriever_resources": jsonable(turn.retriever_resources),
-                    "usage": jsonable(turn.usage)}
+        metadata = {
+            "annotation_reply": None,
+            "retriever_resources": jsonable(turn.retriever_resources),
+            "usage": jsonable(turn.usage),
+        }
         if turn.status == "error":
             status = 500 if turn.error_code == "internal_server_error" else 400
             handle.publish("error", {"code": turn.error_code, "status": status, "message": turn.error})
@@ -255,8 +320,12 @@ class ChatRunner:
             handle.result.set_exception(KawaError(turn.error, code=turn.error_code, status=status))
             handle.result.exception()  # retrieved here: a blocking caller may have gone away
             return
-        body: dict[str, Any] = {"event": "message", "task_id": handle.task_id, "id": handle.message_id,
-                                "message_id": handle.message_id}
+        body: dict[str, Any] = {
+            "event": "message",
+            "task_id": handle.task_id,
+            "id": handle.message_id,
+            "message_id": handle.message_id,
+        }
         if handle.conversation_id is not None:
             body["conversation_id"] = handle.conversation_id
         body.update(mode=handle.mode, answer=turn.answer, metadata=metadata, created_at=handle.created_at)

@@ -38,8 +38,15 @@ def history_messages(turn: Turn) -> list[ModelMessage]:
 
 
 class ChatflowMode:
-    def __init__(self, *, graphs: GraphCache, runs: RunStore, conversations: ConversationStore,
-                 node_services: NodeServices, limits: EngineLimits) -> None:
+    def __init__(
+        self,
+        *,
+        graphs: GraphCache,
+        runs: RunStore,
+        conversations: ConversationStore,
+        node_services: NodeServices,
+        limits: EngineLimits,
+    ) -> None:
         self.graphs = graphs
         self.runs = runs
         self.conversations = conversations
@@ -53,16 +60,32 @@ class ChatflowMode:
         run_id = new_id()
         turn.workflow_run_id = run_id
         recorder = RunRecorder(self.runs, run_id=run_id, app_id=turn.app.id)
-        await recorder.start(WorkflowRun(
-            id=run_id, app_id=turn.app.id, workflow_id=turn.version.id, task_id=turn.message.task_id,
-            version=str(turn.version.number), triggered_from="app-run", conversation_id=conversation.id,
-            status="running", inputs=jsonable(turn.inputs), outputs=None, end_user_id=turn.end_user.id,
-            created_at=time.time(),
-        ))
+        await recorder.start(
+            WorkflowRun(
+                id=run_id,
+                app_id=turn.app.id,
+                workflow_id=turn.version.id,
+                task_id=turn.message.task_id,
+                version=str(turn.version.number),
+                triggered_from="app-run",
+                conversation_id=conversation.id,
+                status="running",
+                inputs=jsonable(turn.inputs),
+                outputs=None,
+                end_user_id=turn.end_user.id,
+                created_at=time.time(),
+            )
+        )
         system = {
-            "query": turn.query, "files": turn.files, "conversation_id": conversation.id, "user_id": turn.end_user
-            .session_id, "dialogue_count": len(turn.history) + 1, "app_id": turn.app.id,
-            "workflow_id": turn.version.id, "workflow_run_id": run_id, "timestamp": int(time.time()),
+            "query": turn.query,
+            "files": turn.files,
+            "conversation_id": conversation.id,
+            "user_id": turn.end_user.session_id,
+            "dialogue_count": len(turn.history) + 1,
+            "app_id": turn.app.id,
+            "workflow_id": turn.version.id,
+            "workflow_run_id": run_id,
+            "timestamp": int(time.time()),
         }
         environment, secrets = environment_of(turn.version.document)
         extras = {**self.node_services.extras, "conversation_history": history_messages(turn)}
@@ -76,25 +99,44 @@ class ChatflowMode:
 
         finished: ev.WorkflowFinished | None = None
         try:
-            async for event in engine.run(inputs=turn.inputs, system=system, environment=environment,
-                                          secret_env_names=secrets, conversation=conversation_values,
-                                          stop=turn.stop):
+            async for event in engine.run(
+                inputs=turn.inputs,
+                system=system,
+                environment=environment,
+                secret_env_names=secrets,
+                conversation=conversation_values,
+                stop=turn.stop,
+            ):
                 if isinstance(event, ev.WorkflowFinished):
                     finished = event
                     break
                 await recorder.on_event(event)
                 if isinstance(event, ev.WorkflowStarted):
-                    workflow_event("workflow_started", {
-                        "id": run_id, "workflow_id": turn.version.id, "sequence_number": recorder.sequence_number,
-                        "inputs": jsonable(event.inputs), "created_at": int(event.created_at)})
+                    workflow_event(
+                        "workflow_started",
+                        {
+                            "id": run_id,
+                            "workflow_id": turn.version.id,
+                            "sequence_number": recorder.sequence_number,
+                            "inputs": jsonable(event.inputs),
+                            "created_at": int(event.created_at),
+                        },
+                    )
                 elif isinstance(event, ev.TextChunk):
                     turn.answer += event.text
-                    turn.publish("message", {"id": turn.message.id, "answer": event.text,
-                                             "from_variable_selector": list(event.from_variable_selector)})
+                    turn.publish(
+                        "message",
+                        {
+                            "id": turn.message.id,
+                            "answer": event.text,
+                            "from_variable_selector": list(event.from_variable_selector),
+                        },
+                    )
                 elif (named := node_event(event)) is not None:
                     if cite and isinstance(event, ev.NodeFinished) and event.node_type == "knowledge-retrieval":
                         turn.retriever_resources = retriever_resources_from_context(
-                            list((event.outputs or {}).get("result") or []), "api")
+                            list((event.outputs or {}).get("result") or []), "api"
+                        )
                     workflow_event(*named)
         except BaseException:
             await recorder.fail("The server stopped while this run was in progress.")
@@ -102,15 +144,31 @@ class ChatflowMode:
         assert finished is not None
         run = await recorder.finish(finished)
         turn.conversation_variables = dict(finished.conversation_variables)
-        turn.usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": finished.total_tokens,
-                      "total_price": format(Decimal(finished.total_price or 0), "f"),
-                      "currency": finished.currency or "USD"}
-        workflow_event("workflow_finished", {
-            "id": run.id, "workflow_id": run.workflow_id, "status": run.status, "outputs": jsonable(run.outputs),
-            "error": run.error, "elapsed_time": run.elapsed_time, "total_tokens": run.total_tokens,
-            "total_steps": run.total_steps, "created_by": {"id": turn.end_user.id, "user": None},
-            "created_at": int(run.created_at), "finished_at": int(run.finished_at or time.time()),
-            "exceptions_count": run.exceptions_count, "files": []})
+        turn.usage = {
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "total_tokens": finished.total_tokens,
+            "total_price": format(Decimal(finished.total_price or 0), "f"),
+            "currency": finished.currency or "USD",
+        }
+        workflow_event(
+            "workflow_finished",
+            {
+                "id": run.id,
+                "workflow_id": run.workflow_id,
+                "status": run.status,
+                "outputs": jsonable(run.outputs),
+                "error": run.error,
+                "elapsed_time": run.elapsed_time,
+                "total_tokens": run.total_tokens,
+                "total_steps": run.total_steps,
+                "created_by": {"id": turn.end_user.id, "user": None},
+                "created_at": int(run.created_at),
+                "finished_at": int(run.finished_at or time.time()),
+                "exceptions_count": run.exceptions_count,
+                "files": [],
+            },
+        )
         if run.status == "failed":
             turn.status, turn.error = "error", run.error
         elif run.status == "stopped":

@@ -60,9 +60,15 @@ class EasyUIMode:
     async def run(self, turn: Turn) -> None:
         mode = turn.app.mode
         model_config = turn.version.document.get("model_config") or {}
-        request = EasyUIRequest(mode=mode, model_config=model_config, query=turn.query,  # type: ignore[arg-type]
-                                inputs=turn.inputs, files=await self._model_files(turn),
-                                history=history_turns(turn.history), user=turn.end_user.session_id)
+        request = EasyUIRequest(
+            mode=mode,
+            model_config=model_config,
+            query=turn.query,  # type: ignore[arg-type]
+            inputs=turn.inputs,
+            files=await self._model_files(turn),
+            history=history_turns(turn.history),
+            user=turn.end_user.session_id,
+        )
         answer_event = "agent_message" if mode == "agent-chat" else "message"
         show_resources = bool((model_config.get("retriever_resource") or {}).get("enabled"))
         thoughts: dict[str, dict[str, Any]] = {}
@@ -76,8 +82,11 @@ class EasyUIMode:
                     turn.answer = event.text
                     turn.publish("message_replace", {"answer": event.text, "reason": event.reason})
                 elif isinstance(event, AgentThought):
-                    thought = {**asdict(event), "message_files": list(event.message_files),
-                               "tool_labels": dict(event.tool_labels)}
+                    thought = {
+                        **asdict(event),
+                        "message_files": list(event.message_files),
+                        "tool_labels": dict(event.tool_labels),
+                    }
                     thoughts[event.id] = thought
                     turn.agent_thoughts = list(thoughts.values())
                     turn.publish("agent_thought", thought)

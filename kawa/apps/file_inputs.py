@@ -30,8 +30,14 @@ class FileScope:
     signing_key: bytes
 
 
-async def resolve_file(mapping: Any, scope: FileScope, files: UploadFileStore, *,
-                       allowed: dict[str, Any] | None = None, label: str = "files") -> dict[str, Any]:
+async def resolve_file(
+    mapping: Any,
+    scope: FileScope,
+    files: UploadFileStore,
+    *,
+    allowed: dict[str, Any] | None = None,
+    label: str = "files",
+) -> dict[str, Any]:
     if not isinstance(mapping, dict):
         raise InvalidParam(f"{label} must be file objects")
     method = mapping.get("transfer_method")
@@ -111,8 +117,9 @@ def _check_type(value: dict[str, Any], mapping: dict[str, Any], allowed: dict[st
     raise InvalidParam(f"{label}: file type {kind} is not allowed (allowed: {types})")
 
 
-async def resolve_inputs_files(variables: list[dict[str, Any]], inputs: dict[str, Any], scope: FileScope,
-                               files: UploadFileStore) -> dict[str, Any]:
+async def resolve_inputs_files(
+    variables: list[dict[str, Any]], inputs: dict[str, Any], scope: FileScope, files: UploadFileStore
+) -> dict[str, Any]:
     """Replace file / file-list input mappings by resolved file values."""
     resolved = dict(inputs)
     for variable in variables:
@@ -126,19 +133,28 @@ async def resolve_inputs_files(variables: list[dict[str, Any]], inputs: dict[str
     return resolved
 
 
-async def resolve_request_files(settings: Settings, store: UploadFileStore, *, app_id: str, end_user_id: str,
-                                document: dict[str, Any], inputs: dict[str, Any], request_files: Any
-                                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+async def resolve_request_files(
+    settings: Settings,
+    store: UploadFileStore,
+    *,
+    app_id: str,
+    end_user_id: str,
+    document: dict[str, Any],
+    inputs: dict[str, Any],
+    request_files: Any,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A run or message's files: file inputs of the app's form, then `files` as `sys.files`."""
-    scope = FileScope(app_id=app_id, end_user_id=end_user_id, base_url=settings.base_url,
-                      signing_key=settings.signing_key())
+    scope = FileScope(
+        app_id=app_id, end_user_id=end_user_id, base_url=settings.base_url, signing_key=settings.signing_key()
+    )
     resolved = await resolve_inputs_files(app_input_variables(document), inputs, scope, store)
     file_upload = app_features(document).get("file_upload") or {}
     return resolved, await resolve_system_files(request_files, scope, store, file_upload)
 
 
-async def resolve_system_files(mappings: Any, scope: FileScope, files: UploadFileStore,
-                               file_upload: dict[str, Any]) -> list[dict[str, Any]]:
+async def resolve_system_files(
+    mappings: Any, scope: FileScope, files: UploadFileStore, file_upload: dict[str, Any]
+) -> list[dict[str, Any]]:
     """`files` of a request → `sys.files`, within the app's `file_upload` number limit."""
     if mappings in (None, ""):
         return []

@@ -51,11 +51,18 @@ def local_file_value(path: Path) -> dict[str, Any]:
         raise InvalidParam(f"no such file: {path}")
     extension = path.suffix.lower()
     return {
-        "dify_model_identity": "__dify__file__", "id": None, "tenant_id": None,
-        "type": file_kind(extension.lstrip(".")) or "custom", "transfer_method": "local_file",
-        "remote_url": None, "related_id": str(path.resolve()), "filename": path.name, "extension": extension,
+        "dify_model_identity": "__dify__file__",
+        "id": None,
+        "tenant_id": None,
+        "type": file_kind(extension.lstrip(".")) or "custom",
+        "transfer_method": "local_file",
+        "remote_url": None,
+        "related_id": str(path.resolve()),
+        "filename": path.name,
+        "extension": extension,
         "mime_type": mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-        "size": path.stat().st_size, "url": path.resolve().as_uri(),
+        "size": path.stat().st_size,
+        "url": path.resolve().as_uri(),
     }
 
 
@@ -63,16 +70,32 @@ async def _read_local(path: str) -> bytes:
     return await asyncio.to_thread(Path(path).read_bytes)
 
 
-async def run_document(doc: AppDocument, inputs: dict[str, Any], services: NodeServices,
-                       limits: EngineLimits, stop: asyncio.Event | None = None) -> AsyncIterator[ev.EngineEvent]:
+async def run_document(
+    doc: AppDocument,
+    inputs: dict[str, Any],
+    services: NodeServices,
+    limits: EngineLimits,
+    stop: asyncio.Event | None = None,
+) -> AsyncIterator[ev.EngineEvent]:
     if doc.mode != "workflow":
         raise InvalidParam(f"kawa run runs workflow apps; this is a {doc.mode} app")
     graph = compile_graph(doc.document["workflow"]["graph"])
     checked = validate_inputs(doc.input_variables, inputs)
     environment, secrets = environment_of(doc.document)
     engine = WorkflowEngine(graph, services=replace(services, file_reader=_read_local), limits=limits)
-    system = {"user_id": "cli", "files": [], "app_id": "local", "workflow_id": "local",
-              "workflow_run_id": str(uuid.uuid4())}
-    async for event in engine.run(inputs=checked, system=system, environment=environment,
-                                  secret_env_names=secrets, conversation={}, stop=stop or asyncio.Event()):
+    system = {
+        "user_id": "cli",
+        "files": [],
+        "app_id": "local",
+        "workflow_id": "local",
+        "workflow_run_id": str(uuid.uuid4()),
+    }
+    async for event in engine.run(
+        inputs=checked,
+        system=system,
+        environment=environment,
+        secret_env_names=secrets,
+        conversation={},
+        stop=stop or asyncio.Event(),
+    ):
         yield event

@@ -33,7 +33,8 @@ def app_parameters(document: dict[str, Any], upload: UploadSettings) -> dict[str
         "annotation_reply": _enabled_block(features, "annotation_reply"),
         "more_like_this": _enabled_block(features, "more_like_this"),
         "user_input_form": to_user_input_form(app_input_variables(document)),
-        "sensitive_word_avoidance": sensitive if isinstance(sensitive, dict)
+        "sensitive_word_avoidance": sensitive
+        if isinstance(sensitive, dict)
         else {"enabled": False, "type": "", "configs": []},
         "file_upload": features.get("file_upload") or _DEFAULT_FILE_UPLOAD,
         "system_parameters": {

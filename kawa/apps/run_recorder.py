@@ -39,19 +39,56 @@ class RunRecorder:
 
     async def on_event(self, event: ev.EngineEvent) -> None:
         if isinstance(event, ev.NodeStarted):
-            self._started(event.id, event.node_id, event.node_type, event.title, event.index,
-                          event.predecessor_node_id, event.created_at, event.iteration_id, event.loop_id)
+            self._started(
+                event.id,
+                event.node_id,
+                event.node_type,
+                event.title,
+                event.index,
+                event.predecessor_node_id,
+                event.created_at,
+                event.iteration_id,
+                event.loop_id,
+            )
         elif isinstance(event, ev.ContainerStarted):
-            self._started(event.id, event.node_id, event.node_type, event.title, 1, event.predecessor_node_id,
-                          event.created_at, event.iteration_id, event.loop_id, inputs=event.inputs)
+            self._started(
+                event.id,
+                event.node_id,
+                event.node_type,
+                event.title,
+                1,
+                event.predecessor_node_id,
+                event.created_at,
+                event.iteration_id,
+                event.loop_id,
+                inputs=event.inputs,
+            )
         elif isinstance(event, ev.NodeFinished | ev.NodeRetry):
-            self._finished(event.id, status=event.status, inputs=event.inputs, process_data=event.process_data,
-                           outputs=event.outputs, metadata=event.execution_metadata, error=event.error,
-                           elapsed=event.elapsed_time, finished_at=event.finished_at, event=event)
+            self._finished(
+                event.id,
+                status=event.status,
+                inputs=event.inputs,
+                process_data=event.process_data,
+                outputs=event.outputs,
+                metadata=event.execution_metadata,
+                error=event.error,
+                elapsed=event.elapsed_time,
+                finished_at=event.finished_at,
+                event=event,
+            )
         elif isinstance(event, ev.ContainerCompleted):
-            self._finished(event.id, status=event.status, inputs=event.inputs, process_data=None,
-                           outputs=event.outputs, metadata=event.execution_metadata, error=event.error,
-                           elapsed=event.elapsed_time, finished_at=event.finished_at, event=event)
+            self._finished(
+                event.id,
+                status=event.status,
+                inputs=event.inputs,
+                process_data=None,
+                outputs=event.outputs,
+                metadata=event.execution_metadata,
+                error=event.error,
+                elapsed=event.elapsed_time,
+                finished_at=event.finished_at,
+                event=event,
+            )
         else:
             return
         if self._pending_flush is None:
@@ -63,23 +100,65 @@ class RunRecorder:
         self._pending_flush = None
         await self.flush()
 
-    def _started(self, execution_id: str, node_id: str, node_type: str, title: str, index: int,
-                 predecessor: str | None, created_at: float, iteration_id: str | None, loop_id: str | None,
-                 inputs: Any = None) -> None:
+    def _started(
+        self,
+        execution_id: str,
+        node_id: str,
+        node_type: str,
+        title: str,
+        index: int,
+        predecessor: str | None,
+        created_at: float,
+        iteration_id: str | None,
+        loop_id: str | None,
+        inputs: Any = None,
+    ) -> None:
         self._nodes[execution_id] = NodeExecution(
-            id=execution_id, workflow_run_id=self.run_id, app_id=self.app_id, node_id=node_id, node_type=node_type,
-            title=title, index=index, predecessor_node_id=predecessor, iteration_id=iteration_id, loop_id=loop_id,
-            status="running", inputs=jsonable(inputs), created_at=created_at, finished_at=None, elapsed_time=0.0,
+            id=execution_id,
+            workflow_run_id=self.run_id,
+            app_id=self.app_id,
+            node_id=node_id,
+            node_type=node_type,
+            title=title,
+            index=index,
+            predecessor_node_id=predecessor,
+            iteration_id=iteration_id,
+            loop_id=loop_id,
+            status="running",
+            inputs=jsonable(inputs),
+            created_at=created_at,
+            finished_at=None,
+            elapsed_time=0.0,
         )
         self._dirty.add(execution_id)
 
-    def _finished(self, execution_id: str, *, status: str, inputs: Any, process_data: Any, outputs: Any,
-                  metadata: Any, error: str | None, elapsed: float, finished_at: float, event: Any) -> None:
+    def _finished(
+        self,
+        execution_id: str,
+        *,
+        status: str,
+        inputs: Any,
+        process_data: Any,
+        outputs: Any,
+        metadata: Any,
+        error: str | None,
+        elapsed: float,
+        finished_at: float,
+        event: Any,
+    ) -> None:
         row = self._nodes.get(execution_id)
         if row is None:  # a finish without a start (defensive): record it whole
-            self._started(execution_id, event.node_id, event.node_type, event.title, getattr(event, "index", 1),
-                          getattr(event, "predecessor_node_id", None), event.created_at,
-                          getattr(event, "iteration_id", None), getattr(event, "loop_id", None))
+            self._started(
+                execution_id,
+                event.node_id,
+                event.node_type,
+                event.title,
+                getattr(event, "index", 1),
+                getattr(event, "predecessor_node_id", None),
+                event.created_at,
+                getattr(event, "iteration_id", None),
+                getattr(event, "loop_id", None),
+            )
             row = self._nodes[execution_id]
         row.status = status
         row.inputs = jsonable(inputs)
@@ -132,14 +211,24 @@ class RunRecorder:
         await self._write_final(run)
         return run
 
-
     async def _write_final(self, run: WorkflowRun) -> None:
         if self._pending_flush is not None:  # still sleeping: the final write covers it
             self._pending_flush.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pending_flush
             self._pending_flush = None
-        values = {k: getattr(run, k) for k in ("status", "outputs", "error", "elapsed_time", "total_tokens",
-                                               "total_steps", "exceptions_count", "finished_at")}
+        values = {
+            k: getattr(run, k)
+            for k in (
+                "status",
+                "outputs",
+                "error",
+                "elapsed_time",
+                "total_tokens",
+                "total_steps",
+                "exceptions_count",
+                "finished_at",
+            )
+        }
         async with self._write_lock:
             await self.runs.finish(run.id, values, *self._take_dirty())

@@ -77,24 +77,40 @@ def _container_data(event: ev.ContainerStarted | ev.ContainerNext | ev.Container
         "extras": {},
     }
     if isinstance(event, ev.ContainerStarted):
-        data.update(metadata=jsonable(event.metadata), inputs=jsonable(event.inputs),
-                    predecessor_node_id=event.predecessor_node_id)
+        data.update(
+            metadata=jsonable(event.metadata),
+            inputs=jsonable(event.inputs),
+            predecessor_node_id=event.predecessor_node_id,
+        )
     elif isinstance(event, ev.ContainerNext):
-        data.update(index=event.index, pre_iteration_output=jsonable(event.pre_output),
-                    pre_loop_output=jsonable(event.pre_output))
+        data.update(
+            index=event.index,
+            pre_iteration_output=jsonable(event.pre_output),
+            pre_loop_output=jsonable(event.pre_output),
+        )
     else:
         data.update(
-            inputs=jsonable(event.inputs), outputs=jsonable(event.outputs), status=event.status, error=event.error,
-            elapsed_time=event.elapsed_time, total_tokens=event.total_tokens,
-            execution_metadata=jsonable(event.execution_metadata), finished_at=_ts(event.finished_at),
-            steps=event.steps, metadata=jsonable(event.metadata), predecessor_node_id=event.predecessor_node_id,
+            inputs=jsonable(event.inputs),
+            outputs=jsonable(event.outputs),
+            status=event.status,
+            error=event.error,
+            elapsed_time=event.elapsed_time,
+            total_tokens=event.total_tokens,
+            execution_metadata=jsonable(event.execution_metadata),
+            finished_at=_ts(event.finished_at),
+            steps=event.steps,
+            metadata=jsonable(event.metadata),
+            predecessor_node_id=event.predecessor_node_id,
         )
     return data
 
 
 _CONTAINER_NAMES: dict[type, str] = {
-    ev.IterationStarted: "iteration_started", ev.IterationNext: "iteration_next",
-    ev.IterationCompleted: "iteration_completed", ev.LoopStarted: "loop_started", ev.LoopNext: "loop_next",
+    ev.IterationStarted: "iteration_started",
+    ev.IterationNext: "iteration_next",
+    ev.IterationCompleted: "iteration_completed",
+    ev.LoopStarted: "loop_started",
+    ev.LoopNext: "loop_next",
     ev.LoopCompleted: "loop_completed",
 }
 
@@ -116,8 +132,14 @@ def node_event(event: ev.EngineEvent) -> tuple[str, dict[str, Any]] | None:
         return name, _container_data(event)  # type: ignore[arg-type]
     if isinstance(event, ev.NodeLog):
         return "agent_log", {
-            "node_execution_id": event.node_execution_id, "id": event.id, "label": event.label,
-            "parent_id": event.parent_id, "error": event.error, "status": event.status,
-            "data": jsonable(event.data), "metadata": jsonable(event.metadata), "node_id": event.node_id,
+            "node_execution_id": event.node_execution_id,
+            "id": event.id,
+            "label": event.label,
+            "parent_id": event.parent_id,
+            "error": event.error,
+            "status": event.status,
+            "data": jsonable(event.data),
+            "metadata": jsonable(event.metadata),
+            "node_id": event.node_id,
         }
     return None

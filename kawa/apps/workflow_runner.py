@@ -108,9 +108,18 @@ class RunHandle(TaskHandle):
 
 
 class WorkflowRunner:
-    def __init__(self, *, settings: Settings, apps: AppStore, end_users: EndUserStore, files: UploadFileStore,
-                 runs: RunStore, tasks: TaskRegistry, node_services: NodeServices,
-                 read_upload: Callable[[str, str], Awaitable[bytes]]) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        apps: AppStore,
+        end_users: EndUserStore,
+        files: UploadFileStore,
+        runs: RunStore,
+        tasks: TaskRegistry,
+        node_services: NodeServices,
+        read_upload: Callable[[str, str], Awaitable[bytes]],
+    ) -> None:
         self.settings = settings
         self.apps = apps
         self.end_users = end_users
@@ -120,9 +129,11 @@ class WorkflowRunner:
         self.node_services = node_services
         self.read_upload = read_upload
         self.graphs = GraphCache()
-        self.limits = EngineLimits(max_steps=settings.workflow.max_steps,
-                                   max_wall_time_s=settings.workflow.max_wall_time_s,
-                                   max_depth=settings.workflow.max_depth)
+        self.limits = EngineLimits(
+            max_steps=settings.workflow.max_steps,
+            max_wall_time_s=settings.workflow.max_wall_time_s,
+            max_depth=settings.workflow.max_depth,
+        )
         self._handles: dict[str, RunHandle] = {}
 
     async def _version(self, app: App, version_id: str | None) -> AppVersion:
@@ -144,20 +155,40 @@ class WorkflowRunner:
         graph = self.graphs.get(version)
         end_user = await self.end_users.get_or_create(app.id, request.user)
         inputs, sys_files = await resolve_request_files(
-            self.settings, self.files, app_id=app.id, end_user_id=end_user.id, document=version.document,
-            inputs=validate_inputs(app_input_variables(version.document), request.inputs), request_files=request.files)
+            self.settings,
+            self.files,
+            app_id=app.id,
+            end_user_id=end_user.id,
+            document=version.document,
+            inputs=validate_inputs(app_input_variables(version.document), request.inputs),
+            request_files=request.files,
+        )
 
         run_id, task_id = new_id(), new_id()
         handle = RunHandle(task_id=task_id, run_id=run_id, workflow_id=version.id, streaming=request.streaming)
         recorder = RunRecorder(self.runs, run_id=run_id, app_id=app.id)
-        await recorder.start(WorkflowRun(
-            id=run_id, app_id=app.id, workflow_id=version.id, task_id=task_id, version=str(version.number),
-            status="running", inputs=jsonable(inputs), outputs=None, end_user_id=end_user.id,
-            trace_id=request.trace_id, created_at=time.time(),
-        ))
+        await recorder.start(
+            WorkflowRun(
+                id=run_id,
+                app_id=app.id,
+                workflow_id=version.id,
+                task_id=task_id,
+                version=str(version.number),
+                status="running",
+                inputs=jsonable(inputs),
+                outputs=None,
+                end_user_id=end_user.id,
+                trace_id=request.trace_id,
+                created_at=time.time(),
+            )
+        )
         system = {
-            "user_id": request.user, "files": sys_files, "app_id": app.id, "workflow_id": version.id,
-            "workflow_run_id": run_id, "timestamp": int(time.time()),
+            "user_id": request.user,
+            "files": sys_files,
+            "app_id": app.id,
+            "workflow_id": version.id,
+            "workflow_run_id": run_id,
+            "timestamp": int(time.time()),
         }
         environment, secrets = environment_of(version.document)
         services = replace(self.node_services, file_reader=functools.partial(self.read_upload, app.id))
@@ -176,27 +207,54 @@ class WorkflowRunner:
         handle.task = asyncio.create_task(execute(), name=f"workflow-run-{run_id}")
         return handle
 
-    async def _execute(self, handle: RunHandle, recorder: RunRecorder, engine: WorkflowEngine,
-                       inputs: dict[str, Any], system: dict[str, Any], environment: dict[str, Any],
-                       secrets: set[str], stop: asyncio.Event) -> None:
+    async def _execute(
+        self,
+        handle: RunHandle,
+        recorder: RunRecorder,
+        engine: WorkflowEngine,
+        inputs: dict[str, Any],
+        system: dict[str, Any],
+        environment: dict[str, Any],
+        secrets: set[str],
+        stop: asyncio.Event,
+    ) -> None:
         finished: ev.WorkflowFinished | None = None
         try:
-            async for event in engine.run(inputs=inputs, system=system, environment=environment,
-                                          secret_env_names=secrets, conversation={}, stop=stop):
+            async for event in engine.run(
+                inputs=inputs,
+                system=system,
+                environment=environment,
+                secret_env_names=secrets,
+                conversation={},
+                stop=stop,
+            ):
                 if isinstance(event, ev.WorkflowFinished):
                     finished = event
                     break
                 await recorder.on_event(event)
                 if isinstance(event, ev.WorkflowStarted):
-                    handle.publish(handle.envelope("workflow_started", {
-                        "id": handle.run_id, "workflow_id": handle.workflow_id,
-                        "sequence_number": recorder.sequence_number, "inputs": jsonable(event.inputs),
-                        "created_at": int(event.created_at),
-                    }))
+                    handle.publish(
+                        handle.envelope(
+                            "workflow_started",
+                            {
+                                "id": handle.run_id,
+                                "workflow_id": handle.workflow_id,
+                                "sequence_number": recorder.sequence_number,
+                                "inputs": jsonable(event.inputs),
+                                "created_at": int(event.created_at),
+                            },
+                        )
+                    )
                 elif isinstance(event, ev.TextChunk):
-                    handle.publish(handle.envelope("text_chunk", {
-                        "text": event.text, "from_variable_selector": list(event.from_variable_selector),
-                    }))
+                    handle.publish(
+                        handle.envelope(
+                            "text_chunk",
+                            {
+                                "text": event.text,
+                                "from_variable_selector": list(event.from_variable_selector),
+                            },
+                        )
+                    )
                 elif (named := node_event(event)) is not None:
                     handle.publish(handle.envelope(*named))
             assert finished is not None, "the engine ended without workflow_finished"
@@ -205,8 +263,16 @@ class WorkflowRunner:
             log.exception("workflow run %s failed unexpectedly", handle.run_id)
             message = exc.message if isinstance(exc, KawaError) else f"Internal error: {type(exc).__name__}: {exc}"
             run = await self._record_failure(recorder, message)
-            handle.publish({"event": "error", "workflow_run_id": handle.run_id, "task_id": handle.task_id,
-                            "status": 500, "code": "internal_server_error", "message": message})
+            handle.publish(
+                {
+                    "event": "error",
+                    "workflow_run_id": handle.run_id,
+                    "task_id": handle.task_id,
+                    "status": 500,
+                    "code": "internal_server_error",
+                    "message": message,
+                }
+            )
         except BaseException:
             await asyncio.shield(self._record_failure(recorder, "The server stopped while this run was in progress."))
             handle.end_stream()
@@ -227,13 +293,31 @@ class WorkflowRunner:
 
     def _finish(self, handle: RunHandle, run: WorkflowRun) -> None:
         view = run_view(run)
-        data = {**view, "outputs": jsonable(view["outputs"]), "created_by": {"id": run.end_user_id, "user": None},
-                "exceptions_count": run.exceptions_count, "files": []}
+        data = {
+            **view,
+            "outputs": jsonable(view["outputs"]),
+            "created_by": {"id": run.end_user_id, "user": None},
+            "exceptions_count": run.exceptions_count,
+            "files": [],
+        }
         data.pop("inputs")
         handle.publish(handle.envelope("workflow_finished", data))
         handle.end_stream()
-        blocking = {k: data[k] for k in ("id", "workflow_id", "status", "outputs", "error", "elapsed_time",
-                                         "total_tokens", "total_steps", "created_at", "finished_at")}
+        blocking = {
+            k: data[k]
+            for k in (
+                "id",
+                "workflow_id",
+                "status",
+                "outputs",
+                "error",
+                "elapsed_time",
+                "total_tokens",
+                "total_steps",
+                "created_at",
+                "finished_at",
+            )
+        }
         if not handle.result.done():
             handle.result.set_result({"task_id": handle.task_id, "workflow_run_id": handle.run_id, "data": blocking})
 

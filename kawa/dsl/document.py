@@ -16,8 +16,19 @@ MAX_DSL_BYTES = 10 * 1024 * 1024
 APP_MODES = frozenset({"workflow", "advanced-chat", "chat", "agent-chat", "completion"})
 GRAPH_MODES = frozenset({"workflow", "advanced-chat"})
 VALUE_TYPES = frozenset(
-    {"string", "number", "integer", "float", "secret", "boolean", "object",
-     "array[string]", "array[number]", "array[object]", "array[boolean]"}
+    {
+        "string",
+        "number",
+        "integer",
+        "float",
+        "secret",
+        "boolean",
+        "object",
+        "array[string]",
+        "array[number]",
+        "array[object]",
+        "array[boolean]",
+    }
 )
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 
@@ -166,7 +177,7 @@ def _validate_model_config(doc: dict[str, Any], mode: str) -> None:
         path = f"model_config.user_input_form[{i}]"
         if not isinstance(item, dict) or len(item) != 1:
             raise DslError(path, "must be a mapping with exactly one input type")
-        (kind, body), = item.items()
+        ((kind, body),) = item.items()
         if kind not in INPUT_TYPES:
             raise DslError(path, f"unknown input type {kind!r}")
         if not isinstance(body, dict):

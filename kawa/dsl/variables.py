@@ -5,8 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 INPUT_TYPES = frozenset(
-    {"text-input", "paragraph", "select", "number", "file", "file-list", "checkbox", "json_object",
-     "external_data_tool"}
+    {
+        "text-input",
+        "paragraph",
+        "select",
+        "number",
+        "file",
+        "file-list",
+        "checkbox",
+        "json_object",
+        "external_data_tool",
+    }
 )
 
 
@@ -16,7 +25,7 @@ def from_user_input_form(form: list[Any]) -> list[dict[str, Any]]:
     for item in form:
         if not isinstance(item, dict) or len(item) != 1:
             continue
-        (kind, body), = item.items()
+        ((kind, body),) = item.items()
         if isinstance(body, dict):
             entities.append({**body, "type": body.get("type") or kind})
     return entities

@@ -63,6 +63,7 @@ def extract_text(data: bytes, *, filename: str, mime_type: str | None) -> str:
 
 # -- plain text and structured text ------------------------------------------------------------------------
 
+
 def decode_text(data: bytes) -> str:
     """UTF-8 (with or without BOM), else the encoding charset-normalizer detects."""
     try:
@@ -136,7 +137,7 @@ def _vtt(data: bytes) -> str:
         timing = next((i for i, line in enumerate(lines) if _VTT_TIMING.match(line)), None)
         if timing is None:
             continue
-        text = " ".join(lines[timing + 1:]).strip()
+        text = " ".join(lines[timing + 1 :]).strip()
         speaker_match = re.match(r"<v(?:\.[^ >]+)?\s+([^>]+)>", text)
         speaker = speaker_match.group(1).strip() if speaker_match else ""
         text = re.sub(r"<[^>]+>", "", text).strip()
@@ -151,9 +152,36 @@ def _vtt(data: bytes) -> str:
 
 # -- html, epub, e-mail --------------------------------------------------------------------------------------
 
+
 class _TextParser(HTMLParser):
-    _BLOCK = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
-                        "header", "footer", "blockquote", "pre", "table", "ul", "ol", "dt", "dd", "hr", "title"})
+    _BLOCK = frozenset(
+        {
+            "p",
+            "div",
+            "br",
+            "li",
+            "tr",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "section",
+            "article",
+            "header",
+            "footer",
+            "blockquote",
+            "pre",
+            "table",
+            "ul",
+            "ol",
+            "dt",
+            "dd",
+            "hr",
+            "title",
+        }
+    )
     _SKIP = frozenset({"script", "style", "head", "noscript", "template", "svg"})
 
     def __init__(self) -> None:
@@ -236,6 +264,7 @@ def _eml(data: bytes) -> str:
 
 # -- tables ------------------------------------------------------------------------------------------------
 
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -312,6 +341,7 @@ def _xls(data: bytes) -> str:
 
 # -- office documents and pdf --------------------------------------------------------------------------------
 
+
 def _docx(data: bytes) -> str:
     import docx
     from docx.table import Table
@@ -358,21 +388,49 @@ def _pdf(data: bytes) -> str:
 
 
 _BY_EXTENSION: dict[str, Callable[[bytes], str]] = {
-    "txt": _plain, "md": _plain, "markdown": _plain, "mdx": _plain, "xml": _plain,
-    "html": _html, "htm": _html, "json": _json, "yaml": _yaml, "yml": _yaml, "csv": _csv,
-    "xlsx": _xlsx, "xls": _xls, "docx": _docx, "pptx": _pptx, "pdf": _pdf, "eml": _eml, "epub": _epub,
-    "vtt": _vtt, "properties": _properties,
+    "txt": _plain,
+    "md": _plain,
+    "markdown": _plain,
+    "mdx": _plain,
+    "xml": _plain,
+    "html": _html,
+    "htm": _html,
+    "json": _json,
+    "yaml": _yaml,
+    "yml": _yaml,
+    "csv": _csv,
+    "xlsx": _xlsx,
+    "xls": _xls,
+    "docx": _docx,
+    "pptx": _pptx,
+    "pdf": _pdf,
+    "eml": _eml,
+    "epub": _epub,
+    "vtt": _vtt,
+    "properties": _properties,
 }
 
 _BY_MIME: dict[str, Callable[[bytes], str]] = {
-    "text/plain": _plain, "text/markdown": _plain, "text/x-markdown": _plain, "text/xml": _plain,
-    "application/xml": _plain, "text/html": _html, "application/json": _json, "application/yaml": _yaml,
-    "application/x-yaml": _yaml, "text/yaml": _yaml, "text/x-yaml": _yaml, "text/csv": _csv,
+    "text/plain": _plain,
+    "text/markdown": _plain,
+    "text/x-markdown": _plain,
+    "text/xml": _plain,
+    "application/xml": _plain,
+    "text/html": _html,
+    "application/json": _json,
+    "application/yaml": _yaml,
+    "application/x-yaml": _yaml,
+    "text/yaml": _yaml,
+    "text/x-yaml": _yaml,
+    "text/csv": _csv,
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _xlsx,
     "application/vnd.ms-excel": _xls,
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": _docx,
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": _pptx,
-    "application/pdf": _pdf, "message/rfc822": _eml, "application/epub+zip": _epub, "text/vtt": _vtt,
+    "application/pdf": _pdf,
+    "message/rfc822": _eml,
+    "application/epub+zip": _epub,
+    "text/vtt": _vtt,
     "text/x-java-properties": _properties,
 }
 

@@ -90,8 +90,11 @@ class S3Storage:
             raise ValueError("KAWA_STORAGE__S3_BUCKET is required for the s3 storage backend")
         secret = settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
         self.client: Any = boto3.client(
-            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region,
-            aws_access_key_id=settings.s3_access_key_id, aws_secret_access_key=secret,
+            "s3",
+            endpoint_url=settings.s3_endpoint_url,
+            region_name=settings.s3_region,
+            aws_access_key_id=settings.s3_access_key_id,
+            aws_secret_access_key=secret,
         )
         self.bucket = settings.s3_bucket
         self.prefix = settings.s3_prefix

@@ -5,8 +5,32 @@ from __future__ import annotations
 import mimetypes
 
 EXTENSIONS: dict[str, frozenset[str]] = {
-    "document": frozenset({"txt", "md", "markdown", "mdx", "pdf", "html", "htm", "xlsx", "xls", "docx", "csv",
-                           "eml", "msg", "pptx", "ppt", "xml", "epub", "json", "yaml", "yml", "vtt", "properties"}),
+    "document": frozenset(
+        {
+            "txt",
+            "md",
+            "markdown",
+            "mdx",
+            "pdf",
+            "html",
+            "htm",
+            "xlsx",
+            "xls",
+            "docx",
+            "csv",
+            "eml",
+            "msg",
+            "pptx",
+            "ppt",
+            "xml",
+            "epub",
+            "json",
+            "yaml",
+            "yml",
+            "vtt",
+            "properties",
+        }
+    ),
     "image": frozenset({"jpg", "jpeg", "png", "gif", "webp", "svg"}),
     "audio": frozenset({"mp3", "m4a", "wav", "webm", "amr", "mpga"}),
     "video": frozenset({"mp4", "mov", "mpeg"}),

@@ -213,8 +213,12 @@ class UploadReader:
         if part.writer is not None and part.filename is not None:
             extension = part.filename.rpartition(".")[2].lower()
             stored = StoredUpload(
-                name=part.filename, extension=extension, mime_type=guess_mime(part.filename, part.content_type),
-                size=part.size, sha256=part.hasher.hexdigest(), storage_key=part.key,
+                name=part.filename,
+                extension=extension,
+                mime_type=guess_mime(part.filename, part.content_type),
+                size=part.size,
+                sha256=part.hasher.hexdigest(),
+                storage_key=part.key,
             )
             self.pending.append((part.writer, stored))
             part.writer = None

@@ -26,6 +26,16 @@ class ChatAppRetriever:
             hits = await self.knowledge.retrieve_single(dataset_ids, query)
         else:
             hits = await self.knowledge.retrieve(dataset_ids, query, RetrievalConfig.from_dataset_configs(dict(config)))
-        return [CitedSegment(position=h.position, dataset_id=h.dataset_id, dataset_name=h.dataset_name,
-                             document_id=h.document_id, document_name=h.document_name, segment_id=h.segment_id,
-                             score=round(h.score, 6), content=h.context_text) for h in hits]
+        return [
+            CitedSegment(
+                position=h.position,
+                dataset_id=h.dataset_id,
+                dataset_name=h.dataset_name,
+                document_id=h.document_id,
+                document_name=h.document_name,
+                segment_id=h.segment_id,
+                score=round(h.score, 6),
+                content=h.context_text,
+            )
+            for h in hits
+        ]

@@ -74,11 +74,15 @@ def parse_process_rule(raw: dict[str, Any] | None, doc_form: str) -> ProcessRule
     """Validate a request's process_rule; a hierarchical doc_form without rules gets Dify's parent-child defaults."""
     if raw is None or not raw:
         if doc_form == "hierarchical_model":
-            return ProcessRule(mode="hierarchical", rules=Rules(
-                pre_processing_rules=automatic_rules().pre_processing_rules,
-                segmentation=Segmentation(separator="\n\n", max_tokens=500, chunk_overlap=0),
-                parent_mode="paragraph",
-                subchunk_segmentation=Segmentation(separator="\n", max_tokens=200, chunk_overlap=0)))
+            return ProcessRule(
+                mode="hierarchical",
+                rules=Rules(
+                    pre_processing_rules=automatic_rules().pre_processing_rules,
+                    segmentation=Segmentation(separator="\n\n", max_tokens=500, chunk_overlap=0),
+                    parent_mode="paragraph",
+                    subchunk_segmentation=Segmentation(separator="\n", max_tokens=200, chunk_overlap=0),
+                ),
+            )
         return ProcessRule()
     try:
         rule = ProcessRule.model_validate(raw)
@@ -138,7 +142,7 @@ def split_text(text: str, seg: Segmentation, count: TokenCounter = estimate_toke
 
 def _recursive_split(text: str, limit: int, overlap: int, separators: list[str], count: TokenCounter) -> list[str]:
     separator = next((s for s in separators if s == "" or s in text), "")
-    rest = separators[separators.index(separator) + 1:] if separator else []
+    rest = separators[separators.index(separator) + 1 :] if separator else []
     if separator:
         parts = text.split(separator)
         # Keep the separator with the text before it so sentences keep their full stop.
@@ -193,14 +197,16 @@ def _merge(parts: list[str], joiner: str, limit: int, overlap: int, count: Token
 
 # ---- documents ----------------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Chunk:
     content: str
     children: list[str] = field(default_factory=list)
 
 
-def chunk_document(text: str, rule: ProcessRule, doc_form: str = "text_model",
-                   count: TokenCounter = estimate_tokens) -> list[Chunk]:
+def chunk_document(
+    text: str, rule: ProcessRule, doc_form: str = "text_model", count: TokenCounter = estimate_tokens
+) -> list[Chunk]:
     """The chunks of one document. `hierarchical_model`: parents by paragraph (or the whole document), each split
     into child chunks; other forms: flat chunks."""
     rules = rule.effective()

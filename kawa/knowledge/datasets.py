@@ -33,8 +33,11 @@ class DatasetCounts:
 
 def bump_revision(dataset_id: str) -> sa.Update:
     """The statement that tells every process's search index of this dataset to reload."""
-    return (sa.update(Dataset).where(Dataset.id == dataset_id)
-            .values(index_revision=Dataset.index_revision + 1, updated_at=now()))
+    return (
+        sa.update(Dataset)
+        .where(Dataset.id == dataset_id)
+        .values(index_revision=Dataset.index_revision + 1, updated_at=now())
+    )
 
 
 class DatasetStore:
@@ -71,22 +74,34 @@ class DatasetStore:
             query = query.where(Dataset.name.contains(keyword, autoescape=True))
         async with self.db.session() as session:
             total = await session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-            rows = await session.scalars(query.order_by(Dataset.created_at.desc(), Dataset.id)
-                                         .offset((page - 1) * limit).limit(limit))
+            rows = await session.scalars(
+                query.order_by(Dataset.created_at.desc(), Dataset.id).offset((page - 1) * limit).limit(limit)
+            )
             return list(rows), int(total or 0)
 
     async def counts(self, dataset_ids: list[str]) -> dict[str, DatasetCounts]:
         if not dataset_ids:
             return {}
-        available = sa.and_(DatasetDocument.indexing_status == "completed", DatasetDocument.enabled.is_(True),
-                            DatasetDocument.archived.is_(False))
-        query = (sa.select(DatasetDocument.dataset_id, sa.func.count(),
-                           sa.func.sum(sa.case((available, 1), else_=0)),
-                           sa.func.coalesce(sa.func.sum(DatasetDocument.word_count), 0))
-                 .where(DatasetDocument.dataset_id.in_(dataset_ids)).group_by(DatasetDocument.dataset_id))
+        available = sa.and_(
+            DatasetDocument.indexing_status == "completed",
+            DatasetDocument.enabled.is_(True),
+            DatasetDocument.archived.is_(False),
+        )
+        query = (
+            sa.select(
+                DatasetDocument.dataset_id,
+                sa.func.count(),
+                sa.func.sum(sa.case((available, 1), else_=0)),
+                sa.func.coalesce(sa.func.sum(DatasetDocument.word_count), 0),
+            )
+            .where(DatasetDocument.dataset_id.in_(dataset_ids))
+            .group_by(DatasetDocument.dataset_id)
+        )
         async with self.db.session() as session:
-            return {row[0]: DatasetCounts(int(row[1]), int(row[2] or 0), int(row[3] or 0))
-                    for row in (await session.execute(query)).all()}
+            return {
+                row[0]: DatasetCounts(int(row[1]), int(row[2] or 0), int(row[3] or 0))
+                for row in (await session.execute(query)).all()
+            }
 
     async def update(self, dataset_id: str, fields: dict[str, Any]) -> Dataset:
         try:
@@ -95,8 +110,11 @@ class DatasetStore:
                 if dataset is None:
                     raise DatasetNotFound()
                 name = fields.get("name")
-                if name and name != dataset.name and await session.scalar(
-                        sa.select(Dataset.id).where(Dataset.name == name)):
+                if (
+                    name
+                    and name != dataset.name
+                    and await session.scalar(sa.select(Dataset.id).where(Dataset.name == name))
+                ):
                     raise DatasetNameDuplicate()
                 for key, value in fields.items():
                     setattr(dataset, key, value)
@@ -119,16 +137,19 @@ class DatasetStore:
 
     async def fields(self, dataset_id: str) -> list[DatasetMetadataField]:
         async with self.db.session() as session:
-            rows = await session.scalars(sa.select(DatasetMetadataField)
-                                         .where(DatasetMetadataField.dataset_id == dataset_id)
-                                         .order_by(DatasetMetadataField.created_at))
+            rows = await session.scalars(
+                sa.select(DatasetMetadataField)
+                .where(DatasetMetadataField.dataset_id == dataset_id)
+                .order_by(DatasetMetadataField.created_at)
+            )
             return list(rows)
 
     async def field_counts(self, dataset_id: str) -> dict[str, int]:
         """How many documents have a value for each field name."""
         async with self.db.session() as session:
-            metas = await session.scalars(sa.select(DatasetDocument.doc_metadata)
-                                          .where(DatasetDocument.dataset_id == dataset_id))
+            metas = await session.scalars(
+                sa.select(DatasetDocument.doc_metadata).where(DatasetDocument.dataset_id == dataset_id)
+            )
             counts: dict[str, int] = {}
             for meta in metas:
                 for name, value in (meta or {}).items():
@@ -160,8 +181,11 @@ class DatasetStore:
             if field is None or field.dataset_id != dataset_id:
                 raise MetadataNotFound()
             old = field.name
-            if name != old and await session.scalar(sa.select(DatasetMetadataField.id).where(
-                    DatasetMetadataField.dataset_id == dataset_id, DatasetMetadataField.name == name)):
+            if name != old and await session.scalar(
+                sa.select(DatasetMetadataField.id).where(
+                    DatasetMetadataField.dataset_id == dataset_id, DatasetMetadataField.name == name
+                )
+            ):
                 raise InvalidParam("Metadata name already exists.")
             field.name = name
             await self._rewrite_values(session, dataset_id, lambda meta: _renamed(meta, old, name))
@@ -173,8 +197,9 @@ class DatasetStore:
             if field is None or field.dataset_id != dataset_id:
                 raise MetadataNotFound()
             await session.delete(field)
-            await self._rewrite_values(session, dataset_id,
-                                       lambda meta: {k: v for k, v in meta.items() if k != field.name})
+            await self._rewrite_values(
+                session, dataset_id, lambda meta: {k: v for k, v in meta.items() if k != field.name}
+            )
 
     @staticmethod
     async def _rewrite_values(session: Any, dataset_id: str, change: Any) -> None:

@@ -23,23 +23,59 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def new_segment(document: DatasetDocument, position: int, content: str, *, answer: str | None = None,
-                keywords: list[str] | None = None, tokens: int = 0, status: str = "waiting") -> DocumentSegment:
+def new_segment(
+    document: DatasetDocument,
+    position: int,
+    content: str,
+    *,
+    answer: str | None = None,
+    keywords: list[str] | None = None,
+    tokens: int = 0,
+    status: str = "waiting",
+) -> DocumentSegment:
     ts = now()
     return DocumentSegment(
-        id=new_id(), dataset_id=document.dataset_id, document_id=document.id, position=position, content=content,
-        answer=answer, word_count=len(content) + len(answer or ""), tokens=tokens, keywords=list(keywords or []),
-        index_node_id=new_id(), index_node_hash=text_hash(content + (answer or "")), hit_count=0, enabled=True,
-        status=status, error=None, embedding=None, disabled_at=None, indexing_at=ts, completed_at=None,
-        created_at=ts, updated_at=ts)
+        id=new_id(),
+        dataset_id=document.dataset_id,
+        document_id=document.id,
+        position=position,
+        content=content,
+        answer=answer,
+        word_count=len(content) + len(answer or ""),
+        tokens=tokens,
+        keywords=list(keywords or []),
+        index_node_id=new_id(),
+        index_node_hash=text_hash(content + (answer or "")),
+        hit_count=0,
+        enabled=True,
+        status=status,
+        error=None,
+        embedding=None,
+        disabled_at=None,
+        indexing_at=ts,
+        completed_at=None,
+        created_at=ts,
+        updated_at=ts,
+    )
 
 
 def new_child(segment: DocumentSegment, position: int, content: str, type_: str = "automatic") -> ChildChunk:
     ts = now()
     return ChildChunk(
-        id=new_id(), dataset_id=segment.dataset_id, document_id=segment.document_id, segment_id=segment.id,
-        position=position, content=content, word_count=len(content), type=type_, index_node_id=new_id(),
-        index_node_hash=text_hash(content), embedding=None, created_at=ts, updated_at=ts)
+        id=new_id(),
+        dataset_id=segment.dataset_id,
+        document_id=segment.document_id,
+        segment_id=segment.id,
+        position=position,
+        content=content,
+        word_count=len(content),
+        type=type_,
+        index_node_id=new_id(),
+        index_node_hash=text_hash(content),
+        embedding=None,
+        created_at=ts,
+        updated_at=ts,
+    )
 
 
 class DocumentStore:
@@ -50,8 +86,11 @@ class DocumentStore:
 
     async def add(self, document: DatasetDocument) -> DatasetDocument:
         async with self.db.session() as session, session.begin():
-            last = await session.scalar(sa.select(sa.func.max(DatasetDocument.position))
-                                        .where(DatasetDocument.dataset_id == document.dataset_id))
+            last = await session.scalar(
+                sa.select(sa.func.max(DatasetDocument.position)).where(
+                    DatasetDocument.dataset_id == document.dataset_id
+                )
+            )
             document.position = (last or 0) + 1
             session.add(document)
         return document
@@ -72,8 +111,9 @@ class DocumentStore:
         async with self.db.session() as session:
             return await session.get(DatasetDocument, document_id)
 
-    async def page(self, dataset_id: str, *, page: int, limit: int, keyword: str | None = None,
-                   status: str | None = None) -> tuple[list[DatasetDocument], int]:
+    async def page(
+        self, dataset_id: str, *, page: int, limit: int, keyword: str | None = None, status: str | None = None
+    ) -> tuple[list[DatasetDocument], int]:
         query = sa.select(DatasetDocument).where(DatasetDocument.dataset_id == dataset_id)
         if keyword:
             query = query.where(DatasetDocument.name.contains(keyword, autoescape=True))
@@ -81,8 +121,9 @@ class DocumentStore:
             query = query.where(_display_status_clause(status))
         async with self.db.session() as session:
             total = await session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-            rows = await session.scalars(query.order_by(DatasetDocument.position.desc())
-                                         .offset((page - 1) * limit).limit(limit))
+            rows = await session.scalars(
+                query.order_by(DatasetDocument.position.desc()).offset((page - 1) * limit).limit(limit)
+            )
             return list(rows), int(total or 0)
 
     async def all_of(self, dataset_id: str) -> list[DatasetDocument]:
@@ -92,24 +133,29 @@ class DocumentStore:
 
     async def batch(self, dataset_id: str, batch: str) -> list[DatasetDocument]:
         async with self.db.session() as session:
-            rows = await session.scalars(sa.select(DatasetDocument).where(
-                DatasetDocument.dataset_id == dataset_id, DatasetDocument.batch == batch)
-                .order_by(DatasetDocument.position))
+            rows = await session.scalars(
+                sa.select(DatasetDocument)
+                .where(DatasetDocument.dataset_id == dataset_id, DatasetDocument.batch == batch)
+                .order_by(DatasetDocument.position)
+            )
             return list(rows)
 
     async def in_progress(self) -> list[DatasetDocument]:
         async with self.db.session() as session:
-            rows = await session.scalars(sa.select(DatasetDocument)
-                                         .where(DatasetDocument.indexing_status.in_(IN_PROGRESS))
-                                         .order_by(DatasetDocument.created_at))
+            rows = await session.scalars(
+                sa.select(DatasetDocument)
+                .where(DatasetDocument.indexing_status.in_(IN_PROGRESS))
+                .order_by(DatasetDocument.created_at)
+            )
             return list(rows)
 
     async def update(self, document_id: str, *, reindex_dataset: str | None = None, **fields: Any) -> None:
         """Set fields; with `reindex_dataset` also tell search indexes of that dataset to reload (a document
         became searchable or stopped being so)."""
         async with self.db.session() as session, session.begin():
-            await session.execute(sa.update(DatasetDocument).where(DatasetDocument.id == document_id)
-                                  .values(updated_at=now(), **fields))
+            await session.execute(
+                sa.update(DatasetDocument).where(DatasetDocument.id == document_id).values(updated_at=now(), **fields)
+            )
             if reindex_dataset is not None:
                 await session.execute(bump_revision(reindex_dataset))
 
@@ -117,9 +163,10 @@ class DocumentStore:
         """Move a `waiting` document to `parsing`; None if another worker has it or it is gone."""
         async with self.db.session() as session, session.begin():
             result = await session.execute(
-                sa.update(DatasetDocument).where(DatasetDocument.id == document_id,
-                                                 DatasetDocument.indexing_status == "waiting")
-                .values(indexing_status="parsing", processing_started_at=now(), error=None, updated_at=now()))
+                sa.update(DatasetDocument)
+                .where(DatasetDocument.id == document_id, DatasetDocument.indexing_status == "waiting")
+                .values(indexing_status="parsing", processing_started_at=now(), error=None, updated_at=now())
+            )
             if not result.rowcount:  # type: ignore[attr-defined]
                 return None
             return await session.get(DatasetDocument, document_id)
@@ -127,8 +174,11 @@ class DocumentStore:
     async def reset_to_waiting(self, document_ids: list[str]) -> None:
         if document_ids:
             async with self.db.session() as session, session.begin():
-                await session.execute(sa.update(DatasetDocument).where(DatasetDocument.id.in_(document_ids))
-                                      .values(indexing_status="waiting"))
+                await session.execute(
+                    sa.update(DatasetDocument)
+                    .where(DatasetDocument.id.in_(document_ids))
+                    .values(indexing_status="waiting")
+                )
 
     async def set_enabled(self, dataset_id: str, document_ids: list[str], action: str) -> None:
         """Dify's `documents/status/{enable|disable|archive|un_archive}`."""
@@ -139,12 +189,20 @@ class DocumentStore:
             "un_archive": {"archived": False},
         }
         async with self.db.session() as session, session.begin():
-            found = set(await session.scalars(sa.select(DatasetDocument.id).where(
-                DatasetDocument.dataset_id == dataset_id, DatasetDocument.id.in_(document_ids))))
+            found = set(
+                await session.scalars(
+                    sa.select(DatasetDocument.id).where(
+                        DatasetDocument.dataset_id == dataset_id, DatasetDocument.id.in_(document_ids)
+                    )
+                )
+            )
             if missing := set(document_ids) - found:
                 raise DocumentNotFound(f"Document {sorted(missing)[0]} not found.")
-            await session.execute(sa.update(DatasetDocument).where(DatasetDocument.id.in_(document_ids))
-                                  .values(updated_at=now(), **values[action]))
+            await session.execute(
+                sa.update(DatasetDocument)
+                .where(DatasetDocument.id.in_(document_ids))
+                .values(updated_at=now(), **values[action])
+            )
             await session.execute(bump_revision(dataset_id))
 
     async def delete(self, dataset_id: str, document_id: str) -> DatasetDocument:
@@ -156,34 +214,57 @@ class DocumentStore:
             await session.execute(bump_revision(dataset_id))
             return document
 
-    async def replace_segments(self, document: DatasetDocument, segments: list[DocumentSegment],
-                               children: list[ChildChunk]) -> None:
+    async def replace_segments(
+        self, document: DatasetDocument, segments: list[DocumentSegment], children: list[ChildChunk]
+    ) -> None:
         """Swap a document's chunks for freshly split ones (re-indexing); the dataset index reloads."""
         async with self.db.session() as session, session.begin():
             await session.execute(sa.delete(DocumentSegment).where(DocumentSegment.document_id == document.id))
             session.add_all(segments)
             await session.flush()
             session.add_all(children)
-            await session.execute(sa.update(DatasetDocument).where(DatasetDocument.id == document.id).values(
-                total_segments=len(segments), completed_segments=0, updated_at=now()))
+            await session.execute(
+                sa.update(DatasetDocument)
+                .where(DatasetDocument.id == document.id)
+                .values(total_segments=len(segments), completed_segments=0, updated_at=now())
+            )
             await session.execute(bump_revision(document.dataset_id))
 
-    async def store_embeddings(self, document_id: str, segment_vectors: dict[str, bytes | None],
-                               child_vectors: dict[str, bytes], completed_segments: int) -> None:
+    async def store_embeddings(
+        self,
+        document_id: str,
+        segment_vectors: dict[str, bytes | None],
+        child_vectors: dict[str, bytes],
+        completed_segments: int,
+    ) -> None:
         async with self.db.session() as session, session.begin():
             ts = now()
             for segment_id, blob in segment_vectors.items():
-                await session.execute(sa.update(DocumentSegment).where(DocumentSegment.id == segment_id)
-                                      .values(embedding=blob, status="completed", completed_at=ts, updated_at=ts))
+                await session.execute(
+                    sa.update(DocumentSegment)
+                    .where(DocumentSegment.id == segment_id)
+                    .values(embedding=blob, status="completed", completed_at=ts, updated_at=ts)
+                )
             for child_id, blob in child_vectors.items():
                 await session.execute(sa.update(ChildChunk).where(ChildChunk.id == child_id).values(embedding=blob))
-            await session.execute(sa.update(DatasetDocument).where(DatasetDocument.id == document_id)
-                                  .values(completed_segments=completed_segments, updated_at=ts))
+            await session.execute(
+                sa.update(DatasetDocument)
+                .where(DatasetDocument.id == document_id)
+                .values(completed_segments=completed_segments, updated_at=ts)
+            )
 
     # ---- segments -------------------------------------------------------------------------------------------------
 
-    async def segments(self, document_id: str, *, page: int = 1, limit: int = 20, keyword: str | None = None,
-                       status: str | None = None, enabled: bool | None = None) -> tuple[list[DocumentSegment], int]:
+    async def segments(
+        self,
+        document_id: str,
+        *,
+        page: int = 1,
+        limit: int = 20,
+        keyword: str | None = None,
+        status: str | None = None,
+        enabled: bool | None = None,
+    ) -> tuple[list[DocumentSegment], int]:
         query = sa.select(DocumentSegment).where(DocumentSegment.document_id == document_id)
         if keyword:
             query = query.where(DocumentSegment.content.contains(keyword, autoescape=True))
@@ -193,8 +274,9 @@ class DocumentStore:
             query = query.where(DocumentSegment.enabled.is_(enabled))
         async with self.db.session() as session:
             total = await session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-            rows = await session.scalars(query.order_by(DocumentSegment.position)
-                                         .offset((page - 1) * limit).limit(limit))
+            rows = await session.scalars(
+                query.order_by(DocumentSegment.position).offset((page - 1) * limit).limit(limit)
+            )
             return list(rows), int(total or 0)
 
     async def segment(self, document_id: str, segment_id: str) -> DocumentSegment:
@@ -209,11 +291,13 @@ class DocumentStore:
             rows = await session.scalars(sa.select(DocumentSegment).where(DocumentSegment.id.in_(segment_ids)))
             return {s.id: s for s in rows}
 
-    async def add_segments(self, document: DatasetDocument, segments: list[DocumentSegment],
-                           children: list[ChildChunk]) -> None:
+    async def add_segments(
+        self, document: DatasetDocument, segments: list[DocumentSegment], children: list[ChildChunk]
+    ) -> None:
         async with self.db.session() as session, session.begin():
-            last = await session.scalar(sa.select(sa.func.max(DocumentSegment.position))
-                                        .where(DocumentSegment.document_id == document.id))
+            last = await session.scalar(
+                sa.select(sa.func.max(DocumentSegment.position)).where(DocumentSegment.document_id == document.id)
+            )
             for offset, segment in enumerate(segments, start=1):
                 segment.position = (last or 0) + offset
             session.add_all(segments)
@@ -241,18 +325,29 @@ class DocumentStore:
 
     @staticmethod
     async def _refresh_counts(session: Any, document_id: str) -> None:
-        count, words, tokens = (await session.execute(
-            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(DocumentSegment.word_count), 0),
-                      sa.func.coalesce(sa.func.sum(DocumentSegment.tokens), 0))
-            .where(DocumentSegment.document_id == document_id))).one()
-        await session.execute(sa.update(DatasetDocument).where(DatasetDocument.id == document_id).values(
-            total_segments=count, completed_segments=count, word_count=words, tokens=tokens, updated_at=now()))
+        count, words, tokens = (
+            await session.execute(
+                sa.select(
+                    sa.func.count(),
+                    sa.func.coalesce(sa.func.sum(DocumentSegment.word_count), 0),
+                    sa.func.coalesce(sa.func.sum(DocumentSegment.tokens), 0),
+                ).where(DocumentSegment.document_id == document_id)
+            )
+        ).one()
+        await session.execute(
+            sa.update(DatasetDocument)
+            .where(DatasetDocument.id == document_id)
+            .values(total_segments=count, completed_segments=count, word_count=words, tokens=tokens, updated_at=now())
+        )
 
     async def count_hits(self, segment_ids: list[str]) -> None:
         if segment_ids:
             async with self.db.session() as session, session.begin():
-                await session.execute(sa.update(DocumentSegment).where(DocumentSegment.id.in_(segment_ids))
-                                      .values(hit_count=DocumentSegment.hit_count + 1))
+                await session.execute(
+                    sa.update(DocumentSegment)
+                    .where(DocumentSegment.id.in_(segment_ids))
+                    .values(hit_count=DocumentSegment.hit_count + 1)
+                )
 
     # ---- child chunks ---------------------------------------------------------------------------------------------
 
@@ -261,8 +356,9 @@ class DocumentStore:
         if not segment_ids:
             return out
         async with self.db.session() as session:
-            rows = await session.scalars(sa.select(ChildChunk).where(ChildChunk.segment_id.in_(segment_ids))
-                                         .order_by(ChildChunk.position))
+            rows = await session.scalars(
+                sa.select(ChildChunk).where(ChildChunk.segment_id.in_(segment_ids)).order_by(ChildChunk.position)
+            )
             for child in rows:
                 out[child.segment_id].append(child)
         return out
@@ -277,8 +373,9 @@ class DocumentStore:
     async def save_child(self, child: ChildChunk, *, new: bool) -> None:
         async with self.db.session() as session, session.begin():
             if new:
-                last = await session.scalar(sa.select(sa.func.max(ChildChunk.position))
-                                            .where(ChildChunk.segment_id == child.segment_id))
+                last = await session.scalar(
+                    sa.select(sa.func.max(ChildChunk.position)).where(ChildChunk.segment_id == child.segment_id)
+                )
                 child.position = (last or 0) + 1
                 session.add(child)
             else:

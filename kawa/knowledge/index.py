@@ -29,8 +29,9 @@ class IndexedChunk:
 
 
 class DatasetIndex:
-    def __init__(self, revision: int, chunks: list[IndexedChunk], texts: list[str],
-                 vectors: list[bytes | None]) -> None:
+    def __init__(
+        self, revision: int, chunks: list[IndexedChunk], texts: list[str], vectors: list[bytes | None]
+    ) -> None:
         self.revision = revision
         self.chunks = chunks
         self.document_ids = np.asarray([c.document_id for c in chunks], dtype=object)
@@ -39,7 +40,8 @@ class DatasetIndex:
         sizes = [len(v) for v in vectors if v]
         dim = max(set(sizes), key=sizes.count) // 4 if sizes else 0
         self.has_vector: npt.NDArray[np.bool_] = np.asarray(
-            [v is not None and len(v) == dim * 4 for v in vectors], dtype=np.bool_)
+            [v is not None and len(v) == dim * 4 for v in vectors], dtype=np.bool_
+        )
         matrix = np.zeros((len(chunks), dim), dtype=np.float32)
         for row, blob in enumerate(vectors):
             if self.has_vector[row]:
@@ -89,27 +91,51 @@ class IndexCache:
         self._indexes.pop(dataset_id, None)
 
     async def _load(self, dataset: Dataset) -> DatasetIndex:
-        searchable = sa.and_(DatasetDocument.dataset_id == dataset.id, DatasetDocument.enabled.is_(True),
-                             DatasetDocument.archived.is_(False), DatasetDocument.indexing_status == "completed",
-                             DocumentSegment.enabled.is_(True), DocumentSegment.status == "completed")
+        searchable = sa.and_(
+            DatasetDocument.dataset_id == dataset.id,
+            DatasetDocument.enabled.is_(True),
+            DatasetDocument.archived.is_(False),
+            DatasetDocument.indexing_status == "completed",
+            DocumentSegment.enabled.is_(True),
+            DocumentSegment.status == "completed",
+        )
         async with self.db.session() as session:
             # The revision is read in the same transaction as the rows, so a concurrent change bumps it again.
             revision = await session.scalar(sa.select(Dataset.index_revision).where(Dataset.id == dataset.id))
             if dataset.doc_form == "hierarchical_model":
-                query = (sa.select(ChildChunk.segment_id, ChildChunk.document_id, ChildChunk.id, ChildChunk.content,
-                                   ChildChunk.embedding)
-                         .join(DocumentSegment, DocumentSegment.id == ChildChunk.segment_id)
-                         .join(DatasetDocument, DatasetDocument.id == ChildChunk.document_id)
-                         .where(searchable).order_by(DocumentSegment.document_id, DocumentSegment.position,
-                                                     ChildChunk.position))
-                rows = [(IndexedChunk(s, d, c), text, emb) for s, d, c, text, emb in
-                        (await session.execute(query)).all()]
+                query = (
+                    sa.select(
+                        ChildChunk.segment_id,
+                        ChildChunk.document_id,
+                        ChildChunk.id,
+                        ChildChunk.content,
+                        ChildChunk.embedding,
+                    )
+                    .join(DocumentSegment, DocumentSegment.id == ChildChunk.segment_id)
+                    .join(DatasetDocument, DatasetDocument.id == ChildChunk.document_id)
+                    .where(searchable)
+                    .order_by(DocumentSegment.document_id, DocumentSegment.position, ChildChunk.position)
+                )
+                rows = [
+                    (IndexedChunk(s, d, c), text, emb) for s, d, c, text, emb in (await session.execute(query)).all()
+                ]
             else:
-                flat = (sa.select(DocumentSegment.id, DocumentSegment.document_id, DocumentSegment.content,
-                                  DocumentSegment.answer, DocumentSegment.embedding)
-                         .join(DatasetDocument, DatasetDocument.id == DocumentSegment.document_id)
-                        .where(searchable).order_by(DocumentSegment.document_id, DocumentSegment.position))
-                rows = [(IndexedChunk(s, d, None), text + ("\n" + answer if answer else ""), emb)
-                        for s, d, text, answer, emb in (await session.execute(flat)).all()]
+                flat = (
+                    sa.select(
+                        DocumentSegment.id,
+                        DocumentSegment.document_id,
+                        DocumentSegment.content,
+                        DocumentSegment.answer,
+                        DocumentSegment.embedding,
+                    )
+                    .join(DatasetDocument, DatasetDocument.id == DocumentSegment.document_id)
+                    .where(searchable)
+                    .order_by(DocumentSegment.document_id, DocumentSegment.position)
+                )
+                rows = [
+                    (IndexedChunk(s, d, None), text + ("\n" + answer if answer else ""), emb)
+                    for s, d, text, answer, emb in (await session.execute(flat)).all()
+                ]
         return await asyncio.to_thread(
-            DatasetIndex, int(revision or 0), [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+            DatasetIndex, int(revision or 0), [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+        )

@@ -39,8 +39,7 @@ class Embedder:
         blobs: list[bytes] = []
         tokens = 0
         for i in range(0, len(texts), self.batch):
-            result = await self.models.embed(texts[i:i + self.batch], kind="document",
-                                             **self._model_of(dataset))
+            result = await self.models.embed(texts[i : i + self.batch], kind="document", **self._model_of(dataset))
             blobs.extend(np.asarray(v, dtype=np.float32).tobytes() for v in result.vectors)
             tokens += result.usage.prompt_tokens
         return blobs, tokens
@@ -87,17 +86,29 @@ class IndexingPipeline:
         except Exception as exc:  # a failed document records why and never blocks the others
             log.warning("indexing document %s failed: %s", document.id, exc)
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            await self.documents.update(document.id, indexing_status="error", error=str(message),
-                                        stopped_at=now(), reindex_dataset=document.dataset_id)
+            await self.documents.update(
+                document.id,
+                indexing_status="error",
+                error=str(message),
+                stopped_at=now(),
+                reindex_dataset=document.dataset_id,
+            )
             return
-        await self.documents.update(document.id, indexing_status="completed", completed_at=now(),
-                                    indexing_latency=now() - started, error=None, reindex_dataset=document.dataset_id)
+        await self.documents.update(
+            document.id,
+            indexing_status="completed",
+            completed_at=now(),
+            indexing_latency=now() - started,
+            error=None,
+            reindex_dataset=document.dataset_id,
+        )
 
     async def _index(self, document: DatasetDocument) -> None:
         dataset = await self.datasets.get(document.dataset_id)
         data = await self.storage.read(document.storage_key)
-        text = await asyncio.to_thread(extract_text, data, filename=document.source_filename,
-                                       mime_type=document.mime_type)
+        text = await asyncio.to_thread(
+            extract_text, data, filename=document.source_filename, mime_type=document.mime_type
+        )
         await self.documents.update(document.id, indexing_status="cleaning", parsing_completed_at=now())
         rule = ProcessRule.model_validate(document.process_rule)
         await self.documents.update(document.id, indexing_status="splitting", cleaning_completed_at=now())
@@ -105,18 +116,24 @@ class IndexingPipeline:
         segments: list[DocumentSegment] = []
         children: list[ChildChunk] = []
         for position, chunk in enumerate(chunks, start=1):
-            segment = new_segment(document, position, chunk.content, tokens=estimate_tokens(chunk.content),
-                                  status="indexing")
+            segment = new_segment(
+                document, position, chunk.content, tokens=estimate_tokens(chunk.content), status="indexing"
+            )
             segments.append(segment)
             children.extend(new_child(segment, i, c) for i, c in enumerate(chunk.children, start=1))
         await self.documents.replace_segments(document, segments, children)
-        await self.documents.update(document.id, indexing_status="indexing", splitting_completed_at=now(),
-                                    word_count=sum(s.word_count for s in segments))
+        await self.documents.update(
+            document.id,
+            indexing_status="indexing",
+            splitting_completed_at=now(),
+            word_count=sum(s.word_count for s in segments),
+        )
         tokens = await self._embed(dataset, document, segments, children)
         await self.documents.update(document.id, tokens=tokens)
 
-    async def _embed(self, dataset: Dataset, document: DatasetDocument, segments: list[DocumentSegment],
-                     children: list[ChildChunk]) -> int:
+    async def _embed(
+        self, dataset: Dataset, document: DatasetDocument, segments: list[DocumentSegment], children: list[ChildChunk]
+    ) -> int:
         """Embed in batches, recording progress after each so indexing-status shows it."""
         high_quality = dataset.indexing_technique != "economy"
         by_segment: dict[str, list[ChildChunk]] = {}
@@ -125,7 +142,7 @@ class IndexingPipeline:
         tokens = 0
         step = self.embedder.batch
         for start in range(0, len(segments), step):
-            batch = segments[start:start + step]
+            batch = segments[start : start + step]
             seg_vectors: dict[str, bytes | None] = {s.id: None for s in batch}
             child_vectors: dict[str, bytes] = {}
             if high_quality:
@@ -135,11 +152,13 @@ class IndexingPipeline:
                     child_vectors = {c.id: b for c, b in zip(kids, blobs, strict=True)}
                 else:
                     blobs, used = await self.embedder.documents(
-                        dataset, [s.content + ("\n" + s.answer if s.answer else "") for s in batch])
+                        dataset, [s.content + ("\n" + s.answer if s.answer else "") for s in batch]
+                    )
                     seg_vectors = {s.id: b for s, b in zip(batch, blobs, strict=True)}
                 tokens += used
-            await self.documents.store_embeddings(document.id, seg_vectors, child_vectors,
-                                                  completed_segments=start + len(batch))
+            await self.documents.store_embeddings(
+                document.id, seg_vectors, child_vectors, completed_segments=start + len(batch)
+            )
         return tokens
 
 
@@ -217,8 +236,7 @@ class IndexingJobs:
                 if not self.shared or document.indexing_status == "waiting":
                     await self.submit(document.id)
         if recover or not self.shared:
-            self._tasks = [asyncio.create_task(self._work(), name=f"kawa-indexing-{i}")
-                           for i in range(self.workers)]
+            self._tasks = [asyncio.create_task(self._work(), name=f"kawa-indexing-{i}") for i in range(self.workers)]
 
     async def submit(self, document_id: str) -> None:
         self._pending += 1

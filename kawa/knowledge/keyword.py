@@ -28,8 +28,9 @@ class KeywordIndex:
                 rows, tfs = postings[term]
                 rows.append(row)
                 tfs.append(tf)
-        self._postings = {t: (np.asarray(r, dtype=np.int32), np.asarray(f, dtype=np.float32))
-                          for t, (r, f) in postings.items()}
+        self._postings = {
+            t: (np.asarray(r, dtype=np.int32), np.asarray(f, dtype=np.float32)) for t, (r, f) in postings.items()
+        }
         avg = float(lengths.mean()) if self.size else 1.0
         self._norm = K1 * (1 - B + B * lengths / (avg or 1.0))
 

@@ -65,8 +65,17 @@ def condition_holds(condition: MetadataCondition, actual: Any) -> bool:
         a, e = _number(actual), _number(expected)
         if a is None or e is None:
             return op in ("≠", "!=")
-        return {"=": a == e, "≠": a != e, "!=": a != e, ">": a > e, "<": a < e, "≥": a >= e, ">=": a >= e,
-                "≤": a <= e, "<=": a <= e}[op]
+        return {
+            "=": a == e,
+            "≠": a != e,
+            "!=": a != e,
+            ">": a > e,
+            "<": a < e,
+            "≥": a >= e,
+            ">=": a >= e,
+            "≤": a <= e,
+            "<=": a <= e,
+        }[op]
     if op in ("in", "not in"):
         options = expected if isinstance(expected, list) else [s.strip() for s in str(expected).split(",")]
         found = str(actual) in {str(o) for o in options}

@@ -30,5 +30,8 @@ def dataset_references(document: dict[str, Any]) -> list[str]:
 
 
 def missing_dataset_warnings(document: dict[str, Any], missing: list[str]) -> list[str]:
-    return [f"The app uses dataset {dataset_id}, which does not exist on this server: create it (or import it) "
-            "and point the app at it, or its retrieval will fail at run time." for dataset_id in missing]
+    return [
+        f"The app uses dataset {dataset_id}, which does not exist on this server: create it (or import it) "
+        "and point the app at it, or its retrieval will fail at run time."
+        for dataset_id in missing
+    ]

@@ -46,22 +46,30 @@ def builtin_metadata(document: DatasetDocument) -> dict[str, Any]:
 
 
 class Retriever:
-    def __init__(self, datasets: DatasetStore, documents: DocumentStore, indexes: IndexCache, embedder: Embedder,
-                 models: ModelRuntime) -> None:
+    def __init__(
+        self,
+        datasets: DatasetStore,
+        documents: DocumentStore,
+        indexes: IndexCache,
+        embedder: Embedder,
+        models: ModelRuntime,
+    ) -> None:
         self.datasets = datasets
         self.documents = documents
         self.indexes = indexes
         self.embedder = embedder
         self.models = models
 
-    async def retrieve(self, datasets: list[Dataset], query: str, config: RetrievalConfig | None,
-                       *, count_hits: bool = True) -> list[RetrievedSegment]:
+    async def retrieve(
+        self, datasets: list[Dataset], query: str, config: RetrievalConfig | None, *, count_hits: bool = True
+    ) -> list[RetrievedSegment]:
         hits: list[_Hit] = []
         for dataset in datasets:
             chosen = config or RetrievalConfig.model_validate(dataset.retrieval_model or {})
             hits.extend(await self._search(dataset, query, chosen))
-        config = config or (RetrievalConfig.model_validate(datasets[0].retrieval_model or {}) if datasets
-                            else RetrievalConfig())
+        config = config or (
+            RetrievalConfig.model_validate(datasets[0].retrieval_model or {}) if datasets else RetrievalConfig()
+        )
         if not hits:
             return []
         hits.sort(key=lambda h: h.score, reverse=True)
@@ -113,8 +121,9 @@ class Retriever:
         ranked = _top(np.where(valid, scores, -1.0), candidates)
         return _group(dataset, index, [(int(i), float(scores[i])) for i in ranked if valid[i]])
 
-    async def _allowed_rows(self, dataset: Dataset, index: DatasetIndex,
-                            conditions: MetadataConditions | None) -> npt.NDArray[np.bool_] | None:
+    async def _allowed_rows(
+        self, dataset: Dataset, index: DatasetIndex, conditions: MetadataConditions | None
+    ) -> npt.NDArray[np.bool_] | None:
         if conditions is None or not conditions.conditions:
             return None
         documents = await self.documents.all_of(dataset.id)
@@ -125,8 +134,11 @@ class Retriever:
         texts = [segments[h.segment_id].content if h.segment_id in segments else "" for h in hits]
         model = config.reranking_model
         ranked = await self.models.rerank(
-            query, texts, provider_id=model.reranking_provider_name if model else None,
-            model=model.reranking_model_name if model else None)
+            query,
+            texts,
+            provider_id=model.reranking_provider_name if model else None,
+            model=model.reranking_model_name if model else None,
+        )
         out = []
         for hit in ranked:
             original = hits[hit.index]
@@ -144,16 +156,34 @@ class Retriever:
             if segment is None or document is None:
                 continue  # deleted between search and now
             by_id = {c.id: c for c in child_rows.get(hit.segment_id, [])}
-            children = [ChildHit(cid, by_id[cid].content, by_id[cid].position, score)
-                        for cid, score in hit.children if cid in by_id]
-            results.append(RetrievedSegment(
-                dataset_id=hit.dataset.id, dataset_name=hit.dataset.name, document_id=document.id,
-                document_name=document.name, data_source_type=document.data_source_type, segment_id=segment.id,
-                segment_position=segment.position, score=hit.score, content=segment.content, answer=segment.answer,
-                word_count=segment.word_count, tokens=segment.tokens, hit_count=segment.hit_count + 1,
-                index_node_id=segment.index_node_id, index_node_hash=segment.index_node_hash,
-                keywords=list(segment.keywords or []), doc_metadata=dict(document.doc_metadata or {}),
-                child_chunks=children, position=len(results) + 1))
+            children = [
+                ChildHit(cid, by_id[cid].content, by_id[cid].position, score)
+                for cid, score in hit.children
+                if cid in by_id
+            ]
+            results.append(
+                RetrievedSegment(
+                    dataset_id=hit.dataset.id,
+                    dataset_name=hit.dataset.name,
+                    document_id=document.id,
+                    document_name=document.name,
+                    data_source_type=document.data_source_type,
+                    segment_id=segment.id,
+                    segment_position=segment.position,
+                    score=hit.score,
+                    content=segment.content,
+                    answer=segment.answer,
+                    word_count=segment.word_count,
+                    tokens=segment.tokens,
+                    hit_count=segment.hit_count + 1,
+                    index_node_id=segment.index_node_id,
+                    index_node_hash=segment.index_node_hash,
+                    keywords=list(segment.keywords or []),
+                    doc_metadata=dict(document.doc_metadata or {}),
+                    child_chunks=children,
+                    position=len(results) + 1,
+                )
+            )
         return results
 
 
@@ -164,8 +194,9 @@ def _top(scores: npt.NDArray[Any], k: int) -> npt.NDArray[np.intp]:
     return part[np.argsort(-scores[part], kind="stable")]
 
 
-def _minmax(values: npt.NDArray[np.float32], pool: npt.NDArray[np.bool_],
-            fallback: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+def _minmax(
+    values: npt.NDArray[np.float32], pool: npt.NDArray[np.bool_], fallback: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
     """`values` scaled to [0, 1] over the pool; `fallback` when the pool has no spread (one candidate)."""
     if not pool.any():
         return fallback

@@ -36,8 +36,15 @@ def new_batch() -> str:
 
 
 class KnowledgeBase:
-    def __init__(self, db: Database, storage: FileStorage, models: ModelRuntime, settings: KnowledgeSettings,
-                 *, redis_url: str | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        storage: FileStorage,
+        models: ModelRuntime,
+        settings: KnowledgeSettings,
+        *,
+        redis_url: str | None = None,
+    ) -> None:
         self.settings = settings
         self.storage = storage
         self.datasets = DatasetStore(db)
@@ -45,8 +52,9 @@ class KnowledgeBase:
         self.embedder = Embedder(models, batch=settings.embedding_batch)
         self.indexes = IndexCache(db)
         self.retriever = Retriever(self.datasets, self.documents, self.indexes, self.embedder, models)
-        self.jobs = IndexingJobs.build(IndexingPipeline(self.documents, self.datasets, storage, self.embedder),
-                                       settings, redis_url)
+        self.jobs = IndexingJobs.build(
+            IndexingPipeline(self.documents, self.datasets, storage, self.embedder), settings, redis_url
+        )
 
     async def start(self, *, recover: bool = False) -> None:
         """Start the indexing workers. `recover` (the server, at start-up) also re-queues unfinished documents."""
@@ -57,8 +65,14 @@ class KnowledgeBase:
 
     # ---- retrieval: the API the chat runner and the knowledge-retrieval node use -----------------------------------
 
-    async def retrieve(self, dataset_ids: list[str], query: str, retrieval_config: RetrievalConfig | None = None,
-                       *, count_hits: bool = True) -> list[RetrievedSegment]:
+    async def retrieve(
+        self,
+        dataset_ids: list[str],
+        query: str,
+        retrieval_config: RetrievalConfig | None = None,
+        *,
+        count_hits: bool = True,
+    ) -> list[RetrievedSegment]:
         """The best segments for `query` across `dataset_ids`, best first, `position` numbered from 1.
 
         Without `retrieval_config` each dataset is searched with its own `retrieval_model`. A dataset id that does
@@ -67,20 +81,26 @@ class KnowledgeBase:
         found = await self.datasets.find(list(dict.fromkeys(dataset_ids)))
         missing = [d for d in dataset_ids if d not in found]
         if missing:
-            raise MissingDataset(f"Dataset {missing[0]} does not exist on this server: create it or re-point the "
-                                 "app at an existing knowledge base.")
-        return await self.retriever.retrieve([found[d] for d in dict.fromkeys(dataset_ids)], query,
-                                             retrieval_config, count_hits=count_hits)
+            raise MissingDataset(
+                f"Dataset {missing[0]} does not exist on this server: create it or re-point the "
+                "app at an existing knowledge base."
+            )
+        return await self.retriever.retrieve(
+            [found[d] for d in dict.fromkeys(dataset_ids)], query, retrieval_config, count_hits=count_hits
+        )
 
-    async def retrieve_single(self, dataset_ids: list[str], query: str,
-                              conditions: MetadataConditions | None = None) -> list[RetrievedSegment]:
+    async def retrieve_single(
+        self, dataset_ids: list[str], query: str, conditions: MetadataConditions | None = None
+    ) -> list[RetrievedSegment]:
         """Dify's "single" retrieval without a router model: the one dataset whose best hit scores highest,
         searched with its own settings."""
         best: tuple[float, Dataset] | None = None
         found = await self.datasets.find(list(dataset_ids))
         if missing := [d for d in dataset_ids if d not in found]:
-            raise MissingDataset(f"Dataset {missing[0]} does not exist on this server: create it or re-point the "
-                                 "app at an existing knowledge base.")
+            raise MissingDataset(
+                f"Dataset {missing[0]} does not exist on this server: create it or re-point the "
+                "app at an existing knowledge base."
+            )
         for dataset_id in dict.fromkeys(dataset_ids):
             dataset = found[dataset_id]
             first = own_config(dataset.retrieval_model, conditions, top_k=1)
@@ -97,18 +117,34 @@ class KnowledgeBase:
 
     # ---- datasets -------------------------------------------------------------------------------------------------
 
-    async def create_dataset(self, *, name: str, description: str = "", indexing_technique: str | None = None,
-                             permission: str = "only_me", provider: str = "vendor",
-                             retrieval_model: dict[str, Any] | None = None, embedding_model: str | None = None,
-                             embedding_model_provider: str | None = None) -> Dataset:
+    async def create_dataset(
+        self,
+        *,
+        name: str,
+        description: str = "",
+        indexing_technique: str | None = None,
+        permission: str = "only_me",
+        provider: str = "vendor",
+        retrieval_model: dict[str, Any] | None = None,
+        embedding_model: str | None = None,
+        embedding_model_provider: str | None = None,
+    ) -> Dataset:
         if indexing_technique == "high_quality" and not embedding_model:
             embedding_model_provider, embedding_model = self.embedder.default_model()
         config = RetrievalConfig.model_validate(retrieval_model or {})
         return await self.datasets.create(
-            name=name, description=description, indexing_technique=indexing_technique, permission=permission,
-            provider=provider, retrieval_model=config.model_dump(mode="json"), embedding_model=embedding_model,
-            embedding_model_provider=embedding_model_provider, doc_form=None, built_in_field_enabled=False,
-            enable_api=True)
+            name=name,
+            description=description,
+            indexing_technique=indexing_technique,
+            permission=permission,
+            provider=provider,
+            retrieval_model=config.model_dump(mode="json"),
+            embedding_model=embedding_model,
+            embedding_model_provider=embedding_model_provider,
+            doc_form=None,
+            built_in_field_enabled=False,
+            enable_api=True,
+        )
 
     async def delete_dataset(self, dataset_id: str) -> None:
         documents = await self.documents.all_of(dataset_id)
@@ -119,15 +155,28 @@ class KnowledgeBase:
 
     # ---- documents ------------------------------------------------------------------------------------------------
 
-    async def add_document(self, dataset_id: str, *, name: str, data: bytes, filename: str, mime_type: str | None,
-                           data_source_info: dict[str, Any], process_rule: dict[str, Any] | None = None,
-                           doc_form: str | None = None, doc_language: str | None = None,
-                           indexing_technique: str | None = None, retrieval_model: dict[str, Any] | None = None,
-                           embedding_model: str | None = None, embedding_model_provider: str | None = None,
-                           batch: str | None = None) -> DatasetDocument:
+    async def add_document(
+        self,
+        dataset_id: str,
+        *,
+        name: str,
+        data: bytes,
+        filename: str,
+        mime_type: str | None,
+        data_source_info: dict[str, Any],
+        process_rule: dict[str, Any] | None = None,
+        doc_form: str | None = None,
+        doc_language: str | None = None,
+        indexing_technique: str | None = None,
+        retrieval_model: dict[str, Any] | None = None,
+        embedding_model: str | None = None,
+        embedding_model_provider: str | None = None,
+        batch: str | None = None,
+    ) -> DatasetDocument:
         """Store the source and queue it for indexing; returns at once with the document `waiting`."""
-        dataset = await self._prepare_dataset(dataset_id, doc_form, indexing_technique, retrieval_model,
-                                              embedding_model, embedding_model_provider)
+        dataset = await self._prepare_dataset(
+            dataset_id, doc_form, indexing_technique, retrieval_model, embedding_model, embedding_model_provider
+        )
         form = dataset.doc_form or "text_model"
         rule = parse_process_rule(process_rule, form)
         ts = now()
@@ -135,23 +184,58 @@ class KnowledgeBase:
         key = f"knowledge/{dataset.id}/{document_id}"
         await self._write(key, data)
         document = DatasetDocument(
-            id=document_id, dataset_id=dataset.id, position=0, name=name, data_source_type="upload_file",
-            data_source_info=data_source_info, storage_key=key, source_filename=filename, mime_type=mime_type,
+            id=document_id,
+            dataset_id=dataset.id,
+            position=0,
+            name=name,
+            data_source_type="upload_file",
+            data_source_info=data_source_info,
+            storage_key=key,
+            source_filename=filename,
+            mime_type=mime_type,
             batch=batch or new_batch(),
-            created_from="api", doc_form=form, doc_language=doc_language or "English", process_rule=rule.dump(),
-            indexing_status="waiting", error=None, enabled=True, archived=False, word_count=0, tokens=0,
-            hit_count=0, total_segments=0, completed_segments=0, doc_metadata={}, processing_started_at=None,
-            parsing_completed_at=None, cleaning_completed_at=None, splitting_completed_at=None, completed_at=None,
-            stopped_at=None, paused_at=None, disabled_at=None, indexing_latency=None, created_at=ts, updated_at=ts)
+            created_from="api",
+            doc_form=form,
+            doc_language=doc_language or "English",
+            process_rule=rule.dump(),
+            indexing_status="waiting",
+            error=None,
+            enabled=True,
+            archived=False,
+            word_count=0,
+            tokens=0,
+            hit_count=0,
+            total_segments=0,
+            completed_segments=0,
+            doc_metadata={},
+            processing_started_at=None,
+            parsing_completed_at=None,
+            cleaning_completed_at=None,
+            splitting_completed_at=None,
+            completed_at=None,
+            stopped_at=None,
+            paused_at=None,
+            disabled_at=None,
+            indexing_latency=None,
+            created_at=ts,
+            updated_at=ts,
+        )
         await self.documents.add(document)
         await self.jobs.submit(document.id)
         return document
 
-    async def update_document(self, dataset_id: str, document_id: str, *, name: str | None = None,
-                              data: bytes | None = None, filename: str | None = None,
-                              mime_type: str | None = None,
-                              data_source_info: dict[str, Any] | None = None,
-                              process_rule: dict[str, Any] | None = None) -> DatasetDocument:
+    async def update_document(
+        self,
+        dataset_id: str,
+        document_id: str,
+        *,
+        name: str | None = None,
+        data: bytes | None = None,
+        filename: str | None = None,
+        mime_type: str | None = None,
+        data_source_info: dict[str, Any] | None = None,
+        process_rule: dict[str, Any] | None = None,
+    ) -> DatasetDocument:
         """New name, content or rules; new content or rules re-index the document (a new batch)."""
         document = await self.documents.get(dataset_id, document_id)
         ensure_editable(document)
@@ -161,14 +245,25 @@ class KnowledgeBase:
         reindex = data is not None or process_rule is not None
         if data is not None:
             await self._write(document.storage_key, data)
-            fields.update(mime_type=mime_type, source_filename=filename or document.source_filename,
-                          data_source_info=data_source_info or document.data_source_info)
+            fields.update(
+                mime_type=mime_type,
+                source_filename=filename or document.source_filename,
+                data_source_info=data_source_info or document.data_source_info,
+            )
         if process_rule is not None:
             fields["process_rule"] = parse_process_rule(process_rule, document.doc_form).dump()
         if reindex:
-            fields.update(indexing_status="waiting", batch=new_batch(), error=None, processing_started_at=None,
-                          parsing_completed_at=None, cleaning_completed_at=None, splitting_completed_at=None,
-                          completed_at=None, stopped_at=None)
+            fields.update(
+                indexing_status="waiting",
+                batch=new_batch(),
+                error=None,
+                processing_started_at=None,
+                parsing_completed_at=None,
+                cleaning_completed_at=None,
+                splitting_completed_at=None,
+                completed_at=None,
+                stopped_at=None,
+            )
         await self.documents.update(document.id, reindex_dataset=dataset_id if reindex else None, **fields)
         if reindex:
             await self.jobs.submit(document.id)
@@ -178,9 +273,15 @@ class KnowledgeBase:
         document = await self.documents.delete(dataset_id, document_id)
         await self.storage.delete(document.storage_key)
 
-    async def _prepare_dataset(self, dataset_id: str, doc_form: str | None, indexing_technique: str | None,
-                               retrieval_model: dict[str, Any] | None, embedding_model: str | None,
-                               embedding_model_provider: str | None) -> Dataset:
+    async def _prepare_dataset(
+        self,
+        dataset_id: str,
+        doc_form: str | None,
+        indexing_technique: str | None,
+        retrieval_model: dict[str, Any] | None,
+        embedding_model: str | None,
+        embedding_model_provider: str | None,
+    ) -> Dataset:
         dataset = await self.datasets.get(dataset_id)
         if doc_form is not None and doc_form not in DOC_FORMS:
             raise InvalidParam(f"Invalid doc_form: {doc_form}")
@@ -217,8 +318,9 @@ class KnowledgeBase:
 
     # ---- segments -------------------------------------------------------------------------------------------------
 
-    async def add_segments(self, dataset_id: str, document_id: str,
-                           items: list[dict[str, Any]]) -> list[DocumentSegment]:
+    async def add_segments(
+        self, dataset_id: str, document_id: str, items: list[dict[str, Any]]
+    ) -> list[DocumentSegment]:
         """Segments written by hand: embedded at once (as Dify does), searchable when this returns."""
         dataset = await self.datasets.get(dataset_id)
         document = await self.documents.get(dataset_id, document_id)
@@ -230,8 +332,15 @@ class KnowledgeBase:
                 raise InvalidParam("Content is empty")
             if document.doc_form == "qa_model" and not item.get("answer"):
                 raise InvalidParam("Answer is required")
-            segment = new_segment(document, 0, content, answer=item.get("answer") or None,
-                                  keywords=item.get("keywords"), tokens=estimate_tokens(content), status="completed")
+            segment = new_segment(
+                document,
+                0,
+                content,
+                answer=item.get("answer") or None,
+                keywords=item.get("keywords"),
+                tokens=estimate_tokens(content),
+                status="completed",
+            )
             segment.completed_at = now()
             segments.append(segment)
             if document.doc_form == "hierarchical_model":
@@ -240,8 +349,9 @@ class KnowledgeBase:
         await self.documents.add_segments(document, segments, children)
         return segments
 
-    async def update_segment(self, dataset_id: str, document_id: str, segment_id: str,
-                             args: dict[str, Any]) -> DocumentSegment:
+    async def update_segment(
+        self, dataset_id: str, document_id: str, segment_id: str, args: dict[str, Any]
+    ) -> DocumentSegment:
         dataset = await self.datasets.get(dataset_id)
         document = await self.documents.get(dataset_id, document_id)
         ensure_editable(document)
@@ -276,8 +386,9 @@ class KnowledgeBase:
         await self.documents.save_child(child, new=True)
         return child
 
-    async def update_child_chunk(self, dataset_id: str, document_id: str, segment_id: str, child_id: str,
-                                 content: str) -> ChildChunk:
+    async def update_child_chunk(
+        self, dataset_id: str, document_id: str, segment_id: str, child_id: str, content: str
+    ) -> ChildChunk:
         dataset = await self.datasets.get(dataset_id)
         await self.documents.get(dataset_id, document_id)
         child = await self.documents.child(segment_id, child_id)
@@ -289,11 +400,14 @@ class KnowledgeBase:
     def _auto_children(self, document: DatasetDocument, segment: DocumentSegment) -> list[ChildChunk]:
         rule = ProcessRule.model_validate(document.process_rule).effective()
         sub = rule.subchunk_segmentation or Segmentation(separator="\n", max_tokens=200, chunk_overlap=0)
-        return [new_child(segment, i, text) for i, text in
-                enumerate(split_text(segment.content, sub) or [segment.content], start=1)]
+        return [
+            new_child(segment, i, text)
+            for i, text in enumerate(split_text(segment.content, sub) or [segment.content], start=1)
+        ]
 
-    async def _embed_rows(self, dataset: Dataset, doc_form: str, segments: list[DocumentSegment],
-                          children: list[ChildChunk]) -> None:
+    async def _embed_rows(
+        self, dataset: Dataset, doc_form: str, segments: list[DocumentSegment], children: list[ChildChunk]
+    ) -> None:
         if dataset.indexing_technique == "economy":
             return
         if doc_form == "hierarchical_model":
@@ -302,6 +416,7 @@ class KnowledgeBase:
                 child.embedding = blob
             return
         blobs, _ = await self.embedder.documents(
-            dataset, [s.content + ("\n" + s.answer if s.answer else "") for s in segments])
+            dataset, [s.content + ("\n" + s.answer if s.answer else "") for s in segments]
+        )
         for segment, blob in zip(segments, blobs, strict=True):
             segment.embedding = blob

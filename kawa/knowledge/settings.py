@@ -11,8 +11,10 @@ class KnowledgeSettings(BaseModel):
     """Indexing and retrieval of knowledge bases (datasets)."""
 
     indexing_queue: Literal["auto", "in-process", "redis"] = Field(
-        "auto", description="Where indexing jobs wait: `in-process`, `redis` (needs KAWA_REDIS_URL; any kawa process "
-                            "indexes), or `auto` (redis when KAWA_REDIS_URL is set).")
+        "auto",
+        description="Where indexing jobs wait: `in-process`, `redis` (needs KAWA_REDIS_URL; any kawa process "
+        "indexes), or `auto` (redis when KAWA_REDIS_URL is set).",
+    )
     indexing_workers: int = Field(1, ge=1, description="Documents one process indexes at the same time.")
     embedding_batch: int = Field(32, ge=1, le=256, description="Chunks embedded per model call while indexing.")
     upload_mb: int = Field(15, ge=1, description="Largest file accepted by `document/create_by_file`, in MB.")

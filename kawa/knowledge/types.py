@@ -72,8 +72,12 @@ class RetrievalConfig(BaseModel):
     @property
     def uses_rerank_model(self) -> bool:
         model = self.reranking_model
-        return bool(self.reranking_enable and self.reranking_mode != "weighted_score" and model is not None
-                    and model.reranking_model_name)
+        return bool(
+            self.reranking_enable
+            and self.reranking_mode != "weighted_score"
+            and model is not None
+            and model.reranking_model_name
+        )
 
     def vector_weight(self) -> float:
         weights = self.weights or Weights()
@@ -83,8 +87,7 @@ class RetrievalConfig(BaseModel):
     def wire(self) -> dict[str, Any]:
         """As Dify shows it (`retrieval_model_dict`)."""
         data = self.model_dump(mode="json", exclude={"metadata_filtering_conditions"})
-        data["reranking_model"] = data["reranking_model"] or {"reranking_provider_name": "",
-                                                               "reranking_model_name": ""}
+        data["reranking_model"] = data["reranking_model"] or {"reranking_provider_name": "", "reranking_model_name": ""}
         return data
 
     @classmethod
@@ -105,14 +108,16 @@ class RetrievalConfig(BaseModel):
             reranking_model=configs.get("reranking_model") or None,
             weights=weights or None,
             top_k=int(configs.get("top_k") or 4),
-            score_threshold_enabled=bool(configs.get("score_threshold_enabled", configs.get("score_threshold")
-                                                    is not None)),
+            score_threshold_enabled=bool(
+                configs.get("score_threshold_enabled", configs.get("score_threshold") is not None)
+            ),
             score_threshold=configs.get("score_threshold"),
         )
 
 
-def own_config(retrieval_model: dict[str, Any] | None, conditions: MetadataConditions | None = None, *,
-               top_k: int | None = None) -> RetrievalConfig:
+def own_config(
+    retrieval_model: dict[str, Any] | None, conditions: MetadataConditions | None = None, *, top_k: int | None = None
+) -> RetrievalConfig:
     """A dataset's own retrieval settings (its `retrieval_model`), with a metadata filter and top_k applied."""
     config = RetrievalConfig.model_validate(retrieval_model or {})
     config.metadata_filtering_conditions = conditions
@@ -162,27 +167,47 @@ class RetrievedSegment:
     def retriever_resource(self, retriever_from: str = "api") -> dict[str, Any]:
         """The `retriever_resources` entry of message_end, blocking answers and `/v1/messages`."""
         return {
-            "position": self.position, "dataset_id": self.dataset_id, "dataset_name": self.dataset_name,
-            "document_id": self.document_id, "document_name": self.document_name,
-            "data_source_type": self.data_source_type, "segment_id": self.segment_id,
-            "retriever_from": retriever_from, "score": round(self.score, 6), "hit_count": self.hit_count,
-            "word_count": self.word_count, "segment_position": self.segment_position,
-            "index_node_hash": self.index_node_hash, "content": self.context_text, "page": None,
-            "doc_metadata": self.doc_metadata or None, "title": self.document_name,
+            "position": self.position,
+            "dataset_id": self.dataset_id,
+            "dataset_name": self.dataset_name,
+            "document_id": self.document_id,
+            "document_name": self.document_name,
+            "data_source_type": self.data_source_type,
+            "segment_id": self.segment_id,
+            "retriever_from": retriever_from,
+            "score": round(self.score, 6),
+            "hit_count": self.hit_count,
+            "word_count": self.word_count,
+            "segment_position": self.segment_position,
+            "index_node_hash": self.index_node_hash,
+            "content": self.context_text,
+            "page": None,
+            "doc_metadata": self.doc_metadata or None,
+            "title": self.document_name,
         }
 
     def result_item(self, retriever_from: str = "workflow") -> dict[str, Any]:
         """An item of the knowledge-retrieval node's `result` (what an LLM node's context reads)."""
         return {
             "metadata": {
-                "_source": "knowledge", "position": self.position, "dataset_id": self.dataset_id,
-                "dataset_name": self.dataset_name, "document_id": self.document_id,
-                "document_name": self.document_name, "document_data_source_type": self.data_source_type,
-                "segment_id": self.segment_id, "retriever_from": retriever_from, "score": round(self.score, 6),
-                "child_chunks": [{"id": c.id, "content": c.content, "position": c.position,
-                                  "score": round(c.score, 6)} for c in self.child_chunks],
-                "segment_hit_count": self.hit_count, "segment_word_count": self.word_count,
-                "segment_position": self.segment_position, "segment_index_node_hash": self.index_node_hash,
+                "_source": "knowledge",
+                "position": self.position,
+                "dataset_id": self.dataset_id,
+                "dataset_name": self.dataset_name,
+                "document_id": self.document_id,
+                "document_name": self.document_name,
+                "document_data_source_type": self.data_source_type,
+                "segment_id": self.segment_id,
+                "retriever_from": retriever_from,
+                "score": round(self.score, 6),
+                "child_chunks": [
+                    {"id": c.id, "content": c.content, "position": c.position, "score": round(c.score, 6)}
+                    for c in self.child_chunks
+                ],
+                "segment_hit_count": self.hit_count,
+                "segment_word_count": self.word_count,
+                "segment_position": self.segment_position,
+                "segment_index_node_hash": self.index_node_hash,
                 "doc_metadata": self.doc_metadata or None,
             },
             "title": self.document_name,
@@ -200,15 +225,25 @@ def retriever_resources_from_context(items: list[Any], retriever_from: str = "wo
         meta = item.get("metadata")
         if not isinstance(meta, dict) or meta.get("_source") != "knowledge":
             continue
-        resources.append({
-            "position": len(resources) + 1, "dataset_id": meta.get("dataset_id"),
-            "dataset_name": meta.get("dataset_name"), "document_id": meta.get("document_id"),
-            "document_name": meta.get("document_name"),
-            "data_source_type": meta.get("document_data_source_type"), "segment_id": meta.get("segment_id"),
-            "retriever_from": meta.get("retriever_from", retriever_from), "score": meta.get("score"),
-            "hit_count": meta.get("segment_hit_count"), "word_count": meta.get("segment_word_count"),
-            "segment_position": meta.get("segment_position"), "index_node_hash": meta.get("segment_index_node_hash"),
-            "content": item.get("content"), "page": None, "doc_metadata": meta.get("doc_metadata"),
-            "title": item.get("title"),
-        })
+        resources.append(
+            {
+                "position": len(resources) + 1,
+                "dataset_id": meta.get("dataset_id"),
+                "dataset_name": meta.get("dataset_name"),
+                "document_id": meta.get("document_id"),
+                "document_name": meta.get("document_name"),
+                "data_source_type": meta.get("document_data_source_type"),
+                "segment_id": meta.get("segment_id"),
+                "retriever_from": meta.get("retriever_from", retriever_from),
+                "score": meta.get("score"),
+                "hit_count": meta.get("segment_hit_count"),
+                "word_count": meta.get("segment_word_count"),
+                "segment_position": meta.get("segment_position"),
+                "index_node_hash": meta.get("segment_index_node_hash"),
+                "content": item.get("content"),
+                "page": None,
+                "doc_metadata": meta.get("doc_metadata"),
+                "title": item.get("title"),
+            }
+        )
     return resources

@@ -75,9 +75,13 @@ class AnthropicProvider(ModelProvider):
                         prompt_tokens = event.message.usage.input_tokens or 0
                     elif event.type == "content_block_start" and event.content_block.type == "tool_use":
                         blocks[event.index] = len(blocks)
-                        yield ChatChunk(tool_calls=[ToolCallDelta(
-                            index=blocks[event.index], id=event.content_block.id, name=event.content_block.name
-                        )])
+                        yield ChatChunk(
+                            tool_calls=[
+                                ToolCallDelta(
+                                    index=blocks[event.index], id=event.content_block.id, name=event.content_block.name
+                                )
+                            ]
+                        )
                     elif event.type == "content_block_delta":
                         delta = event.delta
                         if delta.type == "text_delta":
@@ -85,9 +89,9 @@ class AnthropicProvider(ModelProvider):
                         elif delta.type == "thinking_delta":
                             yield ChatChunk(reasoning=delta.thinking)
                         elif delta.type == "input_json_delta" and event.index in blocks:
-                            yield ChatChunk(tool_calls=[
-                                ToolCallDelta(index=blocks[event.index], arguments=delta.partial_json)
-                            ])
+                            yield ChatChunk(
+                                tool_calls=[ToolCallDelta(index=blocks[event.index], arguments=delta.partial_json)]
+                            )
                     elif event.type == "message_delta":
                         reason = event.delta.stop_reason
                         yield ChatChunk(
@@ -128,9 +132,10 @@ def _messages_kwargs(request: ChatRequest) -> dict[str, Any]:
 
 def _wire_message(message: Message) -> dict[str, Any]:
     if message.role == "tool":
-        return {"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": message.tool_call_id or "", "content": message.text()}
-        ]}
+        return {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": message.tool_call_id or "", "content": message.text()}],
+        }
     content: list[dict[str, Any]] = []
     if isinstance(message.content, str):
         if message.content:

@@ -47,8 +47,11 @@ class LocalGGUFProvider(ModelProvider):
             from llama_cpp import Llama
 
             self._llama = Llama(
-                model_path=str(self.model_path), n_ctx=self._context_size, n_threads=self._threads,
-                n_threads_batch=self._threads, verbose=False,
+                model_path=str(self.model_path),
+                n_ctx=self._context_size,
+                n_threads=self._threads,
+                n_threads_batch=self._threads,
+                verbose=False,
             )
         return self._llama
 
@@ -63,8 +66,9 @@ class LocalGGUFProvider(ModelProvider):
                     kwargs[key] = getattr(p, key)
             fmt = request.response_format
             if fmt is not None and fmt.type != "text":
-                kwargs["response_format"] = {"type": "json_object", "schema": fmt.json_schema} if fmt.json_schema \
-                    else {"type": "json_object"}
+                kwargs["response_format"] = (
+                    {"type": "json_object", "schema": fmt.json_schema} if fmt.json_schema else {"type": "json_object"}
+                )
             prompt_tokens = sum(len(llama.tokenize(m["content"].encode(), add_bos=False)) + 4 for m in messages)
             completion_tokens = 0
             stream = llama.create_chat_completion(messages, stream=True, **kwargs)

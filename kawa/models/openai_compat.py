@@ -36,8 +36,14 @@ class OpenAICompatibleProvider(ModelProvider):
         self._api_key = config.api_key.get_secret_value() if config.api_key else None
         self._secrets = config.secrets()
         caps = {
-            Capability.CHAT, Capability.TOOL_CALLS, Capability.STRUCTURED_OUTPUT, Capability.EMBEDDINGS,
-            Capability.RERANK, Capability.SPEECH_TO_TEXT, Capability.TEXT_TO_SPEECH, Capability.MODERATION,
+            Capability.CHAT,
+            Capability.TOOL_CALLS,
+            Capability.STRUCTURED_OUTPUT,
+            Capability.EMBEDDINGS,
+            Capability.RERANK,
+            Capability.SPEECH_TO_TEXT,
+            Capability.TEXT_TO_SPEECH,
+            Capability.MODERATION,
         }
         if config.vision:
             caps.add(Capability.VISION)
@@ -108,8 +114,9 @@ class OpenAICompatibleProvider(ModelProvider):
             reply = await self._client.post("/rerank", body=body, cast_to=object)
         results = reply.get("results", []) if isinstance(reply, dict) else []
         hits = [
-            RerankHit(index=r["index"], score=float(r.get("relevance_score", r.get("score", 0.0))),
-                      text=documents[r["index"]])
+            RerankHit(
+                index=r["index"], score=float(r.get("relevance_score", r.get("score", 0.0))), text=documents[r["index"]]
+            )
             for r in results
         ]
         hits.sort(key=lambda h: h.score, reverse=True)
@@ -126,7 +133,10 @@ class OpenAICompatibleProvider(ModelProvider):
         fmt = audio_format if audio_format in _AUDIO_MIME else "mp3"
         with self._translated():
             response = await self._client.audio.speech.create(
-                model=model, input=text, voice=voice or "alloy", response_format=fmt  # type: ignore[arg-type]
+                model=model,
+                input=text,
+                voice=voice or "alloy",
+                response_format=fmt,  # type: ignore[arg-type]
             )
             audio = response.content
         return Speech(audio=audio, mime_type=_AUDIO_MIME[fmt], sample_rate=24000, duration_s=0.0)

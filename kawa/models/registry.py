@@ -53,9 +53,7 @@ def build_provider(name: str, config: ProviderConfig, models: ModelsConfig) -> M
     if config.kind == "anthropic":
         from kawa.models.anthropic import AnthropicProvider
 
-        return AnthropicProvider(
-            name, config, timeout_s=models.timeout_s, connect_timeout_s=models.connect_timeout_s
-        )
+        return AnthropicProvider(name, config, timeout_s=models.timeout_s, connect_timeout_s=models.connect_timeout_s)
     if config.kind == "local_gguf":
         from kawa.models.local_gguf import LocalGGUFProvider
 
@@ -76,7 +74,8 @@ class ModelRuntime:
         self.config = config
         self.prices = PriceTable(config.prices)
         self._providers: dict[str, ModelProvider] = (
-            providers if providers is not None
+            providers
+            if providers is not None
             else {name: build_provider(name, pc, config) for name, pc in config.providers.items()}
         )
         self._embedded = EmbeddedProvider(config.embedded) if config.embedded.enabled else None
@@ -218,7 +217,9 @@ class ModelRuntime:
                 prompt_tokens=estimate_tokens(prompt), completion_tokens=estimate_tokens("".join(produced))
             )
         usage = self.prices.usage(
-            target.provider_name, target.model, tokens,
+            target.provider_name,
+            target.model,
+            tokens,
             latency=ended - started,
             time_to_first_token=None if first_at is None else first_at - started,
             time_to_generate=None if first_at is None else ended - first_at,
@@ -272,7 +273,9 @@ class ModelRuntime:
             vectors.extend(batch)
             prompt_tokens += count.prompt_tokens
         usage = self.prices.usage(
-            target.provider_name, target.model, TokenCount(prompt_tokens=prompt_tokens),
+            target.provider_name,
+            target.model,
+            TokenCount(prompt_tokens=prompt_tokens),
             latency=time.monotonic() - started,
         )
         return Embeddings(vectors=vectors, model=f"{target.provider_name}/{target.model}", usage=usage)

@@ -80,8 +80,12 @@ def refusal_reason(ip: IPAddress) -> str | None:
     """Why `ip` is not a public unicast address (None when it is one)."""
     ip = embedded_ipv4(ip)
     checks = (
-        (ip.is_unspecified, "unspecified"), (ip.is_loopback, "loopback"), (ip.is_link_local, "link-local"),
-        (ip.is_multicast, "multicast"), (ip.is_private, "private"), (ip.is_reserved, "reserved"),
+        (ip.is_unspecified, "unspecified"),
+        (ip.is_loopback, "loopback"),
+        (ip.is_link_local, "link-local"),
+        (ip.is_multicast, "multicast"),
+        (ip.is_private, "private"),
+        (ip.is_reserved, "reserved"),
         (isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED, "shared (CGNAT)"),
         (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local, "site-local"),
         (not ip.is_global, "non-global"),
@@ -119,8 +123,12 @@ class TargetPolicy:
 
     def allow_listed(self, hostname: str, port: int, ip: IPAddress) -> bool:
         candidates = {ip, embedded_ipv4(ip)}
-        if any(address in network for address in candidates for network in self.networks
-               if address.version == network.version):
+        if any(
+            address in network
+            for address in candidates
+            for network in self.networks
+            if address.version == network.version
+        ):
             return True
         names = {hostname.lower().rstrip("."), *(str(address) for address in candidates)}
         return any(entry.host in names and entry.port in (None, port) for entry in self.hosts)
@@ -175,7 +183,10 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         if url.scheme == "https" and _canonical_ip(host.strip("[]")) is None:
             extensions["sni_hostname"] = host
         inner_request = httpx.Request(
-            request.method, url.copy_with(host=str(pinned)), headers=request.headers, stream=request.stream,
+            request.method,
+            url.copy_with(host=str(pinned)),
+            headers=request.headers,
+            stream=request.stream,
             extensions=extensions,
         )
         return await self.inner.handle_async_request(inner_request)
@@ -191,12 +202,19 @@ class GuardedClientFactory:
         self.policy = TargetPolicy(allowed_targets)
 
     def __call__(
-        self, *, verify: bool = True, timeout: httpx.Timeout | float | None = 10.0, follow_redirects: bool = True,
+        self,
+        *,
+        verify: bool = True,
+        timeout: httpx.Timeout | float | None = 10.0,
+        follow_redirects: bool = True,
         max_redirects: int = 5,
     ) -> httpx.AsyncClient:
         return httpx.AsyncClient(
-            transport=GuardedTransport(self.policy, verify=verify), timeout=timeout, trust_env=False,
-            follow_redirects=follow_redirects, max_redirects=max_redirects,
+            transport=GuardedTransport(self.policy, verify=verify),
+            timeout=timeout,
+            trust_env=False,
+            follow_redirects=follow_redirects,
+            max_redirects=max_redirects,
         )
 
 

@@ -13,17 +13,65 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-_REFUSED_EVENTS = frozenset({
-    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
-    "os.kill", "os.killpg", "os.startfile", "pty.spawn", "resource.setrlimit", "resource.prlimit",
-    "sys.settrace", "sys.setprofile", "threading.settrace", "threading.setprofile", "gc.get_objects",
-    "gc.get_referrers", "gc.get_referents", "os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.symlink",
-    "os.link", "os.chmod", "os.chown", "os.truncate", "os.utime", "os.chflags", "os.lchflags", "os.setxattr",
-    "os.removexattr", "shutil.rmtree", "os.chroot", "mmap.__new__", "sys._current_frames",
-    "sys._current_exceptions",
-})
-_REFUSED_PREFIXES = ("socket.", "ctypes.", "_ctypes.", "webbrowser.", "winreg.", "msvcrt.", "ftplib.",
-                     "smtplib.", "poplib.", "imaplib.", "nntplib.", "telnetlib.", "http.client.", "urllib.")
+_REFUSED_EVENTS = frozenset(
+    {
+        "subprocess.Popen",
+        "os.system",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.fork",
+        "os.forkpty",
+        "os.kill",
+        "os.killpg",
+        "os.startfile",
+        "pty.spawn",
+        "resource.setrlimit",
+        "resource.prlimit",
+        "sys.settrace",
+        "sys.setprofile",
+        "threading.settrace",
+        "threading.setprofile",
+        "gc.get_objects",
+        "gc.get_referrers",
+        "gc.get_referents",
+        "os.remove",
+        "os.rename",
+        "os.rmdir",
+        "os.mkdir",
+        "os.symlink",
+        "os.link",
+        "os.chmod",
+        "os.chown",
+        "os.truncate",
+        "os.utime",
+        "os.chflags",
+        "os.lchflags",
+        "os.setxattr",
+        "os.removexattr",
+        "shutil.rmtree",
+        "os.chroot",
+        "mmap.__new__",
+        "sys._current_frames",
+        "sys._current_exceptions",
+    }
+)
+_REFUSED_PREFIXES = (
+    "socket.",
+    "ctypes.",
+    "_ctypes.",
+    "webbrowser.",
+    "winreg.",
+    "msvcrt.",
+    "ftplib.",
+    "smtplib.",
+    "poplib.",
+    "imaplib.",
+    "nntplib.",
+    "telnetlib.",
+    "http.client.",
+    "urllib.",
+)
 _GUARDED_ATTRIBUTES = frozenset({"__code__", "__defaults__", "__kwdefaults__", "__closure__", "__globals__"})
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
@@ -33,11 +81,19 @@ def install(readable_roots: Iterable[str]) -> None:
     roots = tuple(os.path.normpath(root) + os.sep for root in readable_roots)
 
     def hook(
-        event: str, args: tuple[Any, ...],
-        _refused: frozenset[str] = _REFUSED_EVENTS, _prefixes: tuple[str, ...] = _REFUSED_PREFIXES,
-        _guarded: frozenset[str] = _GUARDED_ATTRIBUTES, _roots: tuple[str, ...] = roots,
-        _write_flags: int = _WRITE_FLAGS, _isinstance: Any = isinstance, _str: type = str, _bytes: type = bytes,
-        _fsdecode: Any = os.fsdecode, _abspath: Any = os.path.abspath, _sep: str = os.sep,
+        event: str,
+        args: tuple[Any, ...],
+        _refused: frozenset[str] = _REFUSED_EVENTS,
+        _prefixes: tuple[str, ...] = _REFUSED_PREFIXES,
+        _guarded: frozenset[str] = _GUARDED_ATTRIBUTES,
+        _roots: tuple[str, ...] = roots,
+        _write_flags: int = _WRITE_FLAGS,
+        _isinstance: Any = isinstance,
+        _str: type = str,
+        _bytes: type = bytes,
+        _fsdecode: Any = os.fsdecode,
+        _abspath: Any = os.path.abspath,
+        _sep: str = os.sep,
         _error: type[Exception] = PermissionError,
     ) -> None:
         if event in _refused or event.startswith(_prefixes):

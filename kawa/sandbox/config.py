@@ -31,7 +31,8 @@ class SandboxConfig(BaseModel):
     )
     node_path: str = Field(default="node", description="The node executable for javascript code nodes.")
     sandbox_uid: int = Field(
-        default=1_950_000_000, ge=1,
+        default=1_950_000_000,
+        ge=1,
         description="First uid workers switch to when kawa runs as root (one uid per worker slot).",
     )
     namespaces: bool = Field(default=True, description="Use Linux namespaces and an empty root where allowed.")

@@ -58,8 +58,11 @@ def _check(result: int, what: str) -> None:
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     _check(
         _libc.mount(
-            source.encode() if source else None, target.encode(), fstype.encode() if fstype else None,
-            ctypes.c_ulong(flags), data.encode() if data else None,
+            source.encode() if source else None,
+            target.encode(),
+            fstype.encode() if fstype else None,
+            ctypes.c_ulong(flags),
+            data.encode() if data else None,
         ),
         f"mount {target}",
     )
@@ -134,8 +137,11 @@ def build_root(root: str, read_only: Iterable[str], hide: Iterable[str] = ()) ->
 
 
 class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
-                ("scoped", ctypes.c_uint64)]
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
 
 
 class _PathBeneathAttr(ctypes.Structure):
@@ -147,8 +153,11 @@ def landlock_abi() -> int:
     """The kernel's Landlock ABI version (0: none). Only asks; restricts nothing."""
     syscall = _libc.syscall
     syscall.restype = ctypes.c_long
-    abi = int(syscall(_SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0),
-                      ctypes.c_uint32(_LANDLOCK_CREATE_RULESET_VERSION)))
+    abi = int(
+        syscall(
+            _SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(_LANDLOCK_CREATE_RULESET_VERSION)
+        )
+    )
     return max(abi, 0)
 
 
@@ -163,11 +172,13 @@ def landlock(readable: Iterable[str]) -> int:
     abi = landlock_abi()
     if abi <= 0:
         return 0
-    attr = _RulesetAttr(_FS_ALL_BY_ABI[min(abi, 5)], _NET_BIND_TCP | _NET_CONNECT_TCP if abi >= 4 else 0,
-                        _SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL if abi >= 6 else 0)
+    attr = _RulesetAttr(
+        _FS_ALL_BY_ABI[min(abi, 5)],
+        _NET_BIND_TCP | _NET_CONNECT_TCP if abi >= 4 else 0,
+        _SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL if abi >= 6 else 0,
+    )
     size = 8 if abi < 4 else 16 if abi < 6 else 24
-    ruleset = int(syscall(_SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size),
-                          ctypes.c_uint32(0)))
+    ruleset = int(syscall(_SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)))
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
@@ -179,8 +190,16 @@ def landlock(readable: Iterable[str]) -> int:
             try:
                 rights = _FS_EXECUTE | _FS_READ_FILE | (_FS_READ_DIR if os.path.isdir(path) else 0)
                 rule = _PathBeneathAttr(rights, fd)
-                if syscall(_SYS_LANDLOCK_ADD_RULE, ruleset, _LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule),
-                           ctypes.c_uint32(0)) != 0:
+                if (
+                    syscall(
+                        _SYS_LANDLOCK_ADD_RULE,
+                        ruleset,
+                        _LANDLOCK_RULE_PATH_BENEATH,
+                        ctypes.byref(rule),
+                        ctypes.c_uint32(0),
+                    )
+                    != 0
+                ):
                     raise OSError(ctypes.get_errno(), f"landlock_add_rule {path} failed")
             finally:
                 os.close(fd)
@@ -245,8 +264,9 @@ def drop_to_uid(uid: int) -> None:
     os.setresuid(uid, uid, uid)
 
 
-def set_limits(*, memory_bytes: int | None, cpu_seconds: int | None, max_tasks: int | None,
-               open_files: int = 64) -> None:
+def set_limits(
+    *, memory_bytes: int | None, cpu_seconds: int | None, max_tasks: int | None, open_files: int = 64
+) -> None:
     """Resource limits for the calling process. A limit the process may not set is left as it is."""
 
     def lower(which: int, value: int) -> None:

@@ -20,10 +20,18 @@ from kawa.sandbox.config import OutputLimits
 from kawa.sandbox.errors import DepthLimitError, OutputValidationError
 
 _SCIENTIFIC = re.compile(r"^-?\d+\.?\d*e[+-]\d+$", re.IGNORECASE)
-OUTPUT_TYPES = frozenset({
-    "string", "number", "object", "boolean",
-    "array[string]", "array[number]", "array[object]", "array[boolean]",
-})
+OUTPUT_TYPES = frozenset(
+    {
+        "string",
+        "number",
+        "object",
+        "boolean",
+        "array[string]",
+        "array[number]",
+        "array[object]",
+        "array[boolean]",
+    }
+)
 
 
 class OutputDeclaration(BaseModel):
@@ -135,9 +143,7 @@ class _Checker:
         if not isinstance(value, list):
             raise OutputValidationError(f"Output {path} is not an array, got {_type_name(value)} instead.")
         if limit is not None and len(value) > limit:
-            raise OutputValidationError(
-                f"The length of output variable `{path}` must be less than {limit} elements."
-            )
+            raise OutputValidationError(f"The length of output variable `{path}` must be less than {limit} elements.")
         return value
 
     def typed(
@@ -154,7 +160,8 @@ class _Checker:
         if extra:
             raise OutputValidationError(
                 "Not all output parameters are validated: "
-                + ", ".join(f"`{_join(prefix, name)}`" for name in extra) + " not declared."
+                + ", ".join(f"`{_join(prefix, name)}`" for name in extra)
+                + " not declared."
             )
         return out
 

@@ -36,9 +36,35 @@ _dumps = json.dumps  # bound before any user code can rebind it
 
 # Preloaded so that a child starts with them warm; any other stdlib module can still be imported.
 PRELOAD = (
-    "re", "datetime", "decimal", "random", "hashlib", "base64", "collections", "itertools", "functools", "string",
-    "statistics", "uuid", "typing", "copy", "urllib.parse", "html", "unicodedata", "textwrap", "operator",
-    "fractions", "dataclasses", "enum", "zoneinfo", "csv", "struct", "bisect", "heapq", "calendar", "pprint",
+    "re",
+    "datetime",
+    "decimal",
+    "random",
+    "hashlib",
+    "base64",
+    "collections",
+    "itertools",
+    "functools",
+    "string",
+    "statistics",
+    "uuid",
+    "typing",
+    "copy",
+    "urllib.parse",
+    "html",
+    "unicodedata",
+    "textwrap",
+    "operator",
+    "fractions",
+    "dataclasses",
+    "enum",
+    "zoneinfo",
+    "csv",
+    "struct",
+    "bisect",
+    "heapq",
+    "calendar",
+    "pprint",
 )
 
 
@@ -161,11 +187,14 @@ def _collect(child: _Child, deadline: float, settings: Settings, timeout_s: floa
             expected += protocol.HEADER.size
             if expected > settings.max_output_bytes + protocol.HEADER.size:
                 _kill(child.pid)
-                return {"ok": False, "kind": "output",
-                        "message": f"The code's result is larger than {settings.max_output_bytes} bytes."}
+                return {
+                    "ok": False,
+                    "kind": "output",
+                    "message": f"The code's result is larger than {settings.max_output_bytes} bytes.",
+                }
     if expected is not None and size >= expected:
         try:
-            reply: dict[str, Any] = protocol.decode(b"".join(chunks)[protocol.HEADER.size:expected])
+            reply: dict[str, Any] = protocol.decode(b"".join(chunks)[protocol.HEADER.size : expected])
             return reply
         except ValueError:
             pass
@@ -193,12 +222,18 @@ def _describe_exit(status: int, settings: Settings, timeout_s: float) -> dict[st
             return {"ok": False, "kind": "timeout", "message": f"Code execution timed out after {timeout_s:g} s."}
         if sig in (signal.SIGKILL, signal.SIGSEGV, signal.SIGBUS):
             mb = settings.memory_bytes // (1024 * 1024)
-            return {"ok": False, "kind": "memory",
-                    "message": f"The code was killed by signal {signal.Signals(sig).name} "
-                               f"(most likely it exceeded the memory limit of {mb} MB)."}
+            return {
+                "ok": False,
+                "kind": "memory",
+                "message": f"The code was killed by signal {signal.Signals(sig).name} "
+                f"(most likely it exceeded the memory limit of {mb} MB).",
+            }
         return {"ok": False, "kind": "error", "message": f"The code was killed by signal {signal.Signals(sig).name}."}
-    return {"ok": False, "kind": "error",
-            "message": f"The code exited without a result (exit status {os.WEXITSTATUS(status)})."}
+    return {
+        "ok": False,
+        "kind": "error",
+        "message": f"The code exited without a result (exit status {os.WEXITSTATUS(status)}).",
+    }
 
 
 def _child(request_fd: int, out_fd: int, settings: Settings) -> None:
@@ -233,7 +268,7 @@ def _child(request_fd: int, out_fd: int, settings: Settings) -> None:
         frame = protocol.encode(_memory_reply(settings))
     data = memoryview(frame)
     while data:
-        data = data[os.write(out_fd, data):]
+        data = data[os.write(out_fd, data) :]
     os._exit(0)
 
 

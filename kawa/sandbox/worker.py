@@ -42,14 +42,28 @@ class Worker:
     @classmethod
     async def start(cls, language: str, config: SandboxConfig, *, root: str, uid: int | None) -> Worker:
         spec: dict[str, Any] = {
-            "language": language, "memory_mb": config.memory_mb, "timeout_s": config.timeout_s,
+            "language": language,
+            "memory_mb": config.memory_mb,
+            "timeout_s": config.timeout_s,
             "max_output_bytes": config.max_output_bytes,
-            "root": root, "uid": uid, "namespaces": config.namespaces, "node": _which(config.node_path),
+            "root": root,
+            "uid": uid,
+            "namespaces": config.namespaces,
+            "node": _which(config.node_path),
         }
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-I", "-S", str(WORKER_MAIN), json.dumps(spec),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env=CLEAN_ENV, cwd="/", start_new_session=True, close_fds=True,
+            sys.executable,
+            "-I",
+            "-S",
+            str(WORKER_MAIN),
+            json.dumps(spec),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=CLEAN_ENV,
+            cwd="/",
+            start_new_session=True,
+            close_fds=True,
         )
         worker = cls(language, process, [])
         worker._stderr_task = asyncio.create_task(worker._drain_stderr())

@@ -98,8 +98,12 @@ def run_javascript(spec: dict[str, Any]) -> None:
     layers, own_uid = _confine(spec, [node], [])
     memory_mb = int(spec["memory_mb"])
     # V8 reserves about 1 GB of address space up front; the heap itself is capped by --max-old-space-size.
-    confine.set_limits(memory_bytes=(memory_mb + 1024) * 1024 * 1024, cpu_seconds=None,
-                       max_tasks=64 if own_uid else None, open_files=256)
+    confine.set_limits(
+        memory_bytes=(memory_mb + 1024) * 1024 * 1024,
+        cpu_seconds=None,
+        max_tasks=64 if own_uid else None,
+        open_files=256,
+    )
     layers.append("rlimits")
     # node reads OpenSSL's config at start-up when it exists (outside a chroot it does): a public file.
     _landlock(layers, [node, "/etc/ssl/openssl.cnf"])
@@ -107,8 +111,15 @@ def run_javascript(spec: dict[str, Any]) -> None:
         seccomp.install(os.getpid(), allow_exec=True)
         layers.append("seccomp")
     config = {"layers": layers, "max_output_bytes": spec["max_output_bytes"]}
-    argv = [node, "--experimental-permission", "--no-warnings", f"--max-old-space-size={memory_mb}",
-            "-e", source, json.dumps(config)]
+    argv = [
+        node,
+        "--experimental-permission",
+        "--no-warnings",
+        f"--max-old-space-size={memory_mb}",
+        "-e",
+        source,
+        json.dumps(config),
+    ]
     os.execve(node, argv, {"LANG": "C.UTF-8"})
 
 

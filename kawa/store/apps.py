@@ -51,8 +51,12 @@ class AppStore:
     @staticmethod
     async def _add_version(session: Any, app: App, doc: AppDocument, *, number: int) -> AppVersion:
         version = AppVersion(
-            id=new_id(), app_id=app.id, number=number, dsl_version=doc.dsl_version,
-            document=doc.document, created_at=now(),
+            id=new_id(),
+            app_id=app.id,
+            number=number,
+            dsl_version=doc.dsl_version,
+            document=doc.document,
+            created_at=now(),
         )
         session.add(version)
         app.current_version_id = version.id

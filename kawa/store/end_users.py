@@ -40,8 +40,9 @@ class EndUserStore:
             user = await session.scalar(query)
             if user is not None:
                 return user
-            user = EndUser(id=new_id(), app_id=app_id, session_id=sid, type="service_api",
-                           is_anonymous=anonymous, created_at=now())
+            user = EndUser(
+                id=new_id(), app_id=app_id, session_id=sid, type="service_api", is_anonymous=anonymous, created_at=now()
+            )
             session.add(user)
             try:
                 await session.commit()

@@ -18,9 +18,16 @@ class UploadFileStore:
 
     async def add(self, app_id: str, end_user_id: str, stored: StoredUpload) -> UploadFile:
         record = UploadFile(
-            id=new_id(), app_id=app_id, end_user_id=end_user_id, name=stored.name, size=stored.size,
-            extension=stored.extension, mime_type=stored.mime_type, storage_key=stored.storage_key,
-            sha256=stored.sha256, created_at=now(),
+            id=new_id(),
+            app_id=app_id,
+            end_user_id=end_user_id,
+            name=stored.name,
+            size=stored.size,
+            extension=stored.extension,
+            mime_type=stored.mime_type,
+            storage_key=stored.storage_key,
+            sha256=stored.sha256,
+            created_at=now(),
         )
         async with self.db.session() as session, session.begin():
             session.add(record)

@@ -32,8 +32,14 @@ class KeyStore:
     async def create(self, app_id: str | None, *, type: str = "app") -> tuple[ApiKey, str]:
         token = generate_token(type)
         key = ApiKey(
-            id=new_id(), type=type, app_id=app_id, token_hash=hash_token(token),
-            hint=token[-4:], created_at=now(), last_used_at=None, revoked_at=None,
+            id=new_id(),
+            type=type,
+            app_id=app_id,
+            token_hash=hash_token(token),
+            hint=token[-4:],
+            created_at=now(),
+            last_used_at=None,
+            revoked_at=None,
         )
         async with self.db.session() as session, session.begin():
             session.add(key)
@@ -53,10 +59,13 @@ class KeyStore:
     async def resolve_with_app(self, token: str) -> tuple[ApiKey, App | None] | None:
         """The live key for `token` with its app, in one query (the hot path of every app request)."""
         async with self.db.session() as session:
-            row = (await session.execute(
-                sa.select(ApiKey, App).outerjoin(App, App.id == ApiKey.app_id)
-                .where(ApiKey.token_hash == hash_token(token), ApiKey.revoked_at.is_(None))
-            )).first()
+            row = (
+                await session.execute(
+                    sa.select(ApiKey, App)
+                    .outerjoin(App, App.id == ApiKey.app_id)
+                    .where(ApiKey.token_hash == hash_token(token), ApiKey.revoked_at.is_(None))
+                )
+            ).first()
             if row is None:
                 return None
             key, app = row

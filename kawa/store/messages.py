@@ -22,8 +22,13 @@ class MessageStore:
         async with self.db.write() as conn:
             await conn.execute(sa.insert(Message.__table__), [table_row(message, Message.__table__)])
 
-    async def finish(self, message_id: str, values: dict[str, Any], *,
-                     conversation_update: Callable[[AsyncConnection], Awaitable[None]] | None = None) -> None:
+    async def finish(
+        self,
+        message_id: str,
+        values: dict[str, Any],
+        *,
+        conversation_update: Callable[[AsyncConnection], Awaitable[None]] | None = None,
+    ) -> None:
         """Record a finished message, and with it (same transaction) whatever the turn changed in its conversation."""
         async with self.db.write() as conn:
             await conn.execute(sa.update(Message).where(Message.id == message_id).values(updated_at=now(), **values))
@@ -43,8 +48,10 @@ class MessageStore:
         """The conversation's finished messages, oldest first (the memory of the next turn)."""
         async with self.db.session() as session:
             rows = await session.scalars(
-                sa.select(Message).where(Message.conversation_id == conversation_id, Message.status != "running")
-                .order_by(Message.created_at.desc()).limit(limit)
+                sa.select(Message)
+                .where(Message.conversation_id == conversation_id, Message.status != "running")
+                .order_by(Message.created_at.desc())
+                .limit(limit)
             )
             return list(rows)[::-1]
 
@@ -56,11 +63,15 @@ class MessageStore:
                 first = await session.get(Message, first_id)
                 if first is None or first.conversation_id != conversation_id:
                     raise LookupError(first_id)
-                query = query.where(sa.or_(Message.created_at < first.created_at,
-                                           sa.and_(Message.created_at == first.created_at, Message.id < first.id)))
-            rows = list(await session.scalars(
-                query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit + 1)
-            ))
+                query = query.where(
+                    sa.or_(
+                        Message.created_at < first.created_at,
+                        sa.and_(Message.created_at == first.created_at, Message.id < first.id),
+                    )
+                )
+            rows = list(
+                await session.scalars(query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit + 1))
+            )
         return rows[:limit][::-1], len(rows) > limit
 
     async def feedbacks_of(self, message_ids: list[str]) -> dict[str, MessageFeedback]:
@@ -70,8 +81,9 @@ class MessageStore:
             rows = await session.scalars(sa.select(MessageFeedback).where(MessageFeedback.message_id.in_(message_ids)))
             return {row.message_id: row for row in rows}
 
-    async def set_feedback(self, message: Message, *, rating: str | None, content: str | None,
-                           end_user_id: str) -> bool:
+    async def set_feedback(
+        self, message: Message, *, rating: str | None, content: str | None, end_user_id: str
+    ) -> bool:
         """Like/dislike (upsert) or, with `rating` None, remove. False when there was nothing to remove."""
         async with self.db.session() as session, session.begin():
             existing = await session.scalar(sa.select(MessageFeedback).where(MessageFeedback.message_id == message.id))
@@ -82,9 +94,19 @@ class MessageStore:
                 return True
             ts = now()
             if existing is None:
-                session.add(MessageFeedback(id=new_id(), app_id=message.app_id, message_id=message.id,
-                                            conversation_id=message.conversation_id, rating=rating, content=content,
-                                            from_end_user_id=end_user_id, created_at=ts, updated_at=ts))
+                session.add(
+                    MessageFeedback(
+                        id=new_id(),
+                        app_id=message.app_id,
+                        message_id=message.id,
+                        conversation_id=message.conversation_id,
+                        rating=rating,
+                        content=content,
+                        from_end_user_id=end_user_id,
+                        created_at=ts,
+                        updated_at=ts,
+                    )
+                )
             else:
                 existing.rating, existing.content, existing.updated_at = rating, content, ts
             return True
@@ -92,7 +114,10 @@ class MessageStore:
     async def app_feedbacks(self, app_id: str, *, page: int, limit: int) -> list[MessageFeedback]:
         async with self.db.session() as session:
             rows = await session.scalars(
-                sa.select(MessageFeedback).where(MessageFeedback.app_id == app_id)
-                .order_by(MessageFeedback.created_at.desc()).offset((page - 1) * limit).limit(limit)
+                sa.select(MessageFeedback)
+                .where(MessageFeedback.app_id == app_id)
+                .order_by(MessageFeedback.created_at.desc())
+                .offset((page - 1) * limit)
+                .limit(limit)
             )
             return list(rows)

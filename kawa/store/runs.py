@@ -55,7 +55,8 @@ def _owner_alive(identity: str | None) -> bool:
 _RUNS = WorkflowRun.__table__
 _NODES = NodeExecution.__table__
 _NODE_UPDATE = (
-    sa.update(_NODES).where(_NODES.c.id == sa.bindparam("key"))
+    sa.update(_NODES)
+    .where(_NODES.c.id == sa.bindparam("key"))
     .values({c.key: sa.bindparam(c.key) for c in _NODES.columns if c.key != "id"})
 )
 
@@ -98,8 +99,7 @@ class RunStore:
         """Insert a new run; returns its per-app `sequence_number` (1, 2, …), counted atomically."""
         async with self.db.write() as conn:
             sequence = await conn.scalar(
-                sa.update(App).where(App.id == run.app_id).values(run_count=App.run_count + 1)
-                .returning(App.run_count)
+                sa.update(App).where(App.id == run.app_id).values(run_count=App.run_count + 1).returning(App.run_count)
             )
             run.sequence_number = int(sequence or 0)
             await conn.execute(sa.insert(_RUNS), [table_row(run, _RUNS)])
@@ -111,8 +111,9 @@ class RunStore:
             async with self.db.write() as conn:
                 await _write_nodes(conn, new, changed)
 
-    async def finish(self, run_id: str, values: dict[str, Any], new: list[NodeExecution],
-                     changed: list[NodeExecution]) -> None:
+    async def finish(
+        self, run_id: str, values: dict[str, Any], new: list[NodeExecution], changed: list[NodeExecution]
+    ) -> None:
         async with self.db.write() as conn:
             await _write_nodes(conn, new, changed)
             await conn.execute(sa.update(_RUNS).where(_RUNS.c.id == run_id).values(**values))
@@ -131,13 +132,24 @@ class RunStore:
     async def node_executions(self, run_id: str) -> list[NodeExecution]:
         async with self.db.session() as session:
             rows = await session.scalars(
-                sa.select(NodeExecution).where(NodeExecution.workflow_run_id == run_id)
+                sa.select(NodeExecution)
+                .where(NodeExecution.workflow_run_id == run_id)
                 .order_by(NodeExecution.created_at)
             )
             return list(rows)
 
-    async def logs(self, app_id: str, *, keyword: str | None, status: str | None, after: float | None,
-                   before: float | None, session_id: str | None, page: int, limit: int) -> LogPage:
+    async def logs(
+        self,
+        app_id: str,
+        *,
+        keyword: str | None,
+        status: str | None,
+        after: float | None,
+        before: float | None,
+        session_id: str | None,
+        page: int,
+        limit: int,
+    ) -> LogPage:
         query = (
             sa.select(WorkflowRun, EndUser)
             .outerjoin(EndUser, EndUser.id == WorkflowRun.end_user_id)
@@ -153,12 +165,14 @@ class RunStore:
             query = query.where(EndUser.session_id == session_id)
         if keyword:
             pattern = f"%{keyword}%"
-            query = query.where(sa.or_(
-                sa.cast(WorkflowRun.inputs, sa.Text).ilike(pattern),
-                sa.cast(WorkflowRun.outputs, sa.Text).ilike(pattern),
-                WorkflowRun.id.ilike(pattern),
-                EndUser.session_id.ilike(pattern),
-            ))
+            query = query.where(
+                sa.or_(
+                    sa.cast(WorkflowRun.inputs, sa.Text).ilike(pattern),
+                    sa.cast(WorkflowRun.outputs, sa.Text).ilike(pattern),
+                    WorkflowRun.id.ilike(pattern),
+                    EndUser.session_id.ilike(pattern),
+                )
+            )
         async with self.db.session() as session:
             total = await session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
             result = await session.execute(
@@ -170,21 +184,29 @@ class RunStore:
         """Mark `running` runs (and their running nodes) `failed`, and `running` messages `error`, when their
         process is gone; returns how many runs and messages were settled."""
         async with self.db.session() as session, session.begin():
-            messages = list(await session.execute(
-                sa.select(Message.id, Message.owner_pid).where(Message.status == "running")))
+            messages = list(
+                await session.execute(sa.select(Message.id, Message.owner_pid).where(Message.status == "running"))
+            )
             orphan_messages = [message_id for message_id, owner in messages if not _owner_alive(owner)]
             if orphan_messages:
-                await session.execute(sa.update(Message).where(Message.id.in_(orphan_messages))
-                                      .values(status="error", error=MESSAGE_CRASH_ERROR, updated_at=now()))
-            running = list(await session.execute(
-                sa.select(WorkflowRun.id, WorkflowRun.owner_pid, WorkflowRun.created_at)
-                .where(WorkflowRun.status == "running")
-            ))
+                await session.execute(
+                    sa.update(Message)
+                    .where(Message.id.in_(orphan_messages))
+                    .values(status="error", error=MESSAGE_CRASH_ERROR, updated_at=now())
+                )
+            running = list(
+                await session.execute(
+                    sa.select(WorkflowRun.id, WorkflowRun.owner_pid, WorkflowRun.created_at).where(
+                        WorkflowRun.status == "running"
+                    )
+                )
+            )
             orphans = [(run_id, created) for run_id, owner, created in running if not _owner_alive(owner)]
             ts = now()
             for run_id, created in orphans:
                 await session.execute(
-                    sa.update(WorkflowRun).where(WorkflowRun.id == run_id)
+                    sa.update(WorkflowRun)
+                    .where(WorkflowRun.id == run_id)
                     .values(status="failed", error=CRASH_ERROR, finished_at=ts, elapsed_time=ts - created)
                 )
                 await session.execute(

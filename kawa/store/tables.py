@@ -127,9 +127,7 @@ class NodeExecution(Base):
     __tablename__ = "node_executions"
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
-    workflow_run_id: Mapped[str] = mapped_column(
-        sa.ForeignKey("workflow_runs.id", ondelete="CASCADE"), index=True
-    )
+    workflow_run_id: Mapped[str] = mapped_column(sa.ForeignKey("workflow_runs.id", ondelete="CASCADE"), index=True)
     app_id: Mapped[str] = mapped_column(sa.String(36))
     node_id: Mapped[str] = mapped_column(sa.String(255))
     node_type: Mapped[str] = mapped_column(sa.String(64))

@@ -70,13 +70,29 @@ def timezone_conversion(args: Mapping[str, Any]) -> ToolOutput:
 
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
 }
 _UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.UAdd: operator.pos, ast.USub: operator.neg}
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "sqrt": math.sqrt, "abs": abs, "round": round, "min": min, "max": max, "log": math.log, "log10": math.log10,
-    "exp": math.exp, "sin": math.sin, "cos": math.cos, "tan": math.tan, "floor": math.floor, "ceil": math.ceil,
+    "sqrt": math.sqrt,
+    "abs": abs,
+    "round": round,
+    "min": min,
+    "max": max,
+    "log": math.log,
+    "log10": math.log10,
+    "exp": math.exp,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "floor": math.floor,
+    "ceil": math.ceil,
 }
 _CONSTANTS = {"pi": math.pi, "e": math.e}
 
@@ -121,20 +137,54 @@ def _schema(properties: dict[str, Any], required: list[str]) -> Mapping[str, Any
 
 
 _TOOLS = (
-    BuiltinTool("time", "current_time", "Current Time", "Get the current time in a timezone.",
-                _schema({"format": {"type": "string", "description": "strftime format"},
-                         "timezone": {"type": "string", "description": "IANA timezone, e.g. Asia/Tokyo"}}, []),
-                current_time),
-    BuiltinTool("time", "weekday", "Weekday Calculator", "The weekday of a date.",
-                _schema({"year": {"type": "number"}, "month": {"type": "number"}, "day": {"type": "number"}},
-                        ["year", "month", "day"]), weekday),
-    BuiltinTool("time", "timezone_conversion", "Timezone Conversion", "Convert a time between timezones.",
-                _schema({"current_time": {"type": "string", "description": "YYYY-MM-DD HH:MM:SS"},
-                         "current_timezone": {"type": "string"}, "target_timezone": {"type": "string"}},
-                        ["current_time", "target_timezone"]), timezone_conversion),
-    BuiltinTool("math", "eval_expression", "Evaluate expression", "Evaluate an arithmetic expression.",
-                _schema({"expression": {"type": "string", "description": "e.g. (3 + 4) * 2 / sqrt(16)"}},
-                        ["expression"]), eval_expression),
+    BuiltinTool(
+        "time",
+        "current_time",
+        "Current Time",
+        "Get the current time in a timezone.",
+        _schema(
+            {
+                "format": {"type": "string", "description": "strftime format"},
+                "timezone": {"type": "string", "description": "IANA timezone, e.g. Asia/Tokyo"},
+            },
+            [],
+        ),
+        current_time,
+    ),
+    BuiltinTool(
+        "time",
+        "weekday",
+        "Weekday Calculator",
+        "The weekday of a date.",
+        _schema(
+            {"year": {"type": "number"}, "month": {"type": "number"}, "day": {"type": "number"}},
+            ["year", "month", "day"],
+        ),
+        weekday,
+    ),
+    BuiltinTool(
+        "time",
+        "timezone_conversion",
+        "Timezone Conversion",
+        "Convert a time between timezones.",
+        _schema(
+            {
+                "current_time": {"type": "string", "description": "YYYY-MM-DD HH:MM:SS"},
+                "current_timezone": {"type": "string"},
+                "target_timezone": {"type": "string"},
+            },
+            ["current_time", "target_timezone"],
+        ),
+        timezone_conversion,
+    ),
+    BuiltinTool(
+        "math",
+        "eval_expression",
+        "Evaluate expression",
+        "Evaluate an arithmetic expression.",
+        _schema({"expression": {"type": "string", "description": "e.g. (3 + 4) * 2 / sqrt(16)"}}, ["expression"]),
+        eval_expression,
+    ),
 )
 
 BUILTIN_TOOLS: Mapping[tuple[str, str], BuiltinTool] = MappingProxyType({(t.provider, t.name): t for t in _TOOLS})

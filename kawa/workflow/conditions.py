@@ -18,10 +18,31 @@ from kawa.workflow.template import render_text
 from kawa.workflow.values import file_attribute, is_file, is_file_list
 from kawa.workflow.variable_pool import VariablePool
 
-OPERATORS: Final = frozenset({
-    "contains", "not contains", "start with", "end with", "is", "is not", "empty", "not empty", "in", "not in",
-    "all of", "=", "≠", ">", "<", "≥", "≤", "null", "not null", "exists", "not exists",
-})
+OPERATORS: Final = frozenset(
+    {
+        "contains",
+        "not contains",
+        "start with",
+        "end with",
+        "is",
+        "is not",
+        "empty",
+        "not empty",
+        "in",
+        "not in",
+        "all of",
+        "=",
+        "≠",
+        ">",
+        "<",
+        "≥",
+        "≤",
+        "null",
+        "not null",
+        "exists",
+        "not exists",
+    }
+)
 _ALIASES: Final = {"!=": "≠", ">=": "≥", "<=": "≤", "==": "="}
 
 
@@ -77,8 +98,7 @@ class ConditionsResult:
     final: bool
 
 
-def evaluate_conditions(conditions: Sequence[Condition], logical_operator: str,
-                        pool: VariablePool) -> ConditionsResult:
+def evaluate_conditions(conditions: Sequence[Condition], logical_operator: str, pool: VariablePool) -> ConditionsResult:
     inputs: list[dict[str, Any]] = []
     results: list[bool] = []
     for condition in conditions:

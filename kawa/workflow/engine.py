@@ -26,8 +26,9 @@ _END = object()
 
 
 class WorkflowEngine:
-    def __init__(self, graph: Graph, *, services: NodeServices | None = None,
-                 limits: EngineLimits | None = None) -> None:
+    def __init__(
+        self, graph: Graph, *, services: NodeServices | None = None, limits: EngineLimits | None = None
+    ) -> None:
         self.graph = graph
         self.services = services or NodeServices()
         self.limits = limits or EngineLimits()
@@ -59,11 +60,11 @@ class WorkflowEngine:
         task = asyncio.create_task(scheduler.run(), name="workflow-run")
         task.add_done_callback(lambda _: queue.put(_END))
         stop_waiter = asyncio.create_task(stop.wait(), name="workflow-stop-watch")
-        stop_waiter.add_done_callback(
-            lambda t: None if t.cancelled() else scheduler.abort("stopped", STOPPED_BY_USER)
-        )
+        stop_waiter.add_done_callback(lambda t: None if t.cancelled() else scheduler.abort("stopped", STOPPED_BY_USER))
         timer = asyncio.get_running_loop().call_later(
-            self.limits.max_wall_time_s, scheduler.abort, "failed",
+            self.limits.max_wall_time_s,
+            scheduler.abort,
+            "failed",
             f"Maximum execution time exceeded: the limit is {self.limits.max_wall_time_s:g} s.",
         )
         try:

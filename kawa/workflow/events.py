@@ -209,6 +209,17 @@ class WorkflowFinished:
 
 
 EngineEvent = (
-    WorkflowStarted | NodeStarted | NodeFinished | NodeRetry | TextChunk | IterationStarted | IterationNext
-    | IterationCompleted | LoopStarted | LoopNext | LoopCompleted | NodeLog | WorkflowFinished
+    WorkflowStarted
+    | NodeStarted
+    | NodeFinished
+    | NodeRetry
+    | TextChunk
+    | IterationStarted
+    | IterationNext
+    | IterationCompleted
+    | LoopStarted
+    | LoopNext
+    | LoopCompleted
+    | NodeLog
+    | WorkflowFinished
 )

@@ -68,9 +68,7 @@ class Graph:
         return self.nodes[self.root_id]
 
 
-def compile_graph(
-    graph: Mapping[str, Any], *, registry: NodeRegistry | None = None, path: str = GRAPH_PATH
-) -> Graph:
+def compile_graph(graph: Mapping[str, Any], *, registry: NodeRegistry | None = None, path: str = GRAPH_PATH) -> Graph:
     """Validate and compile. Raises `GraphCompileError` (a `DslError`) whose `path` points into the document."""
     registry = registry or DEFAULT_REGISTRY
     raw_nodes = graph.get("nodes") or []
@@ -140,11 +138,14 @@ def _check_parents(specs: Mapping[str, NodeSpec], path: str) -> None:
             continue
         parent = specs.get(spec.parent_id)
         if parent is None:
-            raise GraphCompileError(f"{path}.nodes[{spec.index}].parentId",
-                                    f"parent node '{spec.parent_id}' is not in the graph")
+            raise GraphCompileError(
+                f"{path}.nodes[{spec.index}].parentId", f"parent node '{spec.parent_id}' is not in the graph"
+            )
         if not parent.node.is_container:
-            raise GraphCompileError(f"{path}.nodes[{spec.index}].parentId",
-                                    f"parent node '{spec.parent_id}' is a {parent.type}, not an iteration or loop")
+            raise GraphCompileError(
+                f"{path}.nodes[{spec.index}].parentId",
+                f"parent node '{spec.parent_id}' is a {parent.type}, not an iteration or loop",
+            )
 
 
 def _parse_edges(raw_edges: list[Any], specs: Mapping[str, NodeSpec], path: str) -> list[Edge]:
@@ -163,8 +164,9 @@ def _parse_edges(raw_edges: list[Any], specs: Mapping[str, NodeSpec], path: str)
         if source.parent_id != target.parent_id:
             raise GraphCompileError(at, f"edge from '{source.id}' to '{target.id}' crosses a container boundary")
         handle = raw.get("sourceHandle") or "source"
-        edges.append(Edge(str(raw.get("id") or f"{source.id}-{handle}-{target.id}"), source.id, target.id,
-                          str(handle), j))
+        edges.append(
+            Edge(str(raw.get("id") or f"{source.id}-{handle}-{target.id}"), source.id, target.id, str(handle), j)
+        )
     return edges
 
 
@@ -186,9 +188,7 @@ def _build_level(parent_id: str | None, specs: Mapping[str, NodeSpec], edges: li
             in_lists[edge.target].append(edge)
     in_edges = {nid: tuple(v) for nid, v in in_lists.items()}
 
-    subgraphs = {
-        nid: _build_level(nid, specs, edges, path) for nid, spec in nodes.items() if spec.node.is_container
-    }
+    subgraphs = {nid: _build_level(nid, specs, edges, path) for nid, spec in nodes.items() if spec.node.is_container}
     return Graph(
         root_id=root_id,
         nodes=nodes,
@@ -201,15 +201,15 @@ def _build_level(parent_id: str | None, specs: Mapping[str, NodeSpec], edges: li
     )
 
 
-def _root_of(parent_id: str | None, specs: Mapping[str, NodeSpec], members: Mapping[str, NodeSpec],
-             path: str) -> str:
+def _root_of(parent_id: str | None, specs: Mapping[str, NodeSpec], members: Mapping[str, NodeSpec], path: str) -> str:
     if parent_id is None:
         starts = [s for s in members.values() if s.type == "start"]
         if not starts:
             raise GraphCompileError(f"{path}.nodes", "the graph has no start node")
         if len(starts) > 1:
-            raise GraphCompileError(f"{path}.nodes[{starts[1].index}].data.type",
-                                    "the graph has more than one start node")
+            raise GraphCompileError(
+                f"{path}.nodes[{starts[1].index}].data.type", "the graph has more than one start node"
+            )
         return starts[0].id
     container = specs[parent_id]
     at = f"{path}.nodes[{container.index}].data.start_node_id"
@@ -248,8 +248,9 @@ def _depths(root_id: str, out_edges: Mapping[str, tuple[Edge, ...]]) -> dict[str
     return depth
 
 
-def _response_paths(root_id: str, nodes: Mapping[str, NodeSpec],
-                    out_edges: Mapping[str, tuple[Edge, ...]]) -> dict[str, tuple[frozenset[str], ...]]:
+def _response_paths(
+    root_id: str, nodes: Mapping[str, NodeSpec], out_edges: Mapping[str, tuple[Edge, ...]]
+) -> dict[str, tuple[frozenset[str], ...]]:
     """Per response node, the conditional-edge sets of its root paths (a DAG walk in topological order)."""
     conditional: set[str] = set()
     for nid, edges in out_edges.items():
@@ -269,8 +270,7 @@ def _response_paths(root_id: str, nodes: Mapping[str, NodeSpec],
     return {nid: tuple(paths.get(nid, ())) for nid, spec in nodes.items() if spec.node.is_response}
 
 
-def _topological(root_id: str, nodes: Mapping[str, NodeSpec],
-                 out_edges: Mapping[str, tuple[Edge, ...]]) -> list[str]:
+def _topological(root_id: str, nodes: Mapping[str, NodeSpec], out_edges: Mapping[str, tuple[Edge, ...]]) -> list[str]:
     indegree = dict.fromkeys(nodes, 0)
     for edges in out_edges.values():
         for edge in edges:

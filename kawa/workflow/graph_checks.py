@@ -38,7 +38,7 @@ def check_acyclic(members: Mapping[str, NodeSpec], edges: Sequence[Edge], path: 
             edge = next_edge
             seen = state.get(edge.target)
             if seen == 1:
-                loop = [*trail[trail.index(edge.target):], edge.target]
+                loop = [*trail[trail.index(edge.target) :], edge.target]
                 raise GraphCompileError(
                     f"{path}.edges[{edge.index}]",
                     f"cycle {' -> '.join(loop)}; only iteration and loop nodes may repeat nodes",

@@ -114,7 +114,7 @@ class ResponseStreamCoordinator:
         head = segment.selector[0]
         stream = self._streams.get(segment.selector[:2]) if len(segment.selector) == 2 else None
         if stream is not None:
-            for text in stream[session.forwarded:]:
+            for text in stream[session.forwarded :]:
                 self._send(session, text, segment.selector)
             session.forwarded = len(stream)
             return head in self._resolved

@@ -80,8 +80,18 @@ class NodeContext:
     - `run_subgraph(pool, index=...)`: containers only; runs the container's child graph once.
     """
 
-    __slots__ = ("_emit", "_run_subgraph", "_stream", "execution_id", "limits", "node_id", "pool",
-                 "predecessor_node_id", "scope", "services")
+    __slots__ = (
+        "_emit",
+        "_run_subgraph",
+        "_stream",
+        "execution_id",
+        "limits",
+        "node_id",
+        "pool",
+        "predecessor_node_id",
+        "scope",
+        "services",
+    )
 
     def __init__(
         self,

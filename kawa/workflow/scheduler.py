@@ -77,8 +77,9 @@ class _Execution:
 
 
 class Scheduler:
-    def __init__(self, graph: Graph, pool: VariablePool, state: RunState, scope: Scope, *,
-                 stream_responses: bool = False) -> None:
+    def __init__(
+        self, graph: Graph, pool: VariablePool, state: RunState, scope: Scope, *, stream_responses: bool = False
+    ) -> None:
         self._graph = graph
         self._pool = pool
         self._state = state
@@ -156,8 +157,13 @@ class Scheduler:
         if self._scope.depth > 0 or self._state.cancel_reason is not None:
             return
         status = self._outcome.status
-        self._state.cancel_reason = (STOPPED_BY_USER if status == "stopped" else
-                                     "Cancelled: the run failed." if status == "failed" else "Cancelled.")
+        self._state.cancel_reason = (
+            STOPPED_BY_USER
+            if status == "stopped"
+            else "Cancelled: the run failed."
+            if status == "failed"
+            else "Cancelled."
+        )
 
     async def _cancel_running(self) -> None:
         self._inline.clear()
@@ -182,23 +188,42 @@ class Scheduler:
         state = self._state
         state.steps += 1
         if state.steps > state.limits.max_steps:
-            self._set_failure("failed", f"Maximum execution steps exceeded: the limit is {state.limits.max_steps}.",
-                              "RunLimitExceeded")
+            self._set_failure(
+                "failed",
+                f"Maximum execution steps exceeded: the limit is {state.limits.max_steps}.",
+                "RunLimitExceeded",
+            )
             return
         spec = self._graph.nodes[node_id]
         state.node_index += 1
         execution = _Execution(spec, state.node_index, predecessor)
         scope = self._scope
         if spec.node.emits_node_events:
-            state.emit(NodeStarted(
-                id=execution.id, node_id=node_id, node_type=spec.type, title=spec.title, index=execution.index,
-                predecessor_node_id=predecessor, created_at=execution.created_at,
-                iteration_id=scope.iteration_id, iteration_index=scope.iteration_index,
-                loop_id=scope.loop_id, loop_index=scope.loop_index,
-            ))
+            state.emit(
+                NodeStarted(
+                    id=execution.id,
+                    node_id=node_id,
+                    node_type=spec.type,
+                    title=spec.title,
+                    index=execution.index,
+                    predecessor_node_id=predecessor,
+                    created_at=execution.created_at,
+                    iteration_id=scope.iteration_id,
+                    iteration_index=scope.iteration_index,
+                    loop_id=scope.loop_id,
+                    loop_index=scope.loop_index,
+                )
+            )
         ctx = NodeContext(
-            node_id=node_id, execution_id=execution.id, pool=self._pool, services=state.services,
-            limits=state.limits, scope=scope, predecessor_node_id=predecessor, stream=self._on_stream, emit=state.emit,
+            node_id=node_id,
+            execution_id=execution.id,
+            pool=self._pool,
+            services=state.services,
+            limits=state.limits,
+            scope=scope,
+            predecessor_node_id=predecessor,
+            stream=self._on_stream,
+            emit=state.emit,
             run_subgraph=self._subgraph_runner(spec) if spec.node.is_container else None,
         )
         self._running[node_id] = execution
@@ -238,8 +263,9 @@ class Scheduler:
     def _on_done(self, execution: _Execution, result: NodeResult | None, error: BaseException | None) -> None:
         self._finish(execution, result, error, follow_edges=True)
 
-    def _finish(self, execution: _Execution, result: NodeResult | None, error: BaseException | None, *,
-                follow_edges: bool) -> None:
+    def _finish(
+        self, execution: _Execution, result: NodeResult | None, error: BaseException | None, *, follow_edges: bool
+    ) -> None:
         spec = execution.spec
         del self._running[spec.id]
         node = spec.node
@@ -269,8 +295,7 @@ class Scheduler:
                 self._state.total_price += usage.total_price
                 self._state.currency = usage.currency
                 self._outcome.total_tokens += usage.total_tokens
-                metadata.update(total_tokens=usage.total_tokens, total_price=usage.total_price,
-                                currency=usage.currency)
+                metadata.update(total_tokens=usage.total_tokens, total_price=usage.total_price, currency=usage.currency)
             if result.metadata:
                 metadata.update(result.metadata)
                 if node.is_container:
@@ -319,8 +344,16 @@ class Scheduler:
 
     # -- events
 
-    def _emit_finished(self, execution: _Execution, status: NodeStatus, inputs: Any, process_data: Any,
-                       error: str | None, outputs: Any, metadata: dict[str, Any] | None = None) -> None:
+    def _emit_finished(
+        self,
+        execution: _Execution,
+        status: NodeStatus,
+        inputs: Any,
+        process_data: Any,
+        error: str | None,
+        outputs: Any,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         spec, scope = execution.spec, self._scope
         if scope.iteration_id is not None or scope.loop_id is not None:
             metadata = dict(metadata or {})
@@ -328,24 +361,52 @@ class Scheduler:
                 metadata.update(iteration_id=scope.iteration_id, iteration_index=scope.iteration_index)
             if scope.loop_id is not None:
                 metadata.update(loop_id=scope.loop_id, loop_index=scope.loop_index)
-        self._state.emit(NodeFinished(
-            id=execution.id, node_id=spec.id, node_type=spec.type, title=spec.title, index=execution.index,
-            predecessor_node_id=execution.predecessor, created_at=execution.created_at, status=status,
-            inputs=inputs, process_data=process_data, outputs=outputs, error=error,
-            elapsed_time=time.perf_counter() - execution.started, execution_metadata=metadata or None,
-            finished_at=time.time(), iteration_id=scope.iteration_id, iteration_index=scope.iteration_index,
-            loop_id=scope.loop_id, loop_index=scope.loop_index,
-        ))
+        self._state.emit(
+            NodeFinished(
+                id=execution.id,
+                node_id=spec.id,
+                node_type=spec.type,
+                title=spec.title,
+                index=execution.index,
+                predecessor_node_id=execution.predecessor,
+                created_at=execution.created_at,
+                status=status,
+                inputs=inputs,
+                process_data=process_data,
+                outputs=outputs,
+                error=error,
+                elapsed_time=time.perf_counter() - execution.started,
+                execution_metadata=metadata or None,
+                finished_at=time.time(),
+                iteration_id=scope.iteration_id,
+                iteration_index=scope.iteration_index,
+                loop_id=scope.loop_id,
+                loop_index=scope.loop_index,
+            )
+        )
 
     def _emit_retry(self, execution: _Execution, error: BaseException, attempt: int) -> None:
         spec, scope = execution.spec, self._scope
-        self._state.emit(NodeRetry(
-            id=execution.id, node_id=spec.id, node_type=spec.type, title=spec.title, index=execution.index,
-            predecessor_node_id=execution.predecessor, created_at=execution.created_at, inputs=None,
-            error=error_text(error), retry_index=attempt, elapsed_time=time.perf_counter() - execution.started,
-            finished_at=time.time(), iteration_id=scope.iteration_id, iteration_index=scope.iteration_index,
-            loop_id=scope.loop_id, loop_index=scope.loop_index,
-        ))
+        self._state.emit(
+            NodeRetry(
+                id=execution.id,
+                node_id=spec.id,
+                node_type=spec.type,
+                title=spec.title,
+                index=execution.index,
+                predecessor_node_id=execution.predecessor,
+                created_at=execution.created_at,
+                inputs=None,
+                error=error_text(error),
+                retry_index=attempt,
+                elapsed_time=time.perf_counter() - execution.started,
+                finished_at=time.time(),
+                iteration_id=scope.iteration_id,
+                iteration_index=scope.iteration_index,
+                loop_id=scope.loop_id,
+                loop_index=scope.loop_index,
+            )
+        )
 
     # -- containers
 
@@ -366,15 +427,21 @@ class Scheduler:
             outcome = await Scheduler(subgraph, pool, self._state, scope).run()
             if outcome.error_type == "RunLimitExceeded":
                 raise RunLimitExceeded(outcome.error or "")
-            return SubgraphOutcome(status=outcome.status, error=outcome.error, error_type=outcome.error_type,
-                                   loop_ended=outcome.loop_ended, steps=self._state.steps - steps_before,
-                                   total_tokens=outcome.total_tokens)
+            return SubgraphOutcome(
+                status=outcome.status,
+                error=outcome.error,
+                error_type=outcome.error_type,
+                loop_ended=outcome.loop_ended,
+                steps=self._state.steps - steps_before,
+                total_tokens=outcome.total_tokens,
+            )
 
         return run_subgraph
 
 
 def _checked(result: object, execution: _Execution) -> NodeResult:
     if not isinstance(result, NodeResult):
-        raise TypeError(f"node {execution.spec.id} ({execution.spec.type}) returned {type(result).__name__}, "
-                        "not a NodeResult")
+        raise TypeError(
+            f"node {execution.spec.id} ({execution.spec.type}) returned {type(result).__name__}, not a NodeResult"
+        )
     return result

@@ -15,9 +15,7 @@ from typing import Final
 from kawa.workflow.values import to_markdown, to_text
 from kawa.workflow.variable_pool import MISSING, VariablePool
 
-VARIABLE_PATTERN: Final = re.compile(
-    r"\{\{#([a-zA-Z0-9_]{1,50}(?:\.[a-zA-Z_][a-zA-Z0-9_]{0,29}){1,10})#\}\}"
-)
+VARIABLE_PATTERN: Final = re.compile(r"\{\{#([a-zA-Z0-9_]{1,50}(?:\.[a-zA-Z_][a-zA-Z0-9_]{0,29}){1,10})#\}\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +37,7 @@ def parse_template(template: str) -> tuple[Segment, ...]:
     position = 0
     for match in VARIABLE_PATTERN.finditer(template):
         if match.start() > position:
-            segments.append(template[position:match.start()])
+            segments.append(template[position : match.start()])
         segments.append(VariableSegment(tuple(match.group(1).split("."))))
         position = match.end()
     if position < len(template):

@@ -41,8 +41,8 @@ class VariablePool:
         parent: VariablePool | None = None,
     ) -> None:
         self._parent = parent
-        self.user_inputs: Mapping[str, Any] = user_inputs if user_inputs is not None else (
-            parent.user_inputs if parent is not None else {}
+        self.user_inputs: Mapping[str, Any] = (
+            user_inputs if user_inputs is not None else (parent.user_inputs if parent is not None else {})
         )
         self._root: VariablePool = parent._root if parent is not None else self
         self._values: dict[str, dict[str, Any]] = {}

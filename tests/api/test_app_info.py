@@ -21,12 +21,25 @@ def test_info_describes_the_app(hello_client: httpx.Client) -> None:
 def test_parameters_list_the_start_variables(hello_client: httpx.Client) -> None:
     body = hello_client.get("/parameters").json()
     assert body["user_input_form"] == [
-        {"text-input": {"variable": "name", "label": "Your name", "type": "text-input", "max_length": 48,
-                        "required": True, "hide": False, "options": [], "default": ""}}
+        {
+            "text-input": {
+                "variable": "name",
+                "label": "Your name",
+                "type": "text-input",
+                "max_length": 48,
+                "required": True,
+                "hide": False,
+                "options": [],
+                "default": "",
+            }
+        }
     ]
     assert body["system_parameters"] == {
-        "image_file_size_limit": 10, "video_file_size_limit": 100, "audio_file_size_limit": 50,
-        "file_size_limit": 15, "workflow_file_upload_limit": 10,
+        "image_file_size_limit": 10,
+        "video_file_size_limit": 100,
+        "audio_file_size_limit": 50,
+        "file_size_limit": 15,
+        "workflow_file_upload_limit": 10,
     }
     assert body["speech_to_text"] == {"enabled": False}
     assert body["file_upload"] == {"enabled": False}

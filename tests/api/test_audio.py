@@ -31,8 +31,11 @@ def test_speech_round_trip(voice: httpx.Client) -> None:
     assert spoken.headers["content-type"].startswith("audio/")
     assert len(spoken.content) > 10_000
     extension = "mp3" if "mpeg" in spoken.headers["content-type"] else "wav"
-    heard = voice.post("/audio-to-text", files={"file": (f"speech.{extension}", spoken.content,
-                                                         spoken.headers["content-type"])}, data={"user": "alice"})
+    heard = voice.post(
+        "/audio-to-text",
+        files={"file": (f"speech.{extension}", spoken.content, spoken.headers["content-type"])},
+        data={"user": "alice"},
+    )
     assert heard.status_code == 200, heard.text
     text = heard.json()["text"].lower()
     for word in ("schedule", "meeting", "finance", "tuesday"):
@@ -53,5 +56,8 @@ def test_features_off_are_refused(hello_client: httpx.Client) -> None:
     stt = hello_client.post("/audio-to-text", files={"file": ("a.wav", b"RIFF", "audio/wav")})
     assert stt.status_code == 400 and stt.json()["code"] == "invalid_param"
     tts = hello_client.post("/text-to-audio", json={"text": "hi"})
-    assert tts.status_code == 400 and tts.json() == {"code": "invalid_param", "message": "TTS is not enabled",
-                                                     "status": 400}
+    assert tts.status_code == 400 and tts.json() == {
+        "code": "invalid_param",
+        "message": "TTS is not enabled",
+        "status": 400,
+    }

@@ -61,8 +61,9 @@ def test_each_key_sees_only_its_own_app(server: RunningServer) -> None:
     with client_for(server, first.api_key) as a, client_for(server, second.api_key) as b:
         assert a.get("/info").json()["mode"] == "workflow"
         assert b.get("/info").json()["mode"] == "chat"
-        uploaded = a.post("/files/upload", files={"file": ("a.txt", b"secret of app a", "text/plain")},
-                          data={"user": "alice"}).json()
+        uploaded = a.post(
+            "/files/upload", files={"file": ("a.txt", b"secret of app a", "text/plain")}, data={"user": "alice"}
+        ).json()
         assert a.get(f"/files/{uploaded['id']}/preview").content == b"secret of app a"
         denied = b.get(f"/files/{uploaded['id']}/preview")
         assert denied.status_code == 404

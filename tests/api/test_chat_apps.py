@@ -32,11 +32,16 @@ def fake(upstream: FakeOpenAI) -> FakeOpenAI:
 
 
 @pytest.fixture(scope="module")
-def model_server(database_url: str, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[RunningServer]:
-    models = {"providers": {"openai": {"base_url": upstream.base_url, "api_key": API_KEY}},
-              "aliases": {"*/llama3.2": "openai/llama3.2"},
-              "timeout_s": 5.0, "max_retries": 0, "embedded": {"chat": False}}
+def model_server(
+    database_url: str, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    models = {
+        "providers": {"openai": {"base_url": upstream.base_url, "api_key": API_KEY}},
+        "aliases": {"*/llama3.2": "openai/llama3.2"},
+        "timeout_s": 5.0,
+        "max_retries": 0,
+        "embedded": {"chat": False},
+    }
     server = start_server(make_settings(tmp_path_factory.mktemp("chat-home"), database_url, models=models))
     yield server
     server.stop()
@@ -54,8 +59,17 @@ def chat(model_server: RunningServer, chat_app: ImportedApp) -> Iterator[httpx.C
 
 
 def send(client: httpx.Client, query: str, cid: str = "", user: str = "alice", **extra: object) -> dict:
-    response = client.post("/chat-messages", json={"query": query, "inputs": {"unit": "celsius"}, "user": user,
-                                                   "conversation_id": cid, "auto_generate_name": False, **extra})
+    response = client.post(
+        "/chat-messages",
+        json={
+            "query": query,
+            "inputs": {"unit": "celsius"},
+            "user": user,
+            "conversation_id": cid,
+            "auto_generate_name": False,
+            **extra,
+        },
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -74,8 +88,13 @@ def test_third_turn_sees_the_first_two(chat: httpx.Client, fake: FakeOpenAI) -> 
     messages = chat_requests(fake)[-1]["messages"]
     assert messages[0]["role"] == "system" and "Answer in celsius" in messages[0]["content"]
     turns = [(m["role"], m["content"]) for m in messages[1:]]
-    assert turns == [("user", "Weather today?"), ("assistant", "Sunny."), ("user", "And tomorrow?"),
-                     ("assistant", "Windy."), ("user", "And next week?")]
+    assert turns == [
+        ("user", "Weather today?"),
+        ("assistant", "Sunny."),
+        ("user", "And tomorrow?"),
+        ("assistant", "Windy."),
+        ("user", "And next week?"),
+    ]
 
 
 def test_blocking_answer_carries_usage(chat: httpx.Client, fake: FakeOpenAI) -> None:
@@ -89,8 +108,11 @@ def test_blocking_answer_carries_usage(chat: httpx.Client, fake: FakeOpenAI) -> 
 
 def test_streaming_sends_messages_then_message_end(chat: httpx.Client, fake: FakeOpenAI) -> None:
     fake.on_model("gpt-4o-mini", Scenario(text="Clear skies all day long."))
-    _, events = stream_events(chat, "/chat-messages", {
-        "query": "Sky?", "inputs": {"unit": "celsius"}, "user": "alice", "response_mode": "streaming"})
+    _, events = stream_events(
+        chat,
+        "/chat-messages",
+        {"query": "Sky?", "inputs": {"unit": "celsius"}, "user": "alice", "response_mode": "streaming"},
+    )
     names = [e["event"] for e in events]
     assert names[-1] == "message_end" and names.count("message") >= 2
     assert "".join(e["answer"] for e in events if e["event"] == "message") == "Clear skies all day long."
@@ -100,8 +122,11 @@ def test_streaming_sends_messages_then_message_end(chat: httpx.Client, fake: Fak
 
 def test_stop_mid_stream_keeps_the_partial_answer(chat: httpx.Client, fake: FakeOpenAI) -> None:
     fake.on_model("gpt-4o-mini", Scenario(text=" ".join(f"word{i}" for i in range(200)), chunk_delay_s=0.05))
-    request = chat.build_request("POST", "/chat-messages", json={
-        "query": "Long?", "inputs": {"unit": "celsius"}, "user": "alice", "response_mode": "streaming"})
+    request = chat.build_request(
+        "POST",
+        "/chat-messages",
+        json={"query": "Long?", "inputs": {"unit": "celsius"}, "user": "alice", "response_mode": "streaming"},
+    )
     response = chat.send(request, stream=True)
     try:
         events = iter_events(response)
@@ -132,8 +157,11 @@ def test_upstream_429_is_provider_quota_exceeded(chat: httpx.Client, fake: FakeO
     body = response.json()
     assert body["code"] == "provider_quota_exceeded" and "Rate limit reached" in body["message"]
     assert API_KEY not in response.text
-    _, events = stream_events(chat, "/chat-messages", {"query": "x", "inputs": {"unit": "celsius"},
-                                                       "user": "alice", "response_mode": "streaming"})
+    _, events = stream_events(
+        chat,
+        "/chat-messages",
+        {"query": "x", "inputs": {"unit": "celsius"}, "user": "alice", "response_mode": "streaming"},
+    )
     assert events[-1]["event"] == "error" and events[-1]["code"] == "provider_quota_exceeded"
     cid = events[-1]["conversation_id"]
     stored = chat.get("/messages", params={"conversation_id": cid, "user": "alice"}).json()["data"][-1]
@@ -149,8 +177,11 @@ def test_suggested_questions_come_from_the_model(chat: httpx.Client, fake: FakeO
 
 
 def test_unconfigured_provider_is_provider_not_initialize(model_server: RunningServer) -> None:
-    text = (FIXTURES / "completion-writer.yml").read_text().replace("langgenius/ollama/ollama",
-                                                                    "langgenius/anthropic/anthropic")
+    text = (
+        (FIXTURES / "completion-writer.yml")
+        .read_text()
+        .replace("langgenius/ollama/ollama", "langgenius/anthropic/anthropic")
+    )
     app = import_app(model_server.settings, text.replace("name: llama3.2", "name: claude-3-haiku"))
     with client_for(model_server, app.api_key) as client:
         response = client.post("/completion-messages", json={"inputs": {"product": "a", "facts": "b"}, "user": "u"})
@@ -166,30 +197,45 @@ def test_completion_app_through_a_model_alias(model_server: RunningServer, fake:
         body = client.post("/completion-messages", json={"inputs": inputs, "user": "u"}).json()
         assert body.get("answer") == "A kettle that sings." and "conversation_id" not in body, body
         assert "Kettle" in json.dumps(chat_requests(fake)[-1]["messages"])
-        _, events = stream_events(client, "/completion-messages", {"inputs": inputs, "user": "u",
-                                                                   "response_mode": "streaming"})
+        _, events = stream_events(
+            client, "/completion-messages", {"inputs": inputs, "user": "u", "response_mode": "streaming"}
+        )
         assert events[-1]["event"] == "message_end" and all("conversation_id" not in e for e in events)
         calls = len(chat_requests(fake))
-        moderated = client.post("/completion-messages", json={"inputs": {"product": "secret plans", "facts": "x"},
-                                                              "user": "u"}).json()
+        moderated = client.post(
+            "/completion-messages", json={"inputs": {"product": "secret plans", "facts": "x"}, "user": "u"}
+        ).json()
         assert moderated["answer"] == "I cannot write that." and len(chat_requests(fake)) == calls
-        assert client.post("/chat-messages", json={"query": "x", "inputs": {}, "user": "u"}).json()["code"] == \
-            "not_chat_app"
+        assert (
+            client.post("/chat-messages", json={"query": "x", "inputs": {}, "user": "u"}).json()["code"]
+            == "not_chat_app"
+        )
 
 
 def test_agent_uses_tools_and_streams_thoughts(model_server: RunningServer, fake: FakeOpenAI) -> None:
     app = import_app(model_server.settings, "agent-tools.yml")
-    fake.on_model_in_turn("gpt-4o-mini", [
-        Scenario(text="", tool_calls=[("eval_expression", {"expression": "6*7"})]),
-        Scenario(text="The answer is 42."),
-    ])
+    fake.on_model_in_turn(
+        "gpt-4o-mini",
+        [
+            Scenario(text="", tool_calls=[("eval_expression", {"expression": "6*7"})]),
+            Scenario(text="The answer is 42."),
+        ],
+    )
     with client_for(model_server, app.api_key) as client:
         blocking = client.post("/chat-messages", json={"query": "6 times 7?", "inputs": {}, "user": "u"})
         assert blocking.status_code == 400
         assert blocking.json()["message"] == "Agent Chat App does not support blocking mode"
-        _, events = stream_events(client, "/chat-messages", {"query": "6 times 7?", "inputs": {}, "user": "u",
-                                                             "response_mode": "streaming",
-                                                             "auto_generate_name": False})
+        _, events = stream_events(
+            client,
+            "/chat-messages",
+            {
+                "query": "6 times 7?",
+                "inputs": {},
+                "user": "u",
+                "response_mode": "streaming",
+                "auto_generate_name": False,
+            },
+        )
         names = [e["event"] for e in events]
         assert "agent_thought" in names and "agent_message" in names and names[-1] == "message_end"
         thoughts = [e for e in events if e["event"] == "agent_thought"]

@@ -25,8 +25,9 @@ def chat(server: RunningServer, support_app: ImportedApp) -> Iterator[httpx.Clie
         yield client
 
 
-def ask(client: httpx.Client, query: str, conversation_id: str | None = None, user: str = "alice",
-        **extra: object) -> dict:
+def ask(
+    client: httpx.Client, query: str, conversation_id: str | None = None, user: str = "alice", **extra: object
+) -> dict:
     body = {"query": query, "inputs": {}, "user": user, "conversation_id": conversation_id or "", **extra}
     response = client.post("/chat-messages", json=body)
     assert response.status_code == 200, response.text
@@ -47,16 +48,18 @@ def test_conversation_variables_persist_across_turns(chat: httpx.Client) -> None
     cid = first["conversation_id"]
     assert ask(chat, "still there?", cid)["answer"].startswith("Noted (2 questions so far)")
     assert ask(chat, "please upgrade me", cid)["answer"] == "You are now on the pro tier."
-    variables = {v["name"]: v for v in chat.get(f"/conversations/{cid}/variables", params={"user": "alice"})
-                 .json()["data"]}
+    variables = {
+        v["name"]: v for v in chat.get(f"/conversations/{cid}/variables", params={"user": "alice"}).json()["data"]
+    }
     assert variables["tier"]["value"] == "pro" and variables["turns"]["value"] == 2
     other = ask(chat, "fresh start")
     assert other["answer"].startswith("Noted (1 questions so far)")
 
 
 def test_streaming_sends_workflow_events_then_message_end(chat: httpx.Client) -> None:
-    response, events = stream_events(chat, "/chat-messages", {"query": "hi", "inputs": {}, "user": "alice",
-                                                              "response_mode": "streaming"})
+    response, events = stream_events(
+        chat, "/chat-messages", {"query": "hi", "inputs": {}, "user": "alice", "response_mode": "streaming"}
+    )
     assert response.status_code == 200
     names = [e["event"] for e in events]
     assert names[0] == "workflow_started"
@@ -75,8 +78,9 @@ def test_streaming_sends_workflow_events_then_message_end(chat: httpx.Client) ->
 def test_unknown_or_foreign_conversation_is_404(chat: httpx.Client) -> None:
     cid = ask(chat, "mine")["conversation_id"]
     for user, conversation_id in (("mallory", cid), ("alice", "00000000-0000-0000-0000-000000000000")):
-        response = chat.post("/chat-messages", json={"query": "x", "inputs": {}, "user": user,
-                                                     "conversation_id": conversation_id})
+        response = chat.post(
+            "/chat-messages", json={"query": "x", "inputs": {}, "user": user, "conversation_id": conversation_id}
+        )
         assert response.status_code == 404
         assert response.json()["message"] == "Conversation Not Exists."
 
@@ -105,8 +109,11 @@ def slow_app(server: RunningServer) -> ImportedApp:
 
 def test_stop_keeps_the_partial_answer(server: RunningServer, slow_app: ImportedApp) -> None:
     with client_for(server, slow_app.api_key) as client:
-        request = client.build_request("POST", "/chat-messages", json={
-            "query": "sleep 30", "inputs": {}, "user": "alice", "response_mode": "streaming"})
+        request = client.build_request(
+            "POST",
+            "/chat-messages",
+            json={"query": "sleep 30", "inputs": {}, "user": "alice", "response_mode": "streaming"},
+        )
         response = client.send(request, stream=True)
         try:
             events = iter_events(response)
@@ -135,12 +142,16 @@ def test_stop_keeps_the_partial_answer(server: RunningServer, slow_app: Imported
 def test_concurrent_messages_in_one_conversation_are_serialised(server: RunningServer, slow_app: ImportedApp) -> None:
     with client_for(server, slow_app.api_key) as client:
         cid = client.post("/chat-messages", json={"query": "nap 0", "inputs": {}, "user": "bob"}).json()[
-            "conversation_id"]
+            "conversation_id"
+        ]
         answers: list[dict] = []
 
         def send(query: str) -> None:
-            answers.append(client.post("/chat-messages", json={"query": query, "inputs": {}, "user": "bob",
-                                                               "conversation_id": cid}).json())
+            answers.append(
+                client.post(
+                    "/chat-messages", json={"query": query, "inputs": {}, "user": "bob", "conversation_id": cid}
+                ).json()
+            )
 
         threads = [threading.Thread(target=send, args=(f"nap {s}",)) for s in ("0.4", "0.2")]
         for thread in threads:

@@ -25,8 +25,9 @@ def chat(server: RunningServer, support_app: ImportedApp) -> Iterator[httpx.Clie
 def converse(chat: httpx.Client, turns: int, user: str = "carol") -> tuple[str, list[str]]:
     cid, ids = "", []
     for i in range(turns):
-        body = chat.post("/chat-messages", json={"query": f"q{i}", "inputs": {}, "user": user,
-                                                 "conversation_id": cid}).json()
+        body = chat.post(
+            "/chat-messages", json={"query": f"q{i}", "inputs": {}, "user": user, "conversation_id": cid}
+        ).json()
         cid = body["conversation_id"]
         ids.append(body["message_id"])
     return cid, ids
@@ -36,11 +37,13 @@ def test_messages_page_backwards_oldest_first(chat: httpx.Client) -> None:
     cid, ids = converse(chat, 5)
     page = chat.get("/messages", params={"conversation_id": cid, "user": "carol", "limit": 2}).json()
     assert [m["id"] for m in page["data"]] == ids[3:] and page["has_more"] is True
-    older = chat.get("/messages", params={"conversation_id": cid, "user": "carol", "limit": 2,
-                                          "first_id": ids[3]}).json()
+    older = chat.get(
+        "/messages", params={"conversation_id": cid, "user": "carol", "limit": 2, "first_id": ids[3]}
+    ).json()
     assert [m["id"] for m in older["data"]] == ids[1:3] and older["has_more"] is True
-    oldest = chat.get("/messages", params={"conversation_id": cid, "user": "carol", "limit": 2,
-                                           "first_id": ids[1]}).json()
+    oldest = chat.get(
+        "/messages", params={"conversation_id": cid, "user": "carol", "limit": 2, "first_id": ids[1]}
+    ).json()
     assert [m["id"] for m in oldest["data"]] == ids[:1] and oldest["has_more"] is False
     none_left = chat.get("/messages", params={"conversation_id": cid, "user": "carol", "first_id": ids[0]}).json()
     assert none_left == {"limit": 20, "has_more": False, "data": []}
@@ -48,14 +51,25 @@ def test_messages_page_backwards_oldest_first(chat: httpx.Client) -> None:
     assert len(exact["data"]) == 5 and exact["has_more"] is False
     message = exact["data"][0]
     assert message["query"] == "q0" and message["status"] == "normal" and message["feedback"] is None
-    assert set(message) >= {"conversation_id", "inputs", "answer", "retriever_resources", "agent_thoughts",
-                            "message_files", "created_at", "parent_message_id", "error"}
+    assert set(message) >= {
+        "conversation_id",
+        "inputs",
+        "answer",
+        "retriever_resources",
+        "agent_thoughts",
+        "message_files",
+        "created_at",
+        "parent_message_id",
+        "error",
+    }
 
 
 def test_messages_errors(chat: httpx.Client) -> None:
     cid, _ = converse(chat, 1)
-    unknown_first = chat.get("/messages", params={"conversation_id": cid, "user": "carol",
-                                                  "first_id": "00000000-0000-0000-0000-000000000000"})
+    unknown_first = chat.get(
+        "/messages",
+        params={"conversation_id": cid, "user": "carol", "first_id": "00000000-0000-0000-0000-000000000000"},
+    )
     assert unknown_first.status_code == 404 and unknown_first.json()["message"] == "First Message Not Exists."
     assert chat.get("/messages", params={"conversation_id": cid, "user": "mallory"}).status_code == 404
     assert chat.get("/messages", params={"conversation_id": "nope", "user": "carol"}).status_code == 400
@@ -86,8 +100,9 @@ def test_conversations_list_sort_and_scroll(chat: httpx.Client) -> None:
     assert [c["id"] for c in listed["data"]] == ids[::-1] and listed["has_more"] is False
     first = chat.get("/conversations", params={"user": "dave", "limit": 2, "sort_by": "created_at"}).json()
     assert [c["id"] for c in first["data"]] == ids[:2] and first["has_more"] is True
-    rest = chat.get("/conversations", params={"user": "dave", "limit": 2, "sort_by": "created_at",
-                                              "last_id": ids[1]}).json()
+    rest = chat.get(
+        "/conversations", params={"user": "dave", "limit": 2, "sort_by": "created_at", "last_id": ids[1]}
+    ).json()
     assert [c["id"] for c in rest["data"]] == ids[2:] and rest["has_more"] is False
     row = listed["data"][0]
     assert row["name"] == "q0" and row["status"] == "normal" and row["introduction"] == "Hello! How can I help?"
@@ -123,8 +138,9 @@ def test_conversation_variables_read_and_write(chat: httpx.Client) -> None:
     tier_id = by_name["tier"]["id"]
     updated = chat.put(f"/conversations/{cid}/variables/{tier_id}", json={"value": "gold", "user": "gus"}).json()
     assert updated["value"] == "gold"
-    answer = chat.post("/chat-messages", json={"query": "upgrade", "inputs": {}, "user": "gus",
-                                               "conversation_id": cid}).json()["answer"]
+    answer = chat.post(
+        "/chat-messages", json={"query": "upgrade", "inputs": {}, "user": "gus", "conversation_id": cid}
+    ).json()["answer"]
     assert answer == "You are now on the pro tier."
     wrong = chat.put(f"/conversations/{cid}/variables/{tier_id}", json={"value": 5, "user": "gus"})
     assert wrong.status_code == 400

@@ -16,8 +16,9 @@ def _stored_files(server: RunningServer) -> list[Path]:
 
 
 def test_upload_answers_201_with_the_spec_fields(hello_client: httpx.Client) -> None:
-    response = hello_client.post("/files/upload", files={"file": ("notes.txt", b"hello", "text/plain")},
-                                 data={"user": "alice"})
+    response = hello_client.post(
+        "/files/upload", files={"file": ("notes.txt", b"hello", "text/plain")}, data={"user": "alice"}
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["name"] == "notes.txt"
@@ -30,8 +31,9 @@ def test_upload_answers_201_with_the_spec_fields(hello_client: httpx.Client) -> 
 
 
 def test_uploaded_bytes_are_stored_under_a_generated_name(server: RunningServer, hello_client: httpx.Client) -> None:
-    body = hello_client.post("/files/upload", files={"file": ("../../etc/evil.md", b"# title", "text/markdown")},
-                             data={"user": "alice"}).json()
+    body = hello_client.post(
+        "/files/upload", files={"file": ("../../etc/evil.md", b"# title", "text/markdown")}, data={"user": "alice"}
+    ).json()
     assert body["name"] == "evil.md"
     names = [p.name for p in _stored_files(server)]
     assert "evil.md" not in names
@@ -59,8 +61,9 @@ def test_two_files_are_400_too_many_files(server: RunningServer, hello_client: h
 
 
 def test_unsupported_extension_is_415(hello_client: httpx.Client) -> None:
-    response = hello_client.post("/files/upload", files={"file": ("tool.exe", b"MZ", "application/octet-stream")},
-                                 data={"user": "alice"})
+    response = hello_client.post(
+        "/files/upload", files={"file": ("tool.exe", b"MZ", "application/octet-stream")}, data={"user": "alice"}
+    )
     assert response.status_code == 415
     assert response.json()["code"] == "unsupported_file_type"
 
@@ -72,16 +75,18 @@ def test_not_multipart_is_a_clear_400(hello_client: httpx.Client) -> None:
 
 
 def test_image_at_the_limit_is_accepted(hello_client: httpx.Client) -> None:
-    response = hello_client.post("/files/upload", files={"file": ("big.png", b"\0" * (10 * MB), "image/png")},
-                                 data={"user": "alice"})
+    response = hello_client.post(
+        "/files/upload", files={"file": ("big.png", b"\0" * (10 * MB), "image/png")}, data={"user": "alice"}
+    )
     assert response.status_code == 201
     assert response.json()["size"] == 10 * MB
 
 
 def test_one_byte_over_the_limit_is_413_and_leaves_nothing(server: RunningServer, hello_client: httpx.Client) -> None:
     before = _stored_files(server)
-    response = hello_client.post("/files/upload", files={"file": ("big.png", b"\0" * (10 * MB + 1), "image/png")},
-                                 data={"user": "alice"})
+    response = hello_client.post(
+        "/files/upload", files={"file": ("big.png", b"\0" * (10 * MB + 1), "image/png")}, data={"user": "alice"}
+    )
     assert response.status_code == 413
     assert response.json()["code"] == "file_too_large"
     assert _stored_files(server) == before
@@ -89,15 +94,17 @@ def test_one_byte_over_the_limit_is_413_and_leaves_nothing(server: RunningServer
 
 def test_document_limit_is_its_own(server: RunningServer, hello_client: httpx.Client) -> None:
     before = _stored_files(server)
-    response = hello_client.post("/files/upload", files={"file": ("big.pdf", b"%" * (15 * MB + 1), "application/pdf")},
-                                 data={"user": "alice"})
+    response = hello_client.post(
+        "/files/upload", files={"file": ("big.pdf", b"%" * (15 * MB + 1), "application/pdf")}, data={"user": "alice"}
+    )
     assert response.status_code == 413
     assert _stored_files(server) == before
 
 
 def test_preview_as_attachment_sets_disposition(hello_client: httpx.Client) -> None:
-    file_id = hello_client.post("/files/upload", files={"file": ("r.txt", b"report", "text/plain")},
-                                data={"user": "alice"}).json()["id"]
+    file_id = hello_client.post(
+        "/files/upload", files={"file": ("r.txt", b"report", "text/plain")}, data={"user": "alice"}
+    ).json()["id"]
     response = hello_client.get(f"/files/{file_id}/preview", params={"as_attachment": "true"})
     assert response.status_code == 200
     assert response.headers["content-disposition"].startswith("attachment;")
@@ -105,8 +112,9 @@ def test_preview_as_attachment_sets_disposition(hello_client: httpx.Client) -> N
 
 
 def test_signed_url_works_without_a_key_and_refuses_tampering(hello_client: httpx.Client) -> None:
-    body = hello_client.post("/files/upload", files={"file": ("s.txt", b"signed", "text/plain")},
-                             data={"user": "alice"}).json()
+    body = hello_client.post(
+        "/files/upload", files={"file": ("s.txt", b"signed", "text/plain")}, data={"user": "alice"}
+    ).json()
     assert httpx.get(body["source_url"]).content == b"signed"
     tampered = body["source_url"].replace("sign=", "sign=x")
     response = httpx.get(tampered)

@@ -19,8 +19,9 @@ def logged(server: RunningServer) -> tuple[httpx.Client, list[str]]:
     client = client_for(server, app.api_key)
     run_ids = []
     for user, name in (("alice", "Ada"), ("bob", "Bo"), ("alice", "Cy")):
-        run_ids.append(client.post("/workflows/run", json={"inputs": {"name": name}, "user": user})
-                       .json()["workflow_run_id"])
+        run_ids.append(
+            client.post("/workflows/run", json={"inputs": {"name": name}, "user": user}).json()["workflow_run_id"]
+        )
     return client, run_ids
 
 
@@ -83,8 +84,9 @@ def test_logs_filter_by_session_keyword_status_and_time(logged: tuple[httpx.Clie
     assert client.get("/workflows/logs", params={"created_by_account": "a@b.c"}).json()["total"] == 0
 
 
-@pytest.mark.parametrize("params", [{"status": "running-ish"}, {"limit": 0}, {"limit": 101}, {"page": 0},
-                                    {"created_at__after": "yesterday"}])
+@pytest.mark.parametrize(
+    "params", [{"status": "running-ish"}, {"limit": 0}, {"limit": 101}, {"page": 0}, {"created_at__after": "yesterday"}]
+)
 def test_bad_log_filters_are_400(logged: tuple[httpx.Client, list[str]], params: dict[str, object]) -> None:
     client, _ = logged
     response = client.get("/workflows/logs", params=params)

@@ -40,8 +40,9 @@ def test_response_mode_defaults_to_blocking(hello_client: httpx.Client) -> None:
 
 
 def test_streaming_run_sends_dify_events_in_order(hello_client: httpx.Client) -> None:
-    response, events = stream_events(hello_client, "/workflows/run",
-                                     {"inputs": {"name": "Ada"}, "user": "alice", "response_mode": "streaming"})
+    response, events = stream_events(
+        hello_client, "/workflows/run", {"inputs": {"name": "Ada"}, "user": "alice", "response_mode": "streaming"}
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     assert response.headers["cache-control"] == "no-cache"
@@ -76,8 +77,9 @@ def test_sequence_numbers_increase_per_app(server: RunningServer) -> None:
     with client_for(server, app.api_key) as client:
         numbers = []
         for _ in range(3):
-            _, events = stream_events(client, "/workflows/run",
-                                      {"inputs": {"name": "x"}, "user": "u", "response_mode": "streaming"})
+            _, events = stream_events(
+                client, "/workflows/run", {"inputs": {"name": "x"}, "user": "u", "response_mode": "streaming"}
+            )
             numbers.append(events[0]["data"]["sequence_number"])
     assert numbers == [1, 2, 3]
 
@@ -121,8 +123,9 @@ def test_unknown_or_foreign_workflow_id_is_404(server: RunningServer, hello_clie
         ({"name": "x" * 49}, "name in input form must be less than 48 characters"),
     ],
 )
-def test_invalid_inputs_are_400_naming_the_variable(hello_client: httpx.Client, inputs: dict[str, object],
-                                                    message: str) -> None:
+def test_invalid_inputs_are_400_naming_the_variable(
+    hello_client: httpx.Client, inputs: dict[str, object], message: str
+) -> None:
     response = run(hello_client, inputs)
     assert response.status_code == 400
     assert response.json() == {"code": "invalid_param", "message": message, "status": 400}
@@ -141,8 +144,9 @@ def test_unknown_response_mode_is_400(hello_client: httpx.Client) -> None:
 
 
 def test_malformed_json_is_400_bad_request(hello_client: httpx.Client) -> None:
-    response = hello_client.post("/workflows/run", content=b'{"inputs": {',
-                                 headers={"Content-Type": "application/json"})
+    response = hello_client.post(
+        "/workflows/run", content=b'{"inputs": {', headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "bad_request"
 
@@ -165,8 +169,9 @@ def test_trace_id_header_wins_over_query_and_body(server: RunningServer, hello_c
     from support.apps import run_record
 
     body = {"inputs": {"name": "x"}, "user": "a", "trace_id": "from-body"}
-    by_header = hello_client.post("/workflows/run?trace_id=from-query", json=body,
-                                  headers={"X-Trace-Id": "from-header"}).json()
+    by_header = hello_client.post(
+        "/workflows/run?trace_id=from-query", json=body, headers={"X-Trace-Id": "from-header"}
+    ).json()
     by_query = hello_client.post("/workflows/run?trace_id=from-query", json=body).json()
     by_body = hello_client.post("/workflows/run", json=body).json()
     assert run_record(server.settings, by_header["workflow_run_id"]).trace_id == "from-header"
@@ -179,8 +184,10 @@ def test_file_inputs_take_this_users_uploads(server: RunningServer) -> None:
     with client_for(server, app.api_key) as client:
         mine = client.post("/files/upload", files={"file": ("a.txt", b"A", "text/plain")}, data={"user": "alice"})
         theirs = client.post("/files/upload", files={"file": ("b.txt", b"B", "text/plain")}, data={"user": "bob"})
-        docs = [{"type": "document", "transfer_method": "local_file", "upload_file_id": mine.json()["id"]},
-                {"type": "document", "transfer_method": "remote_url", "url": "https://example.com/report.pdf"}]
+        docs = [
+            {"type": "document", "transfer_method": "local_file", "upload_file_id": mine.json()["id"]},
+            {"type": "document", "transfer_method": "remote_url", "url": "https://example.com/report.pdf"},
+        ]
         ok = run(client, {"docs": docs, "lucky": "7"})
         assert ok.status_code == 200, ok.text
         assert ok.json()["data"]["outputs"] == {"summary": "Documents received: 2; lucky number 7"}
@@ -199,6 +206,7 @@ def test_file_inputs_take_this_users_uploads(server: RunningServer) -> None:
 def test_secret_environment_values_never_reach_the_client(server: RunningServer) -> None:
     app = import_app(server.settings, "workflow-files.yml")
     with client_for(server, app.api_key) as client:
-        _, events = stream_events(client, "/workflows/run", {"inputs": {"docs": []}, "user": "a",
-                                                             "response_mode": "streaming"})
+        _, events = stream_events(
+            client, "/workflows/run", {"inputs": {"docs": []}, "user": "a", "response_mode": "streaming"}
+        )
     assert events and "sk-test-not-a-real-secret" not in json.dumps(events)

@@ -29,8 +29,9 @@ def slow_client(server: RunningServer, slow_app: ImportedApp) -> Iterator[httpx.
 
 
 def _start_streaming(client: httpx.Client, seconds: float, user: str = "alice") -> tuple[httpx.Response, Iterator]:
-    request = client.build_request("POST", "/workflows/run", json={
-        "inputs": {"seconds": seconds}, "user": user, "response_mode": "streaming"})
+    request = client.build_request(
+        "POST", "/workflows/run", json={"inputs": {"seconds": seconds}, "user": user, "response_mode": "streaming"}
+    )
     response = client.send(request, stream=True)
     return response, iter_events(response)
 
@@ -106,8 +107,9 @@ def test_a_blocking_run_can_be_stopped_by_its_task_id(server: RunningServer, slo
     task_id = None
     deadline = time.monotonic() + 10
     while task_id is None and time.monotonic() < deadline:
-        logs = slow_client.get("/workflows/logs", params={"status": "running",
-                                                          "created_by_end_user_session_id": "bob"}).json()
+        logs = slow_client.get(
+            "/workflows/logs", params={"status": "running", "created_by_end_user_session_id": "bob"}
+        ).json()
         if logs["data"]:
             task_id = run_record(server.settings, logs["data"][0]["id"]).task_id
         time.sleep(0.05)

@@ -63,10 +63,14 @@ def test_node_sdk_workflow_and_chat(server: RunningServer, hello_app: ImportedAp
         print("\n!!! SKIPPING the Node SDK test: node/npm not installed", file=sys.stderr)
         pytest.skip("node/npm not installed")
     if not (NODE_DIR / "node_modules" / "dify-client").exists():
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=NODE_DIR, check=True,
-                       timeout=300)
-    result = subprocess.run(["node", "drive.mjs", server.api_url, hello_app.api_key, chatflow.api_key],
-                            cwd=NODE_DIR, capture_output=True, text=True, timeout=120)
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=NODE_DIR, check=True, timeout=300)
+    result = subprocess.run(
+        ["node", "drive.mjs", server.api_url, hello_app.api_key, chatflow.api_key],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["parameters"]["user_input_form"][0]["text-input"]["variable"] == "name"
@@ -77,5 +81,7 @@ def test_node_sdk_workflow_and_chat(server: RunningServer, hello_app: ImportedAp
     assert out["renamed"] == "From Node"
     assert out["feedback"] == {"result": "success"}
     assert out["deleted"] == 204
-    assert out["error"] == {"status": 400, "body": {"code": "invalid_param", "message": "query is required",
-                                                    "status": 400}}
+    assert out["error"] == {
+        "status": 400,
+        "body": {"code": "invalid_param", "message": "query is required", "status": 400},
+    }

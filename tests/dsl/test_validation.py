@@ -144,6 +144,7 @@ def test_conversation_variables_in_a_workflow_app_are_refused() -> None:
 
 # -- graph structure (compiled by the workflow engine's compiler, paths into workflow.graph)
 
+
 def _nodes(doc: dict[str, Any]) -> list[dict[str, Any]]:
     nodes: list[dict[str, Any]] = doc["workflow"]["graph"]["nodes"]
     return nodes
@@ -173,8 +174,14 @@ def test_missing_start_node_is_refused() -> None:
 def test_cycle_outside_a_loop_is_refused() -> None:
     doc = fixture("workflow-files.yml")
     doc["workflow"]["graph"]["edges"].append(
-        {"id": "back", "source": "1718000000002", "sourceHandle": "source", "target": "1718000000002",
-         "targetHandle": "target", "type": "custom"}
+        {
+            "id": "back",
+            "source": "1718000000002",
+            "sourceHandle": "source",
+            "target": "1718000000002",
+            "targetHandle": "target",
+            "type": "custom",
+        }
     )
     assert "cycle" in refused(doc).message
 

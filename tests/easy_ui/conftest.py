@@ -25,12 +25,14 @@ def fake(easy_ui_upstream: FakeOpenAI) -> FakeOpenAI:
 
 @pytest.fixture
 async def models(easy_ui_upstream: FakeOpenAI) -> AsyncIterator[ModelRuntime]:
-    config = ModelsConfig.model_validate({
-        "providers": {"openai": {"base_url": easy_ui_upstream.base_url, "api_key": API_KEY}},
-        "timeout_s": 5.0,
-        "max_retries": 0,
-        "embedded": {"enabled": False},
-    })
+    config = ModelsConfig.model_validate(
+        {
+            "providers": {"openai": {"base_url": easy_ui_upstream.base_url, "api_key": API_KEY}},
+            "timeout_s": 5.0,
+            "max_retries": 0,
+            "embedded": {"enabled": False},
+        }
+    )
     runtime = ModelRuntime(config)
     yield runtime
     await runtime.aclose()

@@ -33,8 +33,12 @@ def fixture_config(name: str) -> dict[str, Any]:
 
 def chat_config(pre_prompt: str = "You are helpful.", model: str = "gpt-4o-mini", **extra: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
-        "model": {"provider": "langgenius/openai/openai", "name": model, "mode": "chat",
-                  "completion_params": {"temperature": 0.3}},
+        "model": {
+            "provider": "langgenius/openai/openai",
+            "name": model,
+            "mode": "chat",
+            "completion_params": {"temperature": 0.3},
+        },
         "pre_prompt": pre_prompt,
         "prompt_type": "simple",
     }
@@ -51,8 +55,15 @@ def make_request(
     history: Sequence[HistoryTurn] = (),
     files: Sequence[Mapping[str, Any]] = (),
 ) -> EasyUIRequest:
-    return EasyUIRequest(mode=mode, model_config=model_config, query=query, inputs=inputs or {},  # type: ignore[arg-type]
-                         files=files, history=history, user="user-1")
+    return EasyUIRequest(
+        mode=mode,
+        model_config=model_config,
+        query=query,
+        inputs=inputs or {},  # type: ignore[arg-type]
+        files=files,
+        history=history,
+        user="user-1",
+    )
 
 
 async def run(

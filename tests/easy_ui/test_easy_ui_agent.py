@@ -23,12 +23,14 @@ def agent_config(**agent_mode) -> dict:
 
 
 async def test_function_calling_runs_the_tools_and_streams_the_final_answer(fake: FakeOpenAI, models) -> None:
-    fake.on_model_in_turn("gpt-4o-mini", [
-        Scenario(text="", tool_calls=[("eval_expression", {"expression": "(3 + 4) * 2"}), ("current_time", {})]),
-        Scenario(text="The result is 14."),
-    ])
-    events = await run(make_request(agent_config(), "What is (3+4)*2, and what time is it?", mode="agent-chat"),
-                       models)
+    fake.on_model_in_turn(
+        "gpt-4o-mini",
+        [
+            Scenario(text="", tool_calls=[("eval_expression", {"expression": "(3 + 4) * 2"}), ("current_time", {})]),
+            Scenario(text="The result is 14."),
+        ],
+    )
+    events = await run(make_request(agent_config(), "What is (3+4)*2, and what time is it?", mode="agent-chat"), models)
 
     assert deltas(events) == ["The", " result", " is", " 14."]
     result = finished(events)
@@ -40,8 +42,10 @@ async def test_function_calling_runs_the_tools_and_streams_the_final_answer(fake
     assert set(tools) == {"current_time", "eval_expression"}
     assert tools["current_time"]["properties"] == {}  # format and timezone are fixed by the app
     assert tools["eval_expression"]["required"] == ["expression"]
-    assert first["messages"][0] == {"role": "system",
-                                    "content": "Use the tools when a question needs the time or arithmetic."}
+    assert first["messages"][0] == {
+        "role": "system",
+        "content": "Use the tools when a question needs the time or arithmetic.",
+    }
 
     steps = thoughts(events)
     one = [t for t in steps if t.position == 1]
@@ -72,13 +76,24 @@ async def test_the_agent_stops_offering_tools_after_max_iteration(fake: FakeOpen
 
 
 async def test_a_call_to_a_tool_the_app_lacks_is_answered_with_an_observation(fake: FakeOpenAI, models) -> None:
-    config = agent_config(tools=[
-        *fixture_config("agent-tools.yml")["agent_mode"]["tools"],
-        {"enabled": True, "provider_id": "google", "provider_name": "google", "provider_type": "builtin",
-         "tool_name": "google_search", "tool_label": "Search", "tool_parameters": {}},
-    ])
-    fake.on_model_in_turn("gpt-4o-mini", [
-        Scenario(text="", tool_calls=[("google_search", {"query": "news"})]), Scenario(text="No search here.")])
+    config = agent_config(
+        tools=[
+            *fixture_config("agent-tools.yml")["agent_mode"]["tools"],
+            {
+                "enabled": True,
+                "provider_id": "google",
+                "provider_name": "google",
+                "provider_type": "builtin",
+                "tool_name": "google_search",
+                "tool_label": "Search",
+                "tool_parameters": {},
+            },
+        ]
+    )
+    fake.on_model_in_turn(
+        "gpt-4o-mini",
+        [Scenario(text="", tool_calls=[("google_search", {"query": "news"})]), Scenario(text="No search here.")],
+    )
     events = await run(make_request(config, "news?", mode="agent-chat"), models)
     assert {t["function"]["name"] for t in fake.requests[0].body["tools"]} == {"current_time", "eval_expression"}
     assert json.loads(thoughts(events)[2].observation) == {"google_search": "there is no tool named google_search"}
@@ -86,13 +101,19 @@ async def test_a_call_to_a_tool_the_app_lacks_is_answered_with_an_observation(fa
 
 
 async def test_react_runs_the_action_and_streams_the_final_answer(fake: FakeOpenAI, models) -> None:
-    fake.on_model_in_turn("gpt-4o-mini", [
-        Scenario(text='Thought: I need to compute.\nAction: eval_expression\nAction Input: {"expression": "6 * 7"}'),
-        Scenario(text="Thought: I can answer now\nFinal Answer: The result is 42."),
-    ])
+    fake.on_model_in_turn(
+        "gpt-4o-mini",
+        [
+            Scenario(
+                text='Thought: I need to compute.\nAction: eval_expression\nAction Input: {"expression": "6 * 7"}'
+            ),
+            Scenario(text="Thought: I can answer now\nFinal Answer: The result is 42."),
+        ],
+    )
     history = [HistoryTurn("hi", "hello")]
-    events = await run(make_request(agent_config(strategy="react"), "6 times 7?", mode="agent-chat",
-                                    history=history), models)
+    events = await run(
+        make_request(agent_config(strategy="react"), "6 times 7?", mode="agent-chat", history=history), models
+    )
 
     assert "".join(deltas(events)) == "The result is 42."
     assert finished(events).answer == "The result is 42."
@@ -102,9 +123,10 @@ async def test_react_runs_the_action_and_streams_the_final_answer(fake: FakeOpen
     assert system.startswith("Use the tools when a question needs the time or arithmetic.")
     assert "eval_expression" in system and "Final Answer:" in system
     assert [m["content"] for m in first["messages"][1:]] == ["hi", "hello", "6 times 7?"]
-    assert second["messages"][-2] == {"role": "assistant", "content":
-                                      'Thought: I need to compute.\nAction: eval_expression\n'
-                                      'Action Input: {"expression": "6 * 7"}'}
+    assert second["messages"][-2] == {
+        "role": "assistant",
+        "content": 'Thought: I need to compute.\nAction: eval_expression\nAction Input: {"expression": "6 * 7"}',
+    }
     assert second["messages"][-1] == {"role": "user", "content": "Observation: 42"}
 
     step_one = [t for t in thoughts(events) if t.position == 1]
@@ -134,14 +156,18 @@ async def test_stopping_an_agent_mid_answer_keeps_the_partial_answer(fake: FakeO
 
     from kawa.apps.easy_ui import run_pipeline
 
-    fake.on_model_in_turn("gpt-4o-mini", [
-        Scenario(text="", tool_calls=[("eval_expression", {"expression": "2*3"})]),
-        Scenario(text="It is six and that is final.", chunk_delay_s=0.2),
-    ])
+    fake.on_model_in_turn(
+        "gpt-4o-mini",
+        [
+            Scenario(text="", tool_calls=[("eval_expression", {"expression": "2*3"})]),
+            Scenario(text="It is six and that is final.", chunk_delay_s=0.2),
+        ],
+    )
     stop = asyncio.Event()
     events = []
-    async for event in run_pipeline(make_request(agent_config(), "2*3?", mode="agent-chat"), models=models,
-                                    retriever=None, stop=stop):
+    async for event in run_pipeline(
+        make_request(agent_config(), "2*3?", mode="agent-chat"), models=models, retriever=None, stop=stop
+    ):
         events.append(event)
         if deltas(events) == ["It", " is"]:
             stop.set()
@@ -169,5 +195,6 @@ async def test_react_uses_the_apps_own_first_prompt(fake: FakeOpenAI, models) ->
     config = agent_config(strategy="react", prompt={"first_prompt": "Rules: {{instruction}} | {{tool_names}}"})
     events = await run(make_request(config, "hi", mode="agent-chat"), models)
     assert fake.requests[0].body["messages"][0]["content"] == (
-        "Rules: Use the tools when a question needs the time or arithmetic. | current_time, eval_expression")
+        "Rules: Use the tools when a question needs the time or arithmetic. | current_time, eval_expression"
+    )
     assert finished(events).answer == "ok"

@@ -11,10 +11,15 @@ from kawa.apps.easy_ui import MessageReplace
 
 
 def keywords(inputs: bool = True, outputs: bool = False, words: str = "forbidden\nsecret") -> dict:
-    return {"enabled": True, "type": "keywords", "config": {
-        "keywords": words,
-        "inputs_config": {"enabled": inputs, "preset_response": "I cannot talk about that."},
-        "outputs_config": {"enabled": outputs, "preset_response": "[removed]"}}}
+    return {
+        "enabled": True,
+        "type": "keywords",
+        "config": {
+            "keywords": words,
+            "inputs_config": {"enabled": inputs, "preset_response": "I cannot talk about that."},
+            "outputs_config": {"enabled": outputs, "preset_response": "[removed]"},
+        },
+    }
 
 
 async def test_keyword_in_the_query_streams_the_preset_one_character_per_event(fake: FakeOpenAI, models) -> None:
@@ -62,9 +67,16 @@ async def test_long_flagged_output_is_cut_off_while_streaming(fake: FakeOpenAI, 
 
 
 async def test_openai_moderation_flags_input_through_the_moderation_model(fake: FakeOpenAI, models) -> None:
-    config = chat_config(sensitive_word_avoidance={"enabled": True, "type": "openai_moderation", "config": {
-        "inputs_config": {"enabled": True, "preset_response": "Not allowed."},
-        "outputs_config": {"enabled": False, "preset_response": ""}}})
+    config = chat_config(
+        sensitive_word_avoidance={
+            "enabled": True,
+            "type": "openai_moderation",
+            "config": {
+                "inputs_config": {"enabled": True, "preset_response": "Not allowed."},
+                "outputs_config": {"enabled": False, "preset_response": ""},
+            },
+        }
+    )
     events = await run(make_request(config, "how to kill a process"), models)
     assert finished(events).answer == "Not allowed."
     assert [r.path for r in fake.requests] == ["/v1/moderations"]

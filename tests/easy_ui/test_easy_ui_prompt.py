@@ -17,8 +17,10 @@ async def test_pre_prompt_variables_are_filled_from_inputs_into_the_system_messa
     request = make_request(config, "Rain tomorrow?", inputs={"unit": "fahrenheit", "notes": " none"})
     await run(request, models)
     assert sent_messages(fake) == [
-        {"role": "system",
-         "content": "You are a weather assistant. Answer in fahrenheit. Extra notes from the user: none"},
+        {
+            "role": "system",
+            "content": "You are a weather assistant. Answer in fahrenheit. Extra notes from the user: none",
+        },
         {"role": "user", "content": "Rain tomorrow?"},
     ]
 
@@ -34,8 +36,10 @@ async def test_history_goes_between_system_and_query_oldest_first(fake, models) 
     await run(make_request(chat_config(), "third question", history=history), models)
     assert [(m["role"], m["content"]) for m in sent_messages(fake)] == [
         ("system", "You are helpful."),
-        ("user", "first question"), ("assistant", "first answer"),
-        ("user", "second question"), ("assistant", "second answer"),
+        ("user", "first question"),
+        ("assistant", "first answer"),
+        ("user", "second question"),
+        ("assistant", "second answer"),
         ("user", "third question"),
     ]
 
@@ -63,13 +67,24 @@ async def test_context_from_the_retriever_is_put_in_context_tags_before_the_pre_
 
     async def retriever(dataset_ids, query, config):
         seen.append((dataset_ids, query))
-        return [RetrievedSegment(1, "ds-1", "Manual", "doc-1", "manual.pdf", "seg-1", 0.9, "The pump runs at 40 C."),
-                RetrievedSegment(2, "ds-1", "Manual", "doc-1", "manual.pdf", "seg-2", 0.7, "It needs oil yearly.")]
+        return [
+            RetrievedSegment(1, "ds-1", "Manual", "doc-1", "manual.pdf", "seg-1", 0.9, "The pump runs at 40 C."),
+            RetrievedSegment(2, "ds-1", "Manual", "doc-1", "manual.pdf", "seg-2", 0.7, "It needs oil yearly."),
+        ]
 
-    config = chat_config("Answer briefly.", dataset_configs={
-        "datasets": {"datasets": [{"dataset": {"enabled": True, "id": "ds-1"}},
-                                  {"dataset": {"enabled": False, "id": "ds-off"}}]},
-        "retrieval_model": "multiple", "top_k": 4})
+    config = chat_config(
+        "Answer briefly.",
+        dataset_configs={
+            "datasets": {
+                "datasets": [
+                    {"dataset": {"enabled": True, "id": "ds-1"}},
+                    {"dataset": {"enabled": False, "id": "ds-off"}},
+                ]
+            },
+            "retrieval_model": "multiple",
+            "top_k": 4,
+        },
+    )
     await run(make_request(config, "How hot is the pump?"), models, retriever=retriever)
     assert seen == [(["ds-1"], "How hot is the pump?")]
     system = sent_messages(fake)[0]["content"]
@@ -79,8 +94,10 @@ async def test_context_from_the_retriever_is_put_in_context_tags_before_the_pre_
 
 async def test_query_images_are_sent_as_vision_parts(fake, models) -> None:
     config = chat_config(file_upload={"image": {"enabled": True, "detail": "high"}})
-    files = [{"type": "image", "url": "https://files.example/cat.png", "filename": "cat.png"},
-             {"type": "document", "url": "https://files.example/a.pdf", "filename": "a.pdf"}]
+    files = [
+        {"type": "image", "url": "https://files.example/cat.png", "filename": "cat.png"},
+        {"type": "document", "url": "https://files.example/a.pdf", "filename": "a.pdf"},
+    ]
     await run(make_request(config, "What is this?", files=files), models)
     assert sent_messages(fake)[-1]["content"] == [
         {"type": "text", "text": "What is this?"},
@@ -90,8 +107,14 @@ async def test_query_images_are_sent_as_vision_parts(fake, models) -> None:
 
 async def test_completion_params_reach_the_upstream(fake, models) -> None:
     config = chat_config()
-    config["model"]["completion_params"] = {"temperature": 0.2, "top_p": 0.8, "max_tokens": 64, "stop": ["END"],
-                                            "presence_penalty": 0.1, "frequency_penalty": 0.3}
+    config["model"]["completion_params"] = {
+        "temperature": 0.2,
+        "top_p": 0.8,
+        "max_tokens": 64,
+        "stop": ["END"],
+        "presence_penalty": 0.1,
+        "frequency_penalty": 0.3,
+    }
     await run(make_request(config), models)
     body = fake.requests[-1].body
     assert (body["temperature"], body["top_p"], body["max_tokens"], body["stop"]) == (0.2, 0.8, 64, ["END"])
@@ -121,32 +144,47 @@ async def test_completion_app_sends_the_filled_pre_prompt_and_the_query(fake, mo
     inputs = {"product": "Kettle", "facts": "boils fast"}
     events = await run(make_request(config, "", mode="completion", inputs=inputs), models)
     assert sent_messages(fake) == [
-        {"role": "user", "content": "Write a two-sentence blurb for Kettle. Facts: boils fast"}]
+        {"role": "user", "content": "Write a two-sentence blurb for Kettle. Facts: boils fast"}
+    ]
     assert fake.requests[-1].body["max_tokens"] == 256
     assert finished(events).answer == "Hello from the fake upstream."
 
 
 async def test_advanced_chat_prompt_uses_the_configured_messages_then_history_then_query(fake, models) -> None:
-    config = chat_config("", prompt_type="advanced", chat_prompt_config={"prompt": [
-        {"role": "system", "text": "You speak {{lang}}. Known: {{#context#}}"},
-        {"role": "user", "text": "Example question"},
-        {"role": "assistant", "text": "Example answer"},
-    ]})
+    config = chat_config(
+        "",
+        prompt_type="advanced",
+        chat_prompt_config={
+            "prompt": [
+                {"role": "system", "text": "You speak {{lang}}. Known: {{#context#}}"},
+                {"role": "user", "text": "Example question"},
+                {"role": "assistant", "text": "Example answer"},
+            ]
+        },
+    )
     history = [HistoryTurn("earlier", "before")]
     await run(make_request(config, "now", inputs={"lang": "French"}, history=history), models)
     assert [(m["role"], m["content"]) for m in sent_messages(fake)] == [
-        ("system", "You speak French. Known: "), ("user", "Example question"), ("assistant", "Example answer"),
-        ("user", "earlier"), ("assistant", "before"), ("user", "now"),
+        ("system", "You speak French. Known: "),
+        ("user", "Example question"),
+        ("assistant", "Example answer"),
+        ("user", "earlier"),
+        ("assistant", "before"),
+        ("user", "now"),
     ]
 
 
 async def test_advanced_completion_prompt_fills_histories_query_and_inputs(fake, models) -> None:
-    config = chat_config("", prompt_type="advanced", completion_prompt_config={
-        "prompt": {"text": "Topic: {{topic}}\n{{#histories#}}\nUser: {{#query#}}\nBot:"},
-        "conversation_histories_role": {"user_prefix": "User", "assistant_prefix": "Bot"}})
+    config = chat_config(
+        "",
+        prompt_type="advanced",
+        completion_prompt_config={
+            "prompt": {"text": "Topic: {{topic}}\n{{#histories#}}\nUser: {{#query#}}\nBot:"},
+            "conversation_histories_role": {"user_prefix": "User", "assistant_prefix": "Bot"},
+        },
+    )
     config["model"]["mode"] = "completion"
-    await run(make_request(config, "and now?", inputs={"topic": "tea"}, history=[HistoryTurn("hi", "hey")]),
-              models)
+    await run(make_request(config, "and now?", inputs={"topic": "tea"}, history=[HistoryTurn("hi", "hey")]), models)
     assert sent_messages(fake) == [{"role": "user", "content": "Topic: tea\nUser: hi\nBot: hey\nUser: and now?\nBot:"}]
 
 
@@ -161,9 +199,13 @@ async def test_a_fake_scenario_answer_is_the_pipeline_answer(fake, models) -> No
 async def test_images_are_left_out_for_a_model_without_vision(fake, easy_ui_upstream) -> None:
     from kawa.models import ModelRuntime, ModelsConfig
 
-    config = ModelsConfig.model_validate({"providers": {"openai": {
-        "base_url": easy_ui_upstream.base_url, "api_key": API_KEY, "vision": False}},
-        "max_retries": 0, "embedded": {"enabled": False}})
+    config = ModelsConfig.model_validate(
+        {
+            "providers": {"openai": {"base_url": easy_ui_upstream.base_url, "api_key": API_KEY, "vision": False}},
+            "max_retries": 0,
+            "embedded": {"enabled": False},
+        }
+    )
     runtime = ModelRuntime(config)
     try:
         files = [{"type": "image", "url": "https://files.example/cat.png"}]

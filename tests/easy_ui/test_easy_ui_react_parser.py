@@ -22,7 +22,8 @@ def test_plain_text_action_input_is_kept_as_text() -> None:
 
 def test_final_answer() -> None:
     assert parse_react("Thought: done\nFinal Answer: It is 42.\nThanks") == ReactStep(
-        thought="done", final_answer="It is 42.\nThanks")
+        thought="done", final_answer="It is 42.\nThanks"
+    )
 
 
 def test_json_action_as_difys_prompts_ask_for_it() -> None:
@@ -37,11 +38,13 @@ def test_json_final_answer_action() -> None:
 
 
 def test_an_imagined_observation_is_ignored() -> None:
-    step = parse_react('Thought: t\nAction: eval_expression\nAction Input: {"expression": "1"}\nObservation: 99\n'
-                       "Final Answer: 99")
+    step = parse_react(
+        'Thought: t\nAction: eval_expression\nAction Input: {"expression": "1"}\nObservation: 99\nFinal Answer: 99'
+    )
     assert (step.action, step.action_input, step.final_answer) == ("eval_expression", {"expression": "1"}, None)
 
 
 def test_text_without_markers_is_the_answer() -> None:
     assert parse_react("Thought: Paris is the capital.") == ReactStep(
-        thought="Paris is the capital.", final_answer="Paris is the capital.")
+        thought="Paris is the capital.", final_answer="Paris is the capital."
+    )

@@ -88,10 +88,14 @@ async def test_completion_apps_search_with_the_dataset_query_variable(fake: Fake
         queries.append(query)
         return []
 
-    config = chat_config("Summarise {{topic}}.", dataset_query_variable="topic",
-                         dataset_configs={"datasets": {"datasets": [{"dataset": {"enabled": True, "id": "d"}}]}})
-    await run(make_request(config, "", mode="completion", inputs={"topic": "solar panels"}), models,
-              retriever=retriever)
+    config = chat_config(
+        "Summarise {{topic}}.",
+        dataset_query_variable="topic",
+        dataset_configs={"datasets": {"datasets": [{"dataset": {"enabled": True, "id": "d"}}]}},
+    )
+    await run(
+        make_request(config, "", mode="completion", inputs={"topic": "solar panels"}), models, retriever=retriever
+    )
     assert queries == ["solar panels"]
 
 
@@ -115,8 +119,9 @@ async def test_upstream_error_mid_stream_is_completion_request_error(fake: FakeO
     fake.on_model("gpt-4o-mini", Scenario(text="one two three", error_after_chunks=1, error_message="Boom."))
     seen = []
     with pytest.raises(CompletionRequestError, match=r"Boom\."):
-        async for event in run_pipeline(make_request(chat_config()), models=models, retriever=None,
-                                        stop=asyncio.Event()):
+        async for event in run_pipeline(
+            make_request(chat_config()), models=models, retriever=None, stop=asyncio.Event()
+        ):
             seen.append(event)
     assert deltas(seen) == ["one"]
     assert not any(isinstance(e, PipelineFinished) for e in seen)

@@ -11,8 +11,7 @@ HISTORY = [HistoryTurn(f"question {i}", f"answer {i}") for i in range(5)]
 
 
 async def test_suggested_questions_are_parsed_from_the_first_json_array(fake: FakeOpenAI, models) -> None:
-    fake.on_model("gpt-4o-mini", Scenario(
-        text='Sure! ["Will it snow?", "Is it windy?", "UV index?", "extra"] and [1]'))
+    fake.on_model("gpt-4o-mini", Scenario(text='Sure! ["Will it snow?", "Is it windy?", "UV index?", "extra"] and [1]'))
     questions = await suggest_questions(HISTORY, models=models, model_config=chat_config())
     assert questions == ["Will it snow?", "Is it windy?", "UV index?"]
     body = fake.requests[-1].body
@@ -36,8 +35,12 @@ async def test_suggested_questions_are_empty_when_the_model_fails(fake: FakeOpen
 
 
 async def test_conversation_name_is_the_models_output(fake: FakeOpenAI, models) -> None:
-    fake.on_model("gpt-4o-mini", Scenario(
-        text='{"Language Type": "English", "Your Reasoning": "About tea.", "Your Output": "Brewing green tea"}'))
+    fake.on_model(
+        "gpt-4o-mini",
+        Scenario(
+            text='{"Language Type": "English", "Your Reasoning": "About tea.", "Your Output": "Brewing green tea"}'
+        ),
+    )
     name = await generate_conversation_name("How do I brew\ngreen tea?", models=models, model_config=chat_config())
     assert name == "Brewing green tea"
     body = fake.requests[-1].body

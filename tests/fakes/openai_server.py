@@ -97,9 +97,7 @@ class FakeOpenAI:
         self._sock.bind(("127.0.0.1", 0))
         self.port: int = self._sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        config = uvicorn.Config(
-            self.app, log_level="warning", lifespan="off", timeout_keep_alive=5, interface="asgi3"
-        )
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", timeout_keep_alive=5, interface="asgi3")
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
@@ -190,8 +188,16 @@ class FakeOpenAI:
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
             data = [{"object": "embedding", "index": i, "embedding": fake_embedding(t)} for i, t in enumerate(inputs)]
             tokens = sum(len(t.split()) for t in inputs)
-            await self._json(send, 200, {"object": "list", "data": data, "model": body["model"],
-                                          "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+            await self._json(
+                send,
+                200,
+                {
+                    "object": "list",
+                    "data": data,
+                    "model": body["model"],
+                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                },
+            )
         elif route == "/rerank":
             query = set(body["query"].lower().split())
             scored = [
@@ -206,13 +212,31 @@ class FakeOpenAI:
             await self._bytes(send, 200, b"ID3fake-mp3-bytes", "audio/mpeg")
         elif route == "/moderations":
             flagged = "kill" in json.dumps(body).lower()
-            await self._json(send, 200, {"id": "modr-1", "model": "omni-moderation-latest", "results": [
-                {"flagged": flagged, "categories": {"violence": flagged, "hate": False},
-                 "category_scores": {"violence": 0.9 if flagged else 0.01, "hate": 0.0}}]})
+            await self._json(
+                send,
+                200,
+                {
+                    "id": "modr-1",
+                    "model": "omni-moderation-latest",
+                    "results": [
+                        {
+                            "flagged": flagged,
+                            "categories": {"violence": flagged, "hate": False},
+                            "category_scores": {"violence": 0.9 if flagged else 0.01, "hate": 0.0},
+                        }
+                    ],
+                },
+            )
         elif route == "/models":
             names = sorted(self.scenarios) or ["fake-model"]
-            await self._json(send, 200, {"object": "list", "data": [
-                {"id": n, "object": "model", "created": 0, "owned_by": "fake"} for n in names]})
+            await self._json(
+                send,
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": n, "object": "model", "created": 0, "owned_by": "fake"} for n in names],
+                },
+            )
         else:
             await self._error(send, 404, f"Unknown path {path}", None)
 
@@ -240,11 +264,23 @@ class FakeOpenAI:
             ]
         completion_tokens = len(_words(scenario.text))
         return {
-            "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "message": message, "logprobs": None,
-                         "finish_reason": scenario.finish_reason or ("tool_calls" if scenario.tool_calls else "stop")}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": scenario.finish_reason or ("tool_calls" if scenario.tool_calls else "stop"),
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
         }
 
     async def _stream(
@@ -262,9 +298,14 @@ class FakeOpenAI:
         watcher = asyncio.create_task(watch())
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            return {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
-                    "model": model, "system_fingerprint": None,
-                    "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+            return {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "system_fingerprint": None,
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            }
 
         async def emit(payload: dict[str, Any] | str) -> bool:
             """Send one SSE event after the scenario's delay; False once the client has gone."""
@@ -278,14 +319,34 @@ class FakeOpenAI:
             return True
 
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": [
-                (b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"text/event-stream; charset=utf-8"),
+                        (b"cache-control", b"no-cache"),
+                    ],
+                }
+            )
             events: list[dict[str, Any]] = [chunk({"role": "assistant", "content": ""})]
             events += [chunk({"content": None, "reasoning_content": piece}) for piece in _words(s.reasoning)]
             events += [chunk({"content": piece}) for piece in _words(s.text)]
             for i, (name, args) in enumerate(s.tool_calls):
-                events.append(chunk({"tool_calls": [{"index": i, "id": f"call_{i}", "type": "function",
-                                                     "function": {"name": name, "arguments": ""}}]}))
+                events.append(
+                    chunk(
+                        {
+                            "tool_calls": [
+                                {
+                                    "index": i,
+                                    "id": f"call_{i}",
+                                    "type": "function",
+                                    "function": {"name": name, "arguments": ""},
+                                }
+                            ]
+                        }
+                    )
+                )
                 text = json.dumps(args)
                 half = len(text) // 2
                 for part in (text[:half], text[half:]):
@@ -310,10 +371,21 @@ class FakeOpenAI:
             include_usage = (body.get("stream_options") or {}).get("include_usage") and not s.omit_usage
             if include_usage:
                 completion_tokens = len(_words(s.text)) + len(_words(s.reasoning)) + 2 * len(s.tool_calls)
-                usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                         "total_tokens": prompt_tokens + completion_tokens}
-                if not await emit({"id": "chatcmpl-fake", "object": "chat.completion.chunk",
-                                   "created": int(time.time()), "model": model, "choices": [], "usage": usage}):
+                usage = {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                }
+                if not await emit(
+                    {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion.chunk",
+                        "created": int(time.time()),
+                        "model": model,
+                        "choices": [],
+                        "usage": usage,
+                    }
+                ):
                     return
             if await emit("[DONE]"):
                 record.completed = True
@@ -345,40 +417,72 @@ class FakeOpenAI:
                 await error(s.status, kinds.get(s.status, "api_error"), s.error_message)
                 return
         prompt_tokens = len(json.dumps(body.get("messages", [])).split())
-        events: list[tuple[str, dict[str, Any]]] = [("message_start", {"type": "message_start", "message": {
-            "id": "msg_fake", "type": "message", "role": "assistant", "content": [], "model": model,
-            "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": prompt_tokens, "output_tokens": 1}}})]
+        events: list[tuple[str, dict[str, Any]]] = [
+            (
+                "message_start",
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": "msg_fake",
+                        "type": "message",
+                        "role": "assistant",
+                        "content": [],
+                        "model": model,
+                        "stop_reason": None,
+                        "stop_sequence": None,
+                        "usage": {"input_tokens": prompt_tokens, "output_tokens": 1},
+                    },
+                },
+            )
+        ]
         index = 0
 
         def block(start: dict[str, Any], deltas: list[dict[str, Any]]) -> None:
             nonlocal index
-            events.append(("content_block_start", {"type": "content_block_start", "index": index,
-                                                   "content_block": start}))
+            events.append(
+                ("content_block_start", {"type": "content_block_start", "index": index, "content_block": start})
+            )
             for delta in deltas:
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                       "delta": delta}))
+                events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
             events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
             index += 1
 
         if s.reasoning:
-            block({"type": "thinking", "thinking": ""},
-                  [{"type": "thinking_delta", "thinking": w} for w in _words(s.reasoning)])
+            block(
+                {"type": "thinking", "thinking": ""},
+                [{"type": "thinking_delta", "thinking": w} for w in _words(s.reasoning)],
+            )
         if s.text:
             block({"type": "text", "text": ""}, [{"type": "text_delta", "text": w} for w in _words(s.text)])
         for i, (name, args) in enumerate(s.tool_calls):
             text = json.dumps(args)
-            block({"type": "tool_use", "id": f"toolu_{i}", "name": name, "input": {}},
-                  [{"type": "input_json_delta", "partial_json": text[: len(text) // 2]},
-                   {"type": "input_json_delta", "partial_json": text[len(text) // 2:]}])
+            block(
+                {"type": "tool_use", "id": f"toolu_{i}", "name": name, "input": {}},
+                [
+                    {"type": "input_json_delta", "partial_json": text[: len(text) // 2]},
+                    {"type": "input_json_delta", "partial_json": text[len(text) // 2 :]},
+                ],
+            )
         completion_tokens = len(_words(s.text)) + len(_words(s.reasoning)) + 2 * len(s.tool_calls)
         stop = "tool_use" if s.tool_calls else "end_turn"
-        events.append(("message_delta", {"type": "message_delta",
-                                         "delta": {"stop_reason": stop, "stop_sequence": None},
-                                         "usage": {"output_tokens": completion_tokens}}))
+        events.append(
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": stop, "stop_sequence": None},
+                    "usage": {"output_tokens": completion_tokens},
+                },
+            )
+        )
         events.append(("message_stop", {"type": "message_stop"}))
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/event-stream; charset=utf-8")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream; charset=utf-8")],
+            }
+        )
         for name, payload in events:
             data = f"event: {name}\ndata: {json.dumps(payload)}\n\n".encode()
             await send({"type": "http.response.body", "body": data, "more_body": True})
@@ -390,12 +494,20 @@ class FakeOpenAI:
 
     @staticmethod
     async def _bytes(send: Send, status: int, data: bytes, content_type: str) -> None:
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", content_type.encode()), (b"content-length", str(len(data)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", content_type.encode()), (b"content-length", str(len(data)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": data})
 
     @staticmethod
     async def _error(send: Send, status: int, message: str, code: str | None) -> None:
         kind = {401: "invalid_request_error", 429: "rate_limit_exceeded", 404: "invalid_request_error"}
-        await FakeOpenAI._json(send, status, {"error": {
-            "message": message, "type": kind.get(status, "server_error"), "param": None, "code": code}})
+        await FakeOpenAI._json(
+            send,
+            status,
+            {"error": {"message": message, "type": kind.get(status, "server_error"), "param": None, "code": code}},
+        )

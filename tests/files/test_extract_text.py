@@ -23,7 +23,7 @@ def test_text_in_another_encoding_is_detected() -> None:
 
 
 def test_csv_becomes_a_markdown_table() -> None:
-    data = b"name,qty\napple,3\n\"pipe|fruit\",4\n"
+    data = b'name,qty\napple,3\n"pipe|fruit",4\n'
     assert extract_text(data, filename="stock.csv", mime_type="text/csv") == (
         "| name | qty |\n| --- | --- |\n| apple | 3 |\n| pipe\\|fruit | 4 |"
     )
@@ -37,7 +37,8 @@ def test_type_comes_from_the_mime_type_when_the_name_has_no_extension() -> None:
 
 def test_json_is_pretty_printed() -> None:
     assert extract_text(b'{"a":[1,"\xc3\xa9"]}', filename="x.json", mime_type=None) == json.dumps(
-        {"a": [1, "é"]}, indent=2, ensure_ascii=False)
+        {"a": [1, "é"]}, indent=2, ensure_ascii=False
+    )
 
 
 def test_yaml_is_reserialised() -> None:
@@ -45,8 +46,10 @@ def test_yaml_is_reserialised() -> None:
 
 
 def test_html_loses_its_markup_scripts_and_styles() -> None:
-    html = (b"<html><head><title>T</title><style>p{}</style></head><body><h1>Head</h1>"
-            b"<p>One &amp; two</p><script>alert(1)</script><ul><li>a</li><li>b</li></ul></body></html>")
+    html = (
+        b"<html><head><title>T</title><style>p{}</style></head><body><h1>Head</h1>"
+        b"<p>One &amp; two</p><script>alert(1)</script><ul><li>a</li><li>b</li></ul></body></html>"
+    )
     assert extract_text(html, filename="page.html", mime_type="text/html") == "Head\n\nOne & two\n\na\n\nb"
 
 
@@ -150,31 +153,42 @@ def test_eml_headers_and_body() -> None:
     message.set_content("Please find it attached.")
     message.add_attachment(b"data", maintype="application", subtype="octet-stream", filename="inv.bin")
     text = extract_text(message.as_bytes(), filename="mail.eml", mime_type=None)
-    assert text == ("Subject: Invoice\nFrom: a@example.com\nTo: b@example.com\nAttachments: inv.bin\n\n"
-                    "Please find it attached.")
+    assert text == (
+        "Subject: Invoice\nFrom: a@example.com\nTo: b@example.com\nAttachments: inv.bin\n\nPlease find it attached."
+    )
 
 
 def test_epub_chapters_in_spine_order() -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as book:
         book.writestr("mimetype", "application/epub+zip")
-        book.writestr("META-INF/container.xml", (
-            '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
-            '<rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
-            "</rootfiles></container>"))
-        book.writestr("OEBPS/content.opf", (
-            '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
-            '<manifest><item id="c1" href="one.xhtml" media-type="application/xhtml+xml"/>'
-            '<item id="c2" href="text/two.xhtml" media-type="application/xhtml+xml"/></manifest>'
-            '<spine><itemref idref="c2"/><itemref idref="c1"/></spine></package>'))
+        book.writestr(
+            "META-INF/container.xml",
+            (
+                '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+                '<rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+                "</rootfiles></container>"
+            ),
+        )
+        book.writestr(
+            "OEBPS/content.opf",
+            (
+                '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
+                '<manifest><item id="c1" href="one.xhtml" media-type="application/xhtml+xml"/>'
+                '<item id="c2" href="text/two.xhtml" media-type="application/xhtml+xml"/></manifest>'
+                '<spine><itemref idref="c2"/><itemref idref="c1"/></spine></package>'
+            ),
+        )
         book.writestr("OEBPS/one.xhtml", "<html><body><p>Chapter one.</p></body></html>")
         book.writestr("OEBPS/text/two.xhtml", "<html><body><h1>Prologue</h1></body></html>")
     assert extract_text(buffer.getvalue(), filename="b.epub", mime_type=None) == "Prologue\n\nChapter one."
 
 
 def test_vtt_cues_are_merged_per_speaker() -> None:
-    vtt = (b"WEBVTT\n\n1\n00:00.000 --> 00:01.000\n<v Ann>Hello\n\n2\n00:01.000 --> 00:02.000\n<v Ann>there\n\n"
-           b"00:02.000 --> 00:03.000\n<v Bob>Hi Ann\n")
+    vtt = (
+        b"WEBVTT\n\n1\n00:00.000 --> 00:01.000\n<v Ann>Hello\n\n2\n00:01.000 --> 00:02.000\n<v Ann>there\n\n"
+        b"00:02.000 --> 00:03.000\n<v Bob>Hi Ann\n"
+    )
     assert extract_text(vtt, filename="talk.vtt", mime_type=None) == 'Ann "Hello there"\nBob "Hi Ann"'
 
 

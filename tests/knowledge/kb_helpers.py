@@ -43,8 +43,10 @@ def wait_indexed(client: httpx.Client, dataset_id: str, batch: str, timeout: flo
 
 
 def add_text(client: httpx.Client, dataset_id: str, name: str, text: str, **fields: Any) -> dict[str, Any]:
-    response = client.post(f"/datasets/{dataset_id}/document/create_by_text",
-                           json={"name": name, "text": text, "indexing_technique": "high_quality", **fields})
+    response = client.post(
+        f"/datasets/{dataset_id}/document/create_by_text",
+        json={"name": name, "text": text, "indexing_technique": "high_quality", **fields},
+    )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     wait_indexed(client, dataset_id, body["batch"])

@@ -23,8 +23,10 @@ from kawa.settings import Settings
 
 API_KEY = "sk-upstream-test-key"
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "dsl" / "chat-assistant.yml"
-FAQ = ("Opening hours: the Korrin museum is open from nine to five, Tuesday to Sunday.\n\n"
-       "Tickets cost twelve euros; children under ten enter for free.")
+FAQ = (
+    "Opening hours: the Korrin museum is open from nine to five, Tuesday to Sunday.\n\n"
+    "Tickets cost twelve euros; children under ten enter for free."
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +36,22 @@ def upstream() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture(scope="module")
-def chat_server(database_url: str, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
-                ) -> Iterator[RunningServer]:
+def chat_server(
+    database_url: str, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
     os.environ.pop("KAWA_DATABASE_URL", None)
-    models = {"providers": {"openai": {"base_url": upstream.base_url, "api_key": API_KEY}},
-              "timeout_s": 5.0, "max_retries": 0, "embedded": {"chat": False}}
-    settings = Settings(home=tmp_path_factory.mktemp("kb-chat"), database_url=database_url,  # type: ignore[call-arg]
-                        port=free_port(), models=models)  # type: ignore[arg-type]
+    models = {
+        "providers": {"openai": {"base_url": upstream.base_url, "api_key": API_KEY}},
+        "timeout_s": 5.0,
+        "max_retries": 0,
+        "embedded": {"chat": False},
+    }
+    settings = Settings(
+        home=tmp_path_factory.mktemp("kb-chat"),
+        database_url=database_url,  # type: ignore[call-arg]
+        port=free_port(),
+        models=models,
+    )  # type: ignore[arg-type]
     server = start_server(settings)
     yield server
     server.stop()
@@ -48,6 +59,7 @@ def chat_server(database_url: str, upstream: FakeOpenAI, tmp_path_factory: pytes
 
 def _keys_and_app(settings: Settings, dataset_ids: list[str] | None) -> tuple[str, str]:
     """A dataset key, and (when dataset ids are given) a chat app using them with its app key."""
+
     async def work() -> tuple[str, str]:
         async with open_services(settings) as services:
             _, dataset_key = await services.keys.create(None, type="dataset")
@@ -55,10 +67,13 @@ def _keys_and_app(settings: Settings, dataset_ids: list[str] | None) -> tuple[st
                 return dataset_key, ""
             doc: dict[str, Any] = yaml.safe_load(FIXTURE.read_text())
             doc["model_config"]["dataset_configs"] = {
-                "retrieval_model": "multiple", "top_k": 2, "reranking_enable": False,
+                "retrieval_model": "multiple",
+                "top_k": 2,
+                "reranking_enable": False,
                 "reranking_mode": "weighted_score",
                 "weights": {"vector_setting": {"vector_weight": 0.7}, "keyword_setting": {"keyword_weight": 0.3}},
-                "datasets": {"datasets": [{"dataset": {"enabled": True, "id": d}} for d in dataset_ids]}}
+                "datasets": {"datasets": [{"dataset": {"enabled": True, "id": d}} for d in dataset_ids]},
+            }
             app, _ = await services.apps.create(load_dsl(yaml.safe_dump(doc)))
             _, app_key = await services.keys.create(app.id)
             return dataset_key, app_key
@@ -81,8 +96,10 @@ def museum(chat_server: RunningServer) -> dict[str, str]:
 
 
 def _ask(client: httpx.Client, query: str, **extra: Any) -> httpx.Response:
-    return client.post("/chat-messages", json={"query": query, "inputs": {"unit": "celsius"}, "user": "alice",
-                                               "auto_generate_name": False, **extra})
+    return client.post(
+        "/chat-messages",
+        json={"query": query, "inputs": {"unit": "celsius"}, "user": "alice", "auto_generate_name": False, **extra},
+    )
 
 
 def _check_resources(resources: list[dict[str, Any]], museum: dict[str, str]) -> None:
@@ -94,8 +111,9 @@ def _check_resources(resources: list[dict[str, Any]], museum: dict[str, str]) ->
     assert isinstance(top["segment_id"], str) and 0 < top["score"] <= 1
 
 
-def test_blocking_answer_cites_the_segment_and_the_model_sees_it(chat_server: RunningServer, upstream: FakeOpenAI,
-                                                                 museum: dict[str, str]) -> None:
+def test_blocking_answer_cites_the_segment_and_the_model_sees_it(
+    chat_server: RunningServer, upstream: FakeOpenAI, museum: dict[str, str]
+) -> None:
     upstream.reset()
     upstream.on_model("gpt-4o-mini", Scenario(text="Twelve euros."))
     with _client(chat_server, museum["app_key"]) as chat:
@@ -111,15 +129,26 @@ def test_blocking_answer_cites_the_segment_and_the_model_sees_it(chat_server: Ru
         _check_resources(history.json()["data"][0]["retriever_resources"], museum)
 
 
-def test_streaming_message_end_carries_the_citations(chat_server: RunningServer, upstream: FakeOpenAI,
-                                                     museum: dict[str, str]) -> None:
+def test_streaming_message_end_carries_the_citations(
+    chat_server: RunningServer, upstream: FakeOpenAI, museum: dict[str, str]
+) -> None:
     upstream.reset()
     upstream.on_model("gpt-4o-mini", Scenario(text="Twelve euros."))
-    with _client(chat_server, museum["app_key"]) as chat, chat.stream(
-            "POST", "/chat-messages", json={"query": "What does a ticket cost?", "inputs": {"unit": "celsius"},
-                                            "user": "alice", "response_mode": "streaming",
-                                            "auto_generate_name": False}) as response:
-        events = [json.loads(line[len("data: "):]) for line in response.iter_lines() if line.startswith("data: ")]
+    with (
+        _client(chat_server, museum["app_key"]) as chat,
+        chat.stream(
+            "POST",
+            "/chat-messages",
+            json={
+                "query": "What does a ticket cost?",
+                "inputs": {"unit": "celsius"},
+                "user": "alice",
+                "response_mode": "streaming",
+                "auto_generate_name": False,
+            },
+        ) as response,
+    ):
+        events = [json.loads(line[len("data: ") :]) for line in response.iter_lines() if line.startswith("data: ")]
     (end,) = [e for e in events if e["event"] == "message_end"]
     _check_resources(end["metadata"]["retriever_resources"], museum)
 
@@ -133,21 +162,53 @@ def test_a_chat_app_whose_dataset_is_gone_fails_clearly(chat_server: RunningServ
     assert "5e0b1c6e-0000-4000-8000-00000000dead does not exist on this server" in response.json()["message"]
 
 
-def test_a_workflow_app_with_a_knowledge_node_answers_from_the_dataset(chat_server: RunningServer,
-                                                                      museum: dict[str, str]) -> None:
+def test_a_workflow_app_with_a_knowledge_node_answers_from_the_dataset(
+    chat_server: RunningServer, museum: dict[str, str]
+) -> None:
     nodes = [
-        {"id": "start", "data": {"type": "start", "title": "Start", "variables": [
-            {"variable": "q", "label": "q", "type": "text-input", "required": True}]}},
-        {"id": "kr", "data": {"type": "knowledge-retrieval", "title": "Knowledge", "query_variable_selector":
-                              ["start", "q"], "dataset_ids": [museum["dataset_id"]], "retrieval_mode": "multiple",
-                              "multiple_retrieval_config": {"top_k": 1}}},
-        {"id": "end", "data": {"type": "end", "title": "End", "outputs": [
-            {"variable": "result", "value_selector": ["kr", "result"]}]}}]
-    edges = [{"id": f"e{i}", "source": s, "target": t, "sourceHandle": "source", "targetHandle": "target"}
-             for i, (s, t) in enumerate([("start", "kr"), ("kr", "end")])]
-    doc = {"version": "0.5.0", "kind": "app", "app": {"name": "museum flow", "mode": "workflow"},
-           "workflow": {"graph": {"nodes": nodes, "edges": edges, "viewport": {}}, "features": {},
-                        "environment_variables": [], "conversation_variables": []}}
+        {
+            "id": "start",
+            "data": {
+                "type": "start",
+                "title": "Start",
+                "variables": [{"variable": "q", "label": "q", "type": "text-input", "required": True}],
+            },
+        },
+        {
+            "id": "kr",
+            "data": {
+                "type": "knowledge-retrieval",
+                "title": "Knowledge",
+                "query_variable_selector": ["start", "q"],
+                "dataset_ids": [museum["dataset_id"]],
+                "retrieval_mode": "multiple",
+                "multiple_retrieval_config": {"top_k": 1},
+            },
+        },
+        {
+            "id": "end",
+            "data": {
+                "type": "end",
+                "title": "End",
+                "outputs": [{"variable": "result", "value_selector": ["kr", "result"]}],
+            },
+        },
+    ]
+    edges = [
+        {"id": f"e{i}", "source": s, "target": t, "sourceHandle": "source", "targetHandle": "target"}
+        for i, (s, t) in enumerate([("start", "kr"), ("kr", "end")])
+    ]
+    doc = {
+        "version": "0.5.0",
+        "kind": "app",
+        "app": {"name": "museum flow", "mode": "workflow"},
+        "workflow": {
+            "graph": {"nodes": nodes, "edges": edges, "viewport": {}},
+            "features": {},
+            "environment_variables": [],
+            "conversation_variables": [],
+        },
+    }
 
     async def create() -> str:
         async with open_services(chat_server.settings) as services:
@@ -155,8 +216,10 @@ def test_a_workflow_app_with_a_knowledge_node_answers_from_the_dataset(chat_serv
             return (await services.keys.create(app.id))[1]
 
     with _client(chat_server, asyncio.run(create())) as client:
-        response = client.post("/workflows/run", json={"inputs": {"q": "When is the museum open?"}, "user": "u",
-                                                       "response_mode": "blocking"})
+        response = client.post(
+            "/workflows/run",
+            json={"inputs": {"q": "When is the museum open?"}, "user": "u", "response_mode": "blocking"},
+        )
     assert response.status_code == 200, response.text
     data = response.json()["data"]
     assert data["status"] == "succeeded", data["error"]

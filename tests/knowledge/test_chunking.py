@@ -23,16 +23,25 @@ def words(n: int, word: str = "word") -> str:
 
 
 def custom(separator: str, max_tokens: int, overlap: int = 0, **rules: object) -> ProcessRule:
-    return parse_process_rule({"mode": "custom", "rules": {
-        "pre_processing_rules": rules.get("pre", []),
-        "segmentation": {"separator": separator, "max_tokens": max_tokens, "chunk_overlap": overlap}}}, "text_model")
+    return parse_process_rule(
+        {
+            "mode": "custom",
+            "rules": {
+                "pre_processing_rules": rules.get("pre", []),
+                "segmentation": {"separator": separator, "max_tokens": max_tokens, "chunk_overlap": overlap},
+            },
+        },
+        "text_model",
+    )
 
 
 def test_automatic_rules_are_difys_defaults() -> None:
     rules = ProcessRule().effective()
     assert rules.segmentation == Segmentation(separator="\n", max_tokens=500, chunk_overlap=50)
-    assert {r.id: r.enabled for r in rules.pre_processing_rules} == {"remove_extra_spaces": True,
-                                                                     "remove_urls_emails": False}
+    assert {r.id: r.enabled for r in rules.pre_processing_rules} == {
+        "remove_extra_spaces": True,
+        "remove_urls_emails": False,
+    }
 
 
 def test_each_line_is_a_chunk_when_lines_are_short() -> None:
@@ -72,25 +81,47 @@ def test_japanese_text_splits_on_sentence_ends() -> None:
 
 
 def test_remove_extra_spaces_and_urls() -> None:
-    rules = Rules.model_validate({"pre_processing_rules": [{"id": "remove_extra_spaces", "enabled": True},
-                                                           {"id": "remove_urls_emails", "enabled": True}]})
+    rules = Rules.model_validate(
+        {
+            "pre_processing_rules": [
+                {"id": "remove_extra_spaces", "enabled": True},
+                {"id": "remove_urls_emails", "enabled": True},
+            ]
+        }
+    )
     text = "see   https://example.com/x and [docs](https://d.example) or mail a.b@example.org\n\n\n\nend"
     assert clean_text(text, rules) == "see and docs or mail \n\nend"
 
 
 def test_parent_child_mode_splits_parents_into_children() -> None:
-    rule = parse_process_rule({"mode": "hierarchical", "rules": {
-        "pre_processing_rules": [], "segmentation": {"separator": "\n\n", "max_tokens": 500},
-        "parent_mode": "paragraph", "subchunk_segmentation": {"separator": "\n", "max_tokens": 100}}},
-        "hierarchical_model")
+    rule = parse_process_rule(
+        {
+            "mode": "hierarchical",
+            "rules": {
+                "pre_processing_rules": [],
+                "segmentation": {"separator": "\n\n", "max_tokens": 500},
+                "parent_mode": "paragraph",
+                "subchunk_segmentation": {"separator": "\n", "max_tokens": 100},
+            },
+        },
+        "hierarchical_model",
+    )
     chunks = chunk_document("a1\na2\n\nb1\nb2\nb3", rule, "hierarchical_model")
     assert [(c.content, c.children) for c in chunks] == [("a1\na2", ["a1", "a2"]), ("b1\nb2\nb3", ["b1", "b2", "b3"])]
 
 
 def test_full_doc_parent_mode_keeps_one_parent() -> None:
-    rule = parse_process_rule({"mode": "hierarchical", "rules": {
-        "segmentation": {"separator": "\n\n", "max_tokens": 500}, "parent_mode": "full-doc",
-        "subchunk_segmentation": {"separator": "\n", "max_tokens": 100}}}, "hierarchical_model")
+    rule = parse_process_rule(
+        {
+            "mode": "hierarchical",
+            "rules": {
+                "segmentation": {"separator": "\n\n", "max_tokens": 500},
+                "parent_mode": "full-doc",
+                "subchunk_segmentation": {"separator": "\n", "max_tokens": 100},
+            },
+        },
+        "hierarchical_model",
+    )
     (chunk,) = chunk_document("a1\na2\n\nb1", rule, "hierarchical_model")
     assert chunk.children == ["a1", "a2", "b1"]
 

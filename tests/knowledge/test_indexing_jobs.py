@@ -25,8 +25,9 @@ def _settings(home: Path, **knowledge: object) -> Settings:
 
 
 async def _add(kb: KnowledgeBase, dataset_id: str, name: str = "facts.txt") -> str:
-    document = await kb.add_document(dataset_id, name=name, data=TEXT.encode(), filename=name,
-                                     mime_type="text/plain", data_source_info={})
+    document = await kb.add_document(
+        dataset_id, name=name, data=TEXT.encode(), filename=name, mime_type="text/plain", data_source_info={}
+    )
     return document.id
 
 
@@ -71,10 +72,17 @@ async def test_rerank_model_rescores_the_candidates(tmp_path: Path) -> None:
         await _add(kb, dataset.id)
         await kb.jobs.wait_idle()
         plain = await kb.retrieve([dataset.id], "ferry timetable", RetrievalConfig(search_method="hybrid_search"))
-        config = RetrievalConfig.model_validate({
-            "search_method": "hybrid_search", "reranking_enable": True, "reranking_mode": "reranking_model",
-            "reranking_model": {"reranking_provider_name": "embedded",
-                                "reranking_model_name": "multilingual-e5-small+bm25"}})
+        config = RetrievalConfig.model_validate(
+            {
+                "search_method": "hybrid_search",
+                "reranking_enable": True,
+                "reranking_mode": "reranking_model",
+                "reranking_model": {
+                    "reranking_provider_name": "embedded",
+                    "reranking_model_name": "multilingual-e5-small+bm25",
+                },
+            }
+        )
         reranked = await kb.retrieve([dataset.id], "ferry timetable", config)
         assert reranked[0].content == "The ferry leaves Dunmore twice a day."
         assert [h.position for h in reranked] == [1, 2]

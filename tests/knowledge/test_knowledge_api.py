@@ -26,8 +26,9 @@ def dataset_key(server: RunningServer) -> str:
 
 @pytest.fixture
 def kb(server: RunningServer, dataset_key: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.api_url, headers={"Authorization": f"Bearer {dataset_key}"},
-                      timeout=60) as client:
+    with httpx.Client(
+        base_url=server.api_url, headers={"Authorization": f"Bearer {dataset_key}"}, timeout=60
+    ) as client:
         yield client
 
 
@@ -40,6 +41,7 @@ def _name() -> str:
 
 
 # ---- auth -----------------------------------------------------------------------------------------------------------
+
 
 def test_app_key_on_a_dataset_route_is_invalid(server: RunningServer, hello_app: ImportedApp) -> None:
     with client_for(server, hello_app.api_key) as client:
@@ -57,6 +59,7 @@ def test_dataset_key_on_an_app_route_is_invalid(server: RunningServer, dataset_k
 
 
 # ---- datasets -------------------------------------------------------------------------------------------------------
+
 
 def test_dataset_is_created_in_difys_shape(kb: httpx.Client) -> None:
     name = _name()
@@ -95,8 +98,10 @@ def test_datasets_are_listed_with_paging(kb: httpx.Client) -> None:
 
 def test_dataset_is_updated(kb: httpx.Client) -> None:
     dataset = new_dataset(kb, _name())
-    response = kb.patch(f"/datasets/{dataset['id']}", json={
-        "description": "new", "retrieval_model": {"search_method": "hybrid_search", "top_k": 3}})
+    response = kb.patch(
+        f"/datasets/{dataset['id']}",
+        json={"description": "new", "retrieval_model": {"search_method": "hybrid_search", "top_k": 3}},
+    )
     assert response.status_code == 200
     assert response.json()["description"] == "new"
     assert response.json()["retrieval_model_dict"]["search_method"] == "hybrid_search"
@@ -113,22 +118,40 @@ def test_dataset_delete_is_a_real_204_then_404(kb: httpx.Client) -> None:
 
 # ---- documents ------------------------------------------------------------------------------------------------------
 
+
 def test_text_document_is_indexed_in_the_background(kb: httpx.Client) -> None:
     dataset = new_dataset(kb, _name())
-    response = kb.post(f"/datasets/{dataset['id']}/document/create_by_text",
-                       json={"name": "facts", "text": FACTS, "indexing_technique": "high_quality",
-                             "process_rule": {"mode": "automatic"}})
+    response = kb.post(
+        f"/datasets/{dataset['id']}/document/create_by_text",
+        json={
+            "name": "facts",
+            "text": FACTS,
+            "indexing_technique": "high_quality",
+            "process_rule": {"mode": "automatic"},
+        },
+    )
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"document", "batch"}
     assert body["document"]["name"] == "facts"
-    assert body["document"]["indexing_status"] in ("waiting", "parsing", "cleaning", "splitting", "indexing",
-                                                   "completed")
+    assert body["document"]["indexing_status"] in (
+        "waiting",
+        "parsing",
+        "cleaning",
+        "splitting",
+        "indexing",
+        "completed",
+    )
     (status,) = wait_indexed(kb, dataset["id"], body["batch"])
     assert status["id"] == body["document"]["id"] and status["indexing_status"] == "completed"
     assert status["completed_segments"] == status["total_segments"] == 3
-    for stage in ("processing_started_at", "parsing_completed_at", "cleaning_completed_at",
-                  "splitting_completed_at", "completed_at"):
+    for stage in (
+        "processing_started_at",
+        "parsing_completed_at",
+        "cleaning_completed_at",
+        "splitting_completed_at",
+        "completed_at",
+    ):
         assert isinstance(status[stage], int), stage
     listed = kb.get(f"/datasets/{dataset['id']}/documents").json()
     (document,) = listed["data"]
@@ -139,9 +162,19 @@ def test_text_document_is_indexed_in_the_background(kb: httpx.Client) -> None:
 def test_custom_rules_split_on_the_separator(kb: httpx.Client) -> None:
     dataset = new_dataset(kb, _name())
     text = "alpha one###beta two###gamma three"
-    body = add_text(kb, dataset["id"], "parts", text, process_rule={"mode": "custom", "rules": {
-        "pre_processing_rules": [{"id": "remove_extra_spaces", "enabled": True}],
-        "segmentation": {"separator": "###", "max_tokens": 100, "chunk_overlap": 0}}})
+    body = add_text(
+        kb,
+        dataset["id"],
+        "parts",
+        text,
+        process_rule={
+            "mode": "custom",
+            "rules": {
+                "pre_processing_rules": [{"id": "remove_extra_spaces", "enabled": True}],
+                "segmentation": {"separator": "###", "max_tokens": 100, "chunk_overlap": 0},
+            },
+        },
+    )
     segments = kb.get(f"/datasets/{dataset['id']}/documents/{body['document']['id']}/segments").json()
     assert [s["content"] for s in segments["data"]] == ["alpha one", "beta two", "gamma three"]
     assert segments["doc_form"] == "text_model" and segments["total"] == 3
@@ -149,11 +182,21 @@ def test_custom_rules_split_on_the_separator(kb: httpx.Client) -> None:
 
 def test_file_document_is_parsed_and_indexed(kb: httpx.Client) -> None:
     dataset = new_dataset(kb, _name())
-    data = {"indexing_technique": "high_quality", "process_rule": {"mode": "custom", "rules": {
-        "pre_processing_rules": [], "segmentation": {"separator": "\\n\\n", "max_tokens": 200, "chunk_overlap": 0}}}}
-    response = kb.post(f"/datasets/{dataset['id']}/document/create_by_file",
-                       files={"file": ("korrin.md", FACTS.encode(), "text/markdown")},
-                       data={"data": json.dumps(data)})
+    data = {
+        "indexing_technique": "high_quality",
+        "process_rule": {
+            "mode": "custom",
+            "rules": {
+                "pre_processing_rules": [],
+                "segmentation": {"separator": "\\n\\n", "max_tokens": 200, "chunk_overlap": 0},
+            },
+        },
+    }
+    response = kb.post(
+        f"/datasets/{dataset['id']}/document/create_by_file",
+        files={"file": ("korrin.md", FACTS.encode(), "text/markdown")},
+        data={"data": json.dumps(data)},
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["document"]["name"] == "korrin.md"
@@ -164,18 +207,22 @@ def test_file_document_is_parsed_and_indexed(kb: httpx.Client) -> None:
 
 def test_create_by_file_without_a_file_is_400(kb: httpx.Client) -> None:
     dataset = new_dataset(kb, _name())
-    response = kb.post(f"/datasets/{dataset['id']}/document/create_by_file", data={"data": "{}"},
-                       files={"other": ("x.txt", b"x", "text/plain")})
+    response = kb.post(
+        f"/datasets/{dataset['id']}/document/create_by_file",
+        data={"data": "{}"},
+        files={"other": ("x.txt", b"x", "text/plain")},
+    )
     assert response.status_code == 400 and response.json()["code"] == "no_file_uploaded"
 
 
 def test_a_failed_document_records_its_error_and_the_others_complete(kb: httpx.Client) -> None:
     dataset = new_dataset(kb, _name())
-    broken = kb.post(f"/datasets/{dataset['id']}/document/create_by_file",
-                     files={"file": ("broken.pdf", b"this is not a pdf", "application/pdf")},
-                     data={"data": json.dumps({"indexing_technique": "high_quality"})}).json()
-    good = kb.post(f"/datasets/{dataset['id']}/document/create_by_text",
-                   json={"name": "good", "text": FACTS}).json()
+    broken = kb.post(
+        f"/datasets/{dataset['id']}/document/create_by_file",
+        files={"file": ("broken.pdf", b"this is not a pdf", "application/pdf")},
+        data={"data": json.dumps({"indexing_technique": "high_quality"})},
+    ).json()
+    good = kb.post(f"/datasets/{dataset['id']}/document/create_by_text", json={"name": "good", "text": FACTS}).json()
     (failed,) = wait_indexed(kb, dataset["id"], broken["batch"])
     (done,) = wait_indexed(kb, dataset["id"], good["batch"])
     assert failed["indexing_status"] == "error" and "PDF" in failed["error"]
@@ -188,8 +235,10 @@ def test_update_by_text_reindexes_the_document(kb: httpx.Client) -> None:
     dataset = new_dataset(kb, _name())
     body = add_text(kb, dataset["id"], "facts", FACTS)
     doc_id = body["document"]["id"]
-    updated = kb.post(f"/datasets/{dataset['id']}/documents/{doc_id}/update_by_text",
-                      json={"name": "renamed", "text": "Only one paragraph about Quillon Bay now."}).json()
+    updated = kb.post(
+        f"/datasets/{dataset['id']}/documents/{doc_id}/update_by_text",
+        json={"name": "renamed", "text": "Only one paragraph about Quillon Bay now."},
+    ).json()
     assert updated["document"]["name"] == "renamed" and updated["batch"] != body["batch"]
     (status,) = wait_indexed(kb, dataset["id"], updated["batch"])
     assert status["total_segments"] == 1
@@ -209,8 +258,9 @@ def test_document_delete_is_204_and_removes_it_from_search(kb: httpx.Client) -> 
 def test_disabled_document_is_not_retrieved(kb: httpx.Client) -> None:
     dataset = new_dataset(kb, _name())
     body = add_text(kb, dataset["id"], "facts", FACTS)
-    response = kb.patch(f"/datasets/{dataset['id']}/documents/status/disable",
-                        json={"document_ids": [body["document"]["id"]]})
+    response = kb.patch(
+        f"/datasets/{dataset['id']}/documents/status/disable", json={"document_ids": [body["document"]["id"]]}
+    )
     assert response.json() == {"result": "success"}
     assert kb.post(f"/datasets/{dataset['id']}/retrieve", json={"query": "puffins"}).json()["records"] == []
     kb.patch(f"/datasets/{dataset['id']}/documents/status/enable", json={"document_ids": [body["document"]["id"]]})
@@ -219,12 +269,14 @@ def test_disabled_document_is_not_retrieved(kb: httpx.Client) -> None:
 
 # ---- segments -------------------------------------------------------------------------------------------------------
 
+
 def test_segments_are_added_updated_and_deleted(kb: httpx.Client) -> None:
     dataset = new_dataset(kb, _name())
     body = add_text(kb, dataset["id"], "facts", FACTS)
     base = f"/datasets/{dataset['id']}/documents/{body['document']['id']}/segments"
-    added = kb.post(base, json={"segments": [{"content": "Dunmore harbour has a red crane.",
-                                              "keywords": ["crane"]}]}).json()
+    added = kb.post(
+        base, json={"segments": [{"content": "Dunmore harbour has a red crane.", "keywords": ["crane"]}]}
+    ).json()
     (segment,) = added["data"]
     assert added["doc_form"] == "text_model" and segment["position"] == 4 and segment["keywords"] == ["crane"]
     assert segment["status"] == "completed"
@@ -244,38 +296,67 @@ def test_segments_are_added_updated_and_deleted(kb: httpx.Client) -> None:
 
 def test_parent_child_documents_retrieve_parents_with_matching_children(kb: httpx.Client) -> None:
     dataset = new_dataset(kb, _name())
-    text = ("Korrin Point facts.\nThe lighthouse was lit in 1874.\nPuffins return every April.\n\n"
-            "Dunmore facts.\nThe ferry leaves twice a day.\nThe harbour has a red crane.")
-    body = add_text(kb, dataset["id"], "tree", text, doc_form="hierarchical_model", process_rule={
-        "mode": "hierarchical", "rules": {
-            "pre_processing_rules": [], "segmentation": {"separator": "\n\n", "max_tokens": 500},
-            "parent_mode": "paragraph", "subchunk_segmentation": {"separator": "\n", "max_tokens": 100}}})
+    text = (
+        "Korrin Point facts.\nThe lighthouse was lit in 1874.\nPuffins return every April.\n\n"
+        "Dunmore facts.\nThe ferry leaves twice a day.\nThe harbour has a red crane."
+    )
+    body = add_text(
+        kb,
+        dataset["id"],
+        "tree",
+        text,
+        doc_form="hierarchical_model",
+        process_rule={
+            "mode": "hierarchical",
+            "rules": {
+                "pre_processing_rules": [],
+                "segmentation": {"separator": "\n\n", "max_tokens": 500},
+                "parent_mode": "paragraph",
+                "subchunk_segmentation": {"separator": "\n", "max_tokens": 100},
+            },
+        },
+    )
     segments = kb.get(f"/datasets/{dataset['id']}/documents/{body['document']['id']}/segments").json()
     assert segments["doc_form"] == "hierarchical_model"
     assert [len(s["child_chunks"]) for s in segments["data"]] == [3, 3]
-    records = kb.post(f"/datasets/{dataset['id']}/retrieve", json={"query": "When do the puffins come back?"}
-                      ).json()["records"]
+    records = kb.post(f"/datasets/{dataset['id']}/retrieve", json={"query": "When do the puffins come back?"}).json()[
+        "records"
+    ]
     assert records[0]["segment"]["content"].startswith("Korrin Point facts.")
     assert records[0]["child_chunks"][0]["content"] == "Puffins return every April."
 
 
 # ---- retrieval ------------------------------------------------------------------------------------------------------
 
+
 def test_retrieve_answers_in_difys_shape(kb: httpx.Client) -> None:
     dataset = new_dataset(kb, _name())
     body = add_text(kb, dataset["id"], "facts", FACTS)
-    response = kb.post(f"/datasets/{dataset['id']}/retrieve", json={
-        "query": "When was the lighthouse first lit?",
-        "retrieval_model": {"search_method": "hybrid_search", "top_k": 2, "reranking_enable": False,
-                            "score_threshold_enabled": False}})
+    response = kb.post(
+        f"/datasets/{dataset['id']}/retrieve",
+        json={
+            "query": "When was the lighthouse first lit?",
+            "retrieval_model": {
+                "search_method": "hybrid_search",
+                "top_k": 2,
+                "reranking_enable": False,
+                "score_threshold_enabled": False,
+            },
+        },
+    )
     assert response.status_code == 200
     result = response.json()
     assert result["query"] == {"content": "When was the lighthouse first lit?"}
     assert len(result["records"]) == 2
     top = result["records"][0]
     assert top["segment"]["content"].startswith("The Amberlight lighthouse")
-    assert top["segment"]["document"] == {"id": body["document"]["id"], "data_source_type": "upload_file",
-                                          "name": "facts", "doc_type": None, "doc_metadata": None}
+    assert top["segment"]["document"] == {
+        "id": body["document"]["id"],
+        "data_source_type": "upload_file",
+        "name": "facts",
+        "doc_type": None,
+        "doc_metadata": None,
+    }
     assert 0 < top["score"] <= 1 and top["tsne_position"] is None
     assert result["records"][0]["score"] >= result["records"][1]["score"]
 
@@ -283,12 +364,21 @@ def test_retrieve_answers_in_difys_shape(kb: httpx.Client) -> None:
 def test_score_threshold_drops_weak_hits(kb: httpx.Client) -> None:
     dataset = new_dataset(kb, _name())
     add_text(kb, dataset["id"], "facts", FACTS)
-    records = kb.post(f"/datasets/{dataset['id']}/retrieve", json={
-        "query": "puffin colony", "retrieval_model": {"search_method": "full_text_search", "top_k": 5,
-                                                      "score_threshold_enabled": True, "score_threshold": 0.5}}
+    records = kb.post(
+        f"/datasets/{dataset['id']}/retrieve",
+        json={
+            "query": "puffin colony",
+            "retrieval_model": {
+                "search_method": "full_text_search",
+                "top_k": 5,
+                "score_threshold_enabled": True,
+                "score_threshold": 0.5,
+            },
+        },
     ).json()["records"]
     assert [r["segment"]["content"] for r in records] == [
-        "Korrin Point is famous for its puffin colony, which returns every April."]
+        "Korrin Point is famous for its puffin colony, which returns every April."
+    ]
 
 
 def test_metadata_filter_limits_retrieval_to_matching_documents(kb: httpx.Client) -> None:
@@ -298,19 +388,41 @@ def test_metadata_filter_limits_retrieval_to_matching_documents(kb: httpx.Client
     field = kb.post(f"/datasets/{dataset['id']}/metadata", json={"type": "string", "name": "region"})
     assert field.status_code == 201
     field_id = field.json()["id"]
-    response = kb.post(f"/datasets/{dataset['id']}/documents/metadata", json={"operation_data": [
-        {"document_id": north["document"]["id"], "metadata_list": [{"id": field_id, "name": "region",
-                                                                    "value": "north"}]},
-        {"document_id": south["document"]["id"], "metadata_list": [{"id": field_id, "name": "region",
-                                                                    "value": "south"}]}]})
+    response = kb.post(
+        f"/datasets/{dataset['id']}/documents/metadata",
+        json={
+            "operation_data": [
+                {
+                    "document_id": north["document"]["id"],
+                    "metadata_list": [{"id": field_id, "name": "region", "value": "north"}],
+                },
+                {
+                    "document_id": south["document"]["id"],
+                    "metadata_list": [{"id": field_id, "name": "region", "value": "south"}],
+                },
+            ]
+        },
+    )
     assert response.json() == {"result": "success"}
     listed = kb.get(f"/datasets/{dataset['id']}/metadata").json()
-    assert listed == {"doc_metadata": [{"id": field_id, "name": "region", "type": "string", "count": 2}],
-                      "built_in_field_enabled": False}
-    records = kb.post(f"/datasets/{dataset['id']}/retrieve", json={"query": "ferry bicycles", "retrieval_model": {
-        "search_method": "semantic_search", "top_k": 5, "metadata_filtering_conditions": {
-            "logical_operator": "and", "conditions": [
-                {"name": "region", "comparison_operator": "is", "value": "south"}]}}}).json()["records"]
+    assert listed == {
+        "doc_metadata": [{"id": field_id, "name": "region", "type": "string", "count": 2}],
+        "built_in_field_enabled": False,
+    }
+    records = kb.post(
+        f"/datasets/{dataset['id']}/retrieve",
+        json={
+            "query": "ferry bicycles",
+            "retrieval_model": {
+                "search_method": "semantic_search",
+                "top_k": 5,
+                "metadata_filtering_conditions": {
+                    "logical_operator": "and",
+                    "conditions": [{"name": "region", "comparison_operator": "is", "value": "south"}],
+                },
+            },
+        },
+    ).json()["records"]
     assert [r["segment"]["document"]["name"] for r in records] == ["south"]
     doc = kb.get(f"/datasets/{dataset['id']}/documents/{south['document']['id']}").json()
     assert doc["doc_metadata"] == [{"id": field_id, "name": "region", "type": "string", "value": "south"}]
@@ -331,11 +443,13 @@ def test_economy_datasets_are_searched_by_keywords_without_embeddings(kb: httpx.
     dataset = new_dataset(kb, _name(), indexing_technique="economy")
     assert dataset["embedding_model"] is None
     add_text(kb, dataset["id"], "facts", FACTS, indexing_technique="economy")
-    records = kb.post(f"/datasets/{dataset['id']}/retrieve", json={
-        "query": "ferry harbour", "retrieval_model": {"search_method": "semantic_search", "top_k": 1}}
+    records = kb.post(
+        f"/datasets/{dataset['id']}/retrieve",
+        json={"query": "ferry harbour", "retrieval_model": {"search_method": "semantic_search", "top_k": 1}},
     ).json()["records"]
     assert [r["segment"]["content"] for r in records] == [
-        "The ferry to Korrin Point leaves from Dunmore harbour twice a day."]
+        "The ferry to Korrin Point leaves from Dunmore harbour twice a day."
+    ]
 
 
 def test_a_document_indexed_after_a_search_is_found_by_the_next_search(kb: httpx.Client) -> None:
@@ -350,9 +464,11 @@ def test_a_document_indexed_after_a_search_is_found_by_the_next_search(kb: httpx
 def test_update_by_file_replaces_the_content(kb: httpx.Client) -> None:
     dataset = new_dataset(kb, _name())
     body = add_text(kb, dataset["id"], "facts", FACTS)
-    response = kb.post(f"/datasets/{dataset['id']}/documents/{body['document']['id']}/update_by_file",
-                       files={"file": ("mill.csv", b"name,grain\nOssel windmill,rye\n", "text/csv")},
-                       data={"data": json.dumps({"name": "mills"})})
+    response = kb.post(
+        f"/datasets/{dataset['id']}/documents/{body['document']['id']}/update_by_file",
+        files={"file": ("mill.csv", b"name,grain\nOssel windmill,rye\n", "text/csv")},
+        data={"data": json.dumps({"name": "mills"})},
+    )
     assert response.status_code == 200, response.text
     (status,) = wait_indexed(kb, dataset["id"], response.json()["batch"])
     assert status["indexing_status"] == "completed"

@@ -16,9 +16,11 @@ from kawa.settings import Settings
 
 # Floors (recall@5, recall@1) a little under the measured figures (see bench/knowledge.py's docstring).
 FLOORS = {
-    ("semantic_search", True): (0.95, 0.9), ("keyword_search", True): (0.95, 0.5),
+    ("semantic_search", True): (0.95, 0.9),
+    ("keyword_search", True): (0.95, 0.5),
     ("hybrid_search", True): (0.95, 0.9),
-    ("semantic_search", False): (0.95, 0.7), ("keyword_search", False): (0.95, 0.9),
+    ("semantic_search", False): (0.95, 0.7),
+    ("keyword_search", False): (0.95, 0.9),
     ("hybrid_search", False): (0.95, 0.85),
 }
 

@@ -23,8 +23,6 @@ def fake(fake_upstream: FakeOpenAI) -> FakeOpenAI:
     return fake_upstream
 
 
-
-
 @pytest.fixture
 async def make_runtime() -> AsyncIterator[Callable[[ModelsConfig], ModelRuntime]]:
     made: list[ModelRuntime] = []

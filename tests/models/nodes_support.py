@@ -36,11 +36,16 @@ async def run_node(
         pool.set_outputs(node_id, values)
     streamed: list[tuple[str, str]] = []
     ctx = NodeContext(
-        node_id="node1", execution_id="exec-1", pool=pool,
+        node_id="node1",
+        execution_id="exec-1",
+        pool=pool,
         services=NodeServices(models=runtime, extras=extras or {}, file_reader=file_reader),
-        limits=EngineLimits(), scope=Scope(), predecessor_node_id=None,
+        limits=EngineLimits(),
+        scope=Scope(),
+        predecessor_node_id=None,
         stream=lambda node_id, var, delta: streamed.append((var, delta)),
-        emit=lambda event: None, run_subgraph=None,
+        emit=lambda event: None,
+        run_subgraph=None,
     )
     result = await node.run(ctx)
     return NodeRun(result=result, streamed=streamed)

@@ -12,11 +12,16 @@ from kawa.models import ChatRequest, ImagePart, Message, ModelsConfig, TextPart,
 
 
 def anthropic_config(fake: FakeOpenAI, key: str = API_KEY) -> ModelsConfig:
-    return ModelsConfig.model_validate({
-        "providers": {"anthropic": {"kind": "anthropic", "base_url": fake.base_url.removesuffix("/v1"),
-                                    "api_key": key}},
-        "max_retries": 0, "timeout_s": 2, "embedded": {"chat": False},
-    })
+    return ModelsConfig.model_validate(
+        {
+            "providers": {
+                "anthropic": {"kind": "anthropic", "base_url": fake.base_url.removesuffix("/v1"), "api_key": key}
+            },
+            "max_retries": 0,
+            "timeout_s": 2,
+            "embedded": {"chat": False},
+        }
+    )
 
 
 async def test_text_and_thinking_stream_with_usage(fake: FakeOpenAI, make_runtime) -> None:
@@ -27,8 +32,9 @@ async def test_text_and_thinking_stream_with_usage(fake: FakeOpenAI, make_runtim
     assert (result.text, result.reasoning, result.finish_reason) == ("Hello there friend.", "Greet them.", "stop")
     assert result.usage.completion_tokens == 5 and result.usage.prompt_tokens > 0
     sent = fake.requests[-1].body
-    assert sent["system"] == "Be kind." and sent["messages"] == [{"role": "user", "content": [
-        {"type": "text", "text": "Hi"}]}]
+    assert sent["system"] == "Be kind." and sent["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "Hi"}]}
+    ]
     assert sent["max_tokens"] == 4096 and sent["stream"] is True
 
 
@@ -36,11 +42,14 @@ async def test_tool_use_round_trip(fake: FakeOpenAI, make_runtime) -> None:
     fake.on_model("claude-sonnet", Scenario(text="", tool_calls=[("get_weather", {"city": "Sapporo"})]))
     runtime = make_runtime(anthropic_config(fake))
     tool = ToolDefinition(name="get_weather", parameters={"type": "object", "properties": {"city": {"type": "string"}}})
-    result = await runtime.chat("anthropic", ChatRequest(model="claude-sonnet", messages=[Message.user("weather?")],
-                                                         tools=[tool], tool_choice="required"))
+    result = await runtime.chat(
+        "anthropic",
+        ChatRequest(model="claude-sonnet", messages=[Message.user("weather?")], tools=[tool], tool_choice="required"),
+    )
     assert result.finish_reason == "tool_calls"
     assert [(c.id, c.name, json.loads(c.arguments)) for c in result.tool_calls] == [
-        ("toolu_0", "get_weather", {"city": "Sapporo"})]
+        ("toolu_0", "get_weather", {"city": "Sapporo"})
+    ]
     assert fake.requests[-1].body["tool_choice"] == {"type": "any"}
     assert fake.requests[-1].body["tools"][0]["input_schema"]["properties"]["city"] == {"type": "string"}
 
@@ -51,12 +60,17 @@ async def test_tool_use_round_trip(fake: FakeOpenAI, make_runtime) -> None:
     ]
     await runtime.chat("anthropic", ChatRequest(model="claude-sonnet", messages=follow_up))
     wire = fake.requests[-1].body["messages"]
-    assert wire[0]["content"][1] == {"type": "image", "source": {
-        "type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
-    assert wire[1]["content"] == [{"type": "tool_use", "id": "toolu_0", "name": "get_weather",
-                                   "input": {"city": "Sapporo"}}]
-    assert wire[2] == {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_0",
-                                                    "content": "snow"}]}
+    assert wire[0]["content"][1] == {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="},
+    }
+    assert wire[1]["content"] == [
+        {"type": "tool_use", "id": "toolu_0", "name": "get_weather", "input": {"city": "Sapporo"}}
+    ]
+    assert wire[2] == {
+        "role": "user",
+        "content": [{"type": "tool_result", "tool_use_id": "toolu_0", "content": "snow"}],
+    }
 
 
 async def test_rate_limit_is_provider_quota_exceeded(fake: FakeOpenAI, make_runtime) -> None:

@@ -65,8 +65,11 @@ async def test_usage_is_estimated_when_the_upstream_sends_none(fake: FakeOpenAI,
 
 async def test_tool_call_fragments_are_assembled(fake: FakeOpenAI, make_runtime) -> None:
     fake.on_model("gpt-4o-mini", Scenario(text="", tool_calls=[("get_weather", {"city": "Tokyo", "unit": "c"})]))
-    tool = ToolDefinition(name="get_weather", description="Weather of a city",
-                          parameters={"type": "object", "properties": {"city": {"type": "string"}}})
+    tool = ToolDefinition(
+        name="get_weather",
+        description="Weather of a city",
+        parameters={"type": "object", "properties": {"city": {"type": "string"}}},
+    )
     result = await make_runtime(upstream_config(fake)).chat("openai", ask("weather?", tools=[tool], tool_choice="auto"))
     assert result.finish_reason == "tool_calls"
     assert [(c.id, c.name, json.loads(c.arguments)) for c in result.tool_calls] == [
@@ -99,8 +102,16 @@ async def test_reasoning_content_is_kept_apart_from_text(fake: FakeOpenAI, make_
 
 async def test_completion_params_stop_words_and_json_schema_reach_the_wire(fake: FakeOpenAI, make_runtime) -> None:
     schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
-    params = CompletionParams(temperature=0.2, top_p=0.9, max_tokens=64, presence_penalty=0.1,
-                              frequency_penalty=0.2, seed=7, stop=["\nHuman:"], repetition_penalty=1.1)
+    params = CompletionParams(
+        temperature=0.2,
+        top_p=0.9,
+        max_tokens=64,
+        presence_penalty=0.1,
+        frequency_penalty=0.2,
+        seed=7,
+        stop=["\nHuman:"],
+        repetition_penalty=1.1,
+    )
     request = ask("name?", params=params, response_format=ResponseFormat(type="json_schema", json_schema=schema))
     await make_runtime(upstream_config(fake)).chat("openai", request)
     sent = fake.requests[-1].body
@@ -108,8 +119,10 @@ async def test_completion_params_stop_words_and_json_schema_reach_the_wire(fake:
     assert (sent["presence_penalty"], sent["frequency_penalty"]) == (0.1, 0.2)
     assert sent["stop"] == ["\nHuman:"]
     assert sent["repetition_penalty"] == 1.1
-    assert sent["response_format"] == {"type": "json_schema",
-                                       "json_schema": {"name": "output", "schema": schema, "strict": False}}
+    assert sent["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "output", "schema": schema, "strict": False},
+    }
     assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
 
 

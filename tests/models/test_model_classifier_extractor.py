@@ -16,16 +16,25 @@ CLASSES = [{"id": "c-billing", "name": "Billing"}, {"id": "c-tech", "name": "Tec
 
 
 def classifier(**overrides: object) -> dict:
-    data = {"type": "question-classifier", "query_variable_selector": ["sys", "query"], "model": MODEL,
-            "classes": CLASSES, "instruction": "Be strict."}
+    data = {
+        "type": "question-classifier",
+        "query_variable_selector": ["sys", "query"],
+        "model": MODEL,
+        "classes": CLASSES,
+        "instruction": "Be strict.",
+    }
     data.update(overrides)
     return data
 
 
 async def test_classifier_routes_to_the_class_the_model_names(fake: FakeOpenAI, make_runtime) -> None:
     fake.on_model("gpt-4o-mini", Scenario(text='{"category_id": "c-tech", "category_name": "Technical problem"}'))
-    run = await run_node(QuestionClassifierNode, classifier(), make_runtime(upstream_config(fake)),
-                         system={"query": "The app crashes on start"})
+    run = await run_node(
+        QuestionClassifierNode,
+        classifier(),
+        make_runtime(upstream_config(fake)),
+        system={"query": "The app crashes on start"},
+    )
     assert run.result.edge_source_handle == "c-tech"
     assert run.result.outputs["class_name"] == "Technical problem"
     assert run.result.outputs["class_id"] == "c-tech"
@@ -37,15 +46,20 @@ async def test_classifier_routes_to_the_class_the_model_names(fake: FakeOpenAI, 
 
 async def test_classifier_accepts_a_bare_class_name(fake: FakeOpenAI, make_runtime) -> None:
     fake.on_model("gpt-4o-mini", Scenario(text="This is about billing."))
-    run = await run_node(QuestionClassifierNode, classifier(), make_runtime(upstream_config(fake)),
-                         system={"query": "Why was I charged twice?"})
+    run = await run_node(
+        QuestionClassifierNode,
+        classifier(),
+        make_runtime(upstream_config(fake)),
+        system={"query": "Why was I charged twice?"},
+    )
     assert run.result.edge_source_handle == "c-billing"
 
 
 async def test_classifier_falls_back_to_the_first_class(fake: FakeOpenAI, make_runtime) -> None:
     fake.on_model("gpt-4o-mini", Scenario(text="No idea."))
-    run = await run_node(QuestionClassifierNode, classifier(), make_runtime(upstream_config(fake)),
-                         system={"query": "?"})
+    run = await run_node(
+        QuestionClassifierNode, classifier(), make_runtime(upstream_config(fake)), system={"query": "?"}
+    )
     assert run.result.outputs["class_id"] == "c-billing"
 
 
@@ -59,8 +73,14 @@ PARAMETERS = [
 
 
 def extractor(**overrides: object) -> dict:
-    data = {"type": "parameter-extractor", "model": MODEL, "query": ["sys", "query"], "parameters": PARAMETERS,
-            "reasoning_mode": "function_call", "instruction": ""}
+    data = {
+        "type": "parameter-extractor",
+        "model": MODEL,
+        "query": ["sys", "query"],
+        "parameters": PARAMETERS,
+        "reasoning_mode": "function_call",
+        "instruction": "",
+    }
     data.update(overrides)
     return data
 
@@ -68,11 +88,20 @@ def extractor(**overrides: object) -> dict:
 async def test_extractor_forces_a_tool_call_and_types_the_values(fake: FakeOpenAI, make_runtime) -> None:
     args = {"city": "Nara", "nights": "3", "breakfast": "yes", "room": "double", "guests": ["Ann", "Bo"]}
     fake.on_model("gpt-4o-mini", Scenario(text="", tool_calls=[(TOOL_NAME, args)]))
-    run = await run_node(ParameterExtractorNode, extractor(), make_runtime(upstream_config(fake)),
-                         system={"query": "Double room in Nara for 3 nights with breakfast, for Ann and Bo"})
+    run = await run_node(
+        ParameterExtractorNode,
+        extractor(),
+        make_runtime(upstream_config(fake)),
+        system={"query": "Double room in Nara for 3 nights with breakfast, for Ann and Bo"},
+    )
     out = run.result.outputs
     assert (out["city"], out["nights"], out["breakfast"], out["room"], out["guests"]) == (
-        "Nara", 3, True, "double", ["Ann", "Bo"])
+        "Nara",
+        3,
+        True,
+        "double",
+        ["Ann", "Bo"],
+    )
     assert (out["__is_success"], out["__reason"]) == (1, None)
     sent = fake.requests[-1].body
     assert sent["tool_choice"] == {"type": "function", "function": {"name": TOOL_NAME}}
@@ -82,8 +111,12 @@ async def test_extractor_forces_a_tool_call_and_types_the_values(fake: FakeOpenA
 
 async def test_extractor_prompt_mode_parses_json_text(fake: FakeOpenAI, make_runtime) -> None:
     fake.on_model("gpt-4o-mini", Scenario(text='```json\n{"city": "Kobe", "nights": 2}\n```'))
-    run = await run_node(ParameterExtractorNode, extractor(reasoning_mode="prompt"),
-                         make_runtime(upstream_config(fake)), system={"query": "Kobe, two nights"})
+    run = await run_node(
+        ParameterExtractorNode,
+        extractor(reasoning_mode="prompt"),
+        make_runtime(upstream_config(fake)),
+        system={"query": "Kobe, two nights"},
+    )
     out = run.result.outputs
     assert (out["city"], out["nights"], out["breakfast"], out["guests"]) == ("Kobe", 2, False, [])
     assert out["__is_success"] == 1
@@ -92,8 +125,9 @@ async def test_extractor_prompt_mode_parses_json_text(fake: FakeOpenAI, make_run
 
 async def test_extractor_reports_a_missing_required_parameter(fake: FakeOpenAI, make_runtime) -> None:
     fake.on_model("gpt-4o-mini", Scenario(text="", tool_calls=[(TOOL_NAME, {"nights": 1})]))
-    run = await run_node(ParameterExtractorNode, extractor(), make_runtime(upstream_config(fake)),
-                         system={"query": "one night"})
+    run = await run_node(
+        ParameterExtractorNode, extractor(), make_runtime(upstream_config(fake)), system={"query": "one night"}
+    )
     out = run.result.outputs
     assert out["__is_success"] == 0 and "city" in out["__reason"]
     assert out["city"] == "" and out["nights"] == 1

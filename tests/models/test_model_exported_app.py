@@ -24,11 +24,14 @@ async def run(fake: FakeOpenAI, runtime, question: str) -> list:
 
 
 async def test_weather_branch_classifies_extracts_and_answers(fake: FakeOpenAI, make_runtime) -> None:
-    fake.on_model_in_turn("gpt-4o-mini", [
-        Scenario(text='{"category_id": "c-weather", "category_name": "Weather question"}'),
-        Scenario(text='{"city": "Sendai", "days": 3}'),
-        Scenario(text="Sunny in Sendai."),
-    ])
+    fake.on_model_in_turn(
+        "gpt-4o-mini",
+        [
+            Scenario(text='{"category_id": "c-weather", "category_name": "Weather question"}'),
+            Scenario(text='{"city": "Sendai", "days": 3}'),
+            Scenario(text="Sunny in Sendai."),
+        ],
+    )
     events = await run(fake, make_runtime(upstream_config(fake)), "Weather in Sendai for the next 3 days?")
     finished = events[-1]
     assert isinstance(finished, WorkflowFinished) and finished.status == "succeeded", finished.error
@@ -36,7 +39,8 @@ async def test_weather_branch_classifies_extracts_and_answers(fake: FakeOpenAI, 
     llm_prompt = fake.requests[-1].body["messages"]
     assert llm_prompt[1] == {"role": "user", "content": "Weather in Sendai for 3 days?"}
     assert finished.total_tokens == sum(
-        (e.execution_metadata or {}).get("total_tokens", 0) for e in events if isinstance(e, NodeFinished))
+        (e.execution_metadata or {}).get("total_tokens", 0) for e in events if isinstance(e, NodeFinished)
+    )
 
 
 async def test_math_branch_runs_the_builtin_tool(fake: FakeOpenAI, make_runtime) -> None:

@@ -36,8 +36,14 @@ async def collect(runtime, request: ChatRequest) -> tuple[str, KawaError | None]
 
 
 async def test_error_mid_stream_is_completion_request_error_after_output(fake: FakeOpenAI, make_runtime) -> None:
-    fake.on_model("gpt-4o-mini", Scenario(text="one two three four five", error_after_chunks=2,
-                                          error_message="The server had an error while processing your request."))
+    fake.on_model(
+        "gpt-4o-mini",
+        Scenario(
+            text="one two three four five",
+            error_after_chunks=2,
+            error_message="The server had an error while processing your request.",
+        ),
+    )
     text, error = await collect(make_runtime(upstream_config(fake, max_retries=3)), ask())
     assert text == "one two"
     assert isinstance(error, CompletionRequestError)
@@ -74,8 +80,10 @@ async def test_retryable_failure_before_output_is_retried_then_succeeds(fake: Fa
 
 
 async def test_insufficient_quota_is_not_retried(fake: FakeOpenAI, make_runtime) -> None:
-    fake.on_model("gpt-4o-mini", Scenario(status=429, error_code="insufficient_quota",
-                                          error_message="You exceeded your current quota."))
+    fake.on_model(
+        "gpt-4o-mini",
+        Scenario(status=429, error_code="insufficient_quota", error_message="You exceeded your current quota."),
+    )
     _, error = await collect(make_runtime(upstream_config(fake, max_retries=3)), ask())
     assert isinstance(error, ProviderQuotaExceeded)
     assert len(fake.requests) == 1
@@ -147,8 +155,9 @@ async def test_model_not_offered_is_model_currently_not_support(fake: FakeOpenAI
 
 
 async def test_upstream_404_for_a_model_is_model_currently_not_support(fake: FakeOpenAI, make_runtime) -> None:
-    fake.on_model("gpt-9", Scenario(status=404, error_code="model_not_found",
-                                    error_message="The model `gpt-9` does not exist."))
+    fake.on_model(
+        "gpt-9", Scenario(status=404, error_code="model_not_found", error_message="The model `gpt-9` does not exist.")
+    )
     _, error = await collect(make_runtime(upstream_config(fake)), ask("gpt-9"))
     assert isinstance(error, ModelNotSupported)
 
@@ -161,10 +170,13 @@ async def test_no_provider_at_all_is_provider_not_initialize(make_runtime) -> No
 
 
 async def test_unreachable_upstream_is_completion_request_error(make_runtime) -> None:
-    config = ModelsConfig.model_validate({
-        "providers": {"openai": {"base_url": "http://127.0.0.1:9/v1", "api_key": API_KEY}},
-        "max_retries": 0, "embedded": {"chat": False},
-    })
+    config = ModelsConfig.model_validate(
+        {
+            "providers": {"openai": {"base_url": "http://127.0.0.1:9/v1", "api_key": API_KEY}},
+            "max_retries": 0,
+            "embedded": {"chat": False},
+        }
+    )
     with pytest.raises(CompletionRequestError) as info:
         await make_runtime(config).chat("openai", ask())
     assert API_KEY not in info.value.message

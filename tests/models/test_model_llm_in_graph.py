@@ -16,13 +16,36 @@ from kawa.workflow.runtime import NodeServices
 
 GRAPH = {
     "nodes": [
-        {"id": "start", "data": {"type": "start", "title": "Start", "variables": [
-            {"variable": "question", "label": "question", "type": "text-input", "required": True}]}},
-        {"id": "llm", "data": {"type": "llm", "title": "LLM", "model": {
-            "provider": "langgenius/openai/openai", "name": "gpt-4o-mini", "mode": "chat", "completion_params": {}},
-            "prompt_template": [{"role": "user", "text": "{{#start.question#}}"}]}},
-        {"id": "end", "data": {"type": "end", "title": "End", "outputs": [
-            {"variable": "answer", "value_selector": ["llm", "text"], "value_type": "string"}]}},
+        {
+            "id": "start",
+            "data": {
+                "type": "start",
+                "title": "Start",
+                "variables": [{"variable": "question", "label": "question", "type": "text-input", "required": True}],
+            },
+        },
+        {
+            "id": "llm",
+            "data": {
+                "type": "llm",
+                "title": "LLM",
+                "model": {
+                    "provider": "langgenius/openai/openai",
+                    "name": "gpt-4o-mini",
+                    "mode": "chat",
+                    "completion_params": {},
+                },
+                "prompt_template": [{"role": "user", "text": "{{#start.question#}}"}],
+            },
+        },
+        {
+            "id": "end",
+            "data": {
+                "type": "end",
+                "title": "End",
+                "outputs": [{"variable": "answer", "value_selector": ["llm", "text"], "value_type": "string"}],
+            },
+        },
     ],
     "edges": [
         {"id": "e1", "source": "start", "target": "llm", "sourceHandle": "source", "targetHandle": "target"},

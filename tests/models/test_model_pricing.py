@@ -17,7 +17,10 @@ def test_price_is_tokens_times_unit_times_unit_price_rounded_to_seven_places() -
     assert usage.total_price == Decimal("0.0036450")
     dumped = usage.model_dump(mode="json")
     assert (dumped["prompt_unit_price"], dumped["prompt_price_unit"], dumped["total_price"]) == (
-        "2.5", "0.000001", "0.0036450")
+        "2.5",
+        "0.000001",
+        "0.0036450",
+    )
 
 
 def test_provider_specific_price_wins_over_the_model_wide_one() -> None:

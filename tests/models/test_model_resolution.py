@@ -22,10 +22,14 @@ def config(**overrides: object) -> ModelsConfig:
     return ModelsConfig.model_validate(data)
 
 
-@pytest.mark.parametrize(("dify_id", "short"), [
-    ("langgenius/openai/openai", "openai"), ("openai", "openai"),
-    ("langgenius/openai_api_compatible/openai_api_compatible", "openai_api_compatible"),
-])
+@pytest.mark.parametrize(
+    ("dify_id", "short"),
+    [
+        ("langgenius/openai/openai", "openai"),
+        ("openai", "openai"),
+        ("langgenius/openai_api_compatible/openai_api_compatible", "openai_api_compatible"),
+    ],
+)
 def test_dify_provider_ids_reduce_to_their_last_segment(dify_id: str, short: str) -> None:
     assert dify_provider_name(dify_id) == short
 
@@ -39,11 +43,15 @@ async def test_dify_ids_of_a_configured_provider_resolve_to_it() -> None:
 
 
 async def test_aliases_map_models_and_whole_providers() -> None:
-    runtime = ModelRuntime(config(aliases={
-        "openai/gpt-4o": "local/qwen2.5",
-        "langgenius/anthropic/anthropic/*": "local/*",
-        "*/deepseek-chat": "openai/gpt-4o-mini",
-    }))
+    runtime = ModelRuntime(
+        config(
+            aliases={
+                "openai/gpt-4o": "local/qwen2.5",
+                "langgenius/anthropic/anthropic/*": "local/*",
+                "*/deepseek-chat": "openai/gpt-4o-mini",
+            }
+        )
+    )
     assert runtime.resolve_chat("langgenius/openai/openai", "gpt-4o").model == "qwen2.5"
     claude = runtime.resolve_chat("langgenius/anthropic/anthropic", "claude-3-5-sonnet")
     assert (claude.provider_name, claude.model) == ("local", "claude-3-5-sonnet")
@@ -89,8 +97,9 @@ async def test_embeddings_use_a_configured_provider_when_the_dataset_names_one(f
 
 async def test_remote_rerank_stt_tts_and_moderation_go_to_the_provider(fake: FakeOpenAI, make_runtime) -> None:
     runtime = make_runtime(upstream_config(fake))
-    hits = await runtime.rerank("refund policy", ["shipping times", "our refund policy"], provider_id="openai",
-                                model="bge-reranker", top_n=1)
+    hits = await runtime.rerank(
+        "refund policy", ["shipping times", "our refund policy"], provider_id="openai", model="bge-reranker", top_n=1
+    )
     assert [h.index for h in hits] == [1]
     transcript = await runtime.transcribe(b"fake-audio", provider_id="openai", model="whisper-1")
     assert transcript.text == "This is the transcript."

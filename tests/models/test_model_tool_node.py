@@ -19,9 +19,16 @@ async def runtime():
 
 
 def tool(provider: str, name: str, parameters: dict, configurations: dict | None = None) -> dict:
-    return {"type": "tool", "title": name, "provider_id": provider, "provider_type": "builtin",
-            "provider_name": provider, "tool_name": name, "tool_parameters": parameters,
-            "tool_configurations": configurations or {}}
+    return {
+        "type": "tool",
+        "title": name,
+        "provider_id": provider,
+        "provider_type": "builtin",
+        "provider_name": provider,
+        "tool_name": name,
+        "tool_parameters": parameters,
+        "tool_configurations": configurations or {},
+    }
 
 
 async def test_math_tool_evaluates_an_expression_from_a_template(runtime) -> None:
@@ -45,8 +52,15 @@ async def test_time_tool_reads_its_configuration(runtime) -> None:
 
 
 async def test_weekday_tool_takes_variables(runtime) -> None:
-    data = tool("time", "weekday", {"year": {"type": "variable", "value": ["start", "y"]},
-                                    "month": {"type": "constant", "value": 1}, "day": {"type": "constant", "value": 1}})
+    data = tool(
+        "time",
+        "weekday",
+        {
+            "year": {"type": "variable", "value": ["start", "y"]},
+            "month": {"type": "constant", "value": 1},
+            "day": {"type": "constant", "value": 1},
+        },
+    )
     run = await run_node(ToolNode, data, runtime, outputs={"start": {"y": 2024}})
     assert run.result.outputs["text"] == "January 1, 2024 is Monday."
 

@@ -18,17 +18,41 @@ async def fetch(url: str, allowed: list[str] | None = None) -> httpx.Response:
         return await client.get(url)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "127.1", "2130706433", "0x7f.1", "0x7f000001", "localhost",
-                                  "[::1]", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "127.1",
+        "2130706433",
+        "0x7f.1",
+        "0x7f000001",
+        "localhost",
+        "[::1]",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+    ],
+)
 async def test_loopback_is_refused_however_it_is_spelled(host: str, loopback_port: int) -> None:
     with pytest.raises(DestinationRefused, match="loopback addresses are blocked"):
         await fetch(f"http://{host}:{loopback_port}/")
 
 
-@pytest.mark.parametrize("url", ["http://10.0.0.1/", "http://169.254.169.254/latest/meta-data/",
-                                 "http://192.168.1.1/", "http://172.16.0.1/", "http://100.64.0.1/",
-                                 "http://0.0.0.0/", "http://[fe80::1]/", "http://[fc00::1]/", "http://[::]/",
-                                 "http://224.0.0.1/", "http://[2002:7f00:1::1]/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://192.168.1.1/",
+        "http://172.16.0.1/",
+        "http://100.64.0.1/",
+        "http://0.0.0.0/",
+        "http://[fe80::1]/",
+        "http://[fc00::1]/",
+        "http://[::]/",
+        "http://224.0.0.1/",
+        "http://[2002:7f00:1::1]/",
+    ],
+)
 async def test_internal_addresses_are_refused_before_connecting(url: str) -> None:
     with pytest.raises(DestinationRefused):
         await asyncio.wait_for(fetch(url), 2)

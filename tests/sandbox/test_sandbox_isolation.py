@@ -156,8 +156,13 @@ def test_seccomp_alone_refuses_fork_socket_and_exec() -> None:
         "print(','.join(refused))\n"
     )
     here = Path(__file__).resolve().parents[2] / "kawa" / "sandbox"
-    done = subprocess.run([sys.executable, "-I", "-c", script, str(here)], capture_output=True, text=True,
-                          timeout=30, env={"PATH": os.environ.get("PATH", "")})
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", script, str(here)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": os.environ.get("PATH", "")},
+    )
     assert done.stdout.strip() == "fork,socket,exec", done.stderr
 
 

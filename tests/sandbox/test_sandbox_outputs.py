@@ -14,8 +14,13 @@ def spec(kind: str, children: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def test_declared_outputs_pass_through_unchanged() -> None:
-    declared = {"s": spec("string"), "n": spec("number"), "b": spec("boolean"), "o": spec("object"),
-                "a": spec("array[string]")}
+    declared = {
+        "s": spec("string"),
+        "n": spec("number"),
+        "b": spec("boolean"),
+        "o": spec("object"),
+        "a": spec("array[string]"),
+    }
     result = {"s": "x", "n": 1.5, "b": True, "o": {"k": [1, 2]}, "a": ["p", "q"]}
     assert check_outputs(result, declared) == result
 
@@ -61,13 +66,17 @@ def test_float_precision_is_limited() -> None:
 
 def test_scientific_notation_strings_become_numbers() -> None:
     assert check_outputs({"n": "1.5e+3", "s": "1e5"}, {"n": spec("number"), "s": spec("string")}) == {
-        "n": 1500.0, "s": "1e5"}
+        "n": 1500.0,
+        "s": "1e5",
+    }
     assert check_outputs({"deep": {"v": ["2E-2"]}}, None) == {"deep": {"v": [0.02]}}
 
 
 def test_booleans_in_number_outputs_become_integers() -> None:
     assert check_outputs({"n": True, "a": [False, 2]}, {"n": spec("number"), "a": spec("array[number]")}) == {
-        "n": 1, "a": [0, 2]}
+        "n": 1,
+        "a": [0, 2],
+    }
 
 
 def test_array_lengths_follow_difys_limits() -> None:

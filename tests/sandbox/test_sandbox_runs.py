@@ -137,4 +137,8 @@ async def test_python_can_use_time_zones(sandbox: CodeSandbox) -> None:
 async def test_javascript_has_atob_and_btoa(sandbox: CodeSandbox) -> None:
     code = "function main({s}) { const e = btoa(s); return { e, d: atob(e), p: btoa('ab'), q: atob('YWI=') }; }"
     assert await sandbox.run("javascript", code, {"s": "kawa!"}) == {
-        "e": base64.b64encode(b"kawa!").decode(), "d": "kawa!", "p": "YWI=", "q": "ab"}
+        "e": base64.b64encode(b"kawa!").decode(),
+        "d": "kawa!",
+        "p": "YWI=",
+        "q": "ab",
+    }

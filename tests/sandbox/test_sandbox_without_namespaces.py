@@ -29,14 +29,17 @@ async def test_layers_report_no_namespaces(bare_sandbox: CodeSandbox) -> None:
     assert any(layer.startswith("landlock") for layer in layers) == (landlock_abi() > 0)
 
 
-@pytest.mark.parametrize("attack", [
-    "def main():\n    return {'t': open('/etc/passwd').read()}\n",
-    "import os\ndef main():\n    return {'l': os.listdir('/')}\n",
-    "import socket\ndef main():\n    socket.socket()\n",
-    "import os\ndef main():\n    os.fork()\n",
-    "import subprocess\ndef main():\n    subprocess.run(['id'])\n",
-    "def main():\n    open('/tmp/kawa-sandbox-probe', 'w').write('x')\n",
-])
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "def main():\n    return {'t': open('/etc/passwd').read()}\n",
+        "import os\ndef main():\n    return {'l': os.listdir('/')}\n",
+        "import socket\ndef main():\n    socket.socket()\n",
+        "import os\ndef main():\n    os.fork()\n",
+        "import subprocess\ndef main():\n    subprocess.run(['id'])\n",
+        "def main():\n    open('/tmp/kawa-sandbox-probe', 'w').write('x')\n",
+    ],
+)
 async def test_attacks_are_still_refused(bare_sandbox: CodeSandbox, attack: str) -> None:
     with pytest.raises(CodeExecutionError, match="PermissionError"):
         await bare_sandbox.run("python3", attack, {})
@@ -76,8 +79,13 @@ def test_landlock_alone_refuses_server_files_and_tcp(tmp_path: Path) -> None:
         "print(','.join(refused), abi)\n"
     )
     here = Path(__file__).resolve().parents[2] / "kawa" / "sandbox"
-    done = subprocess.run([sys.executable, "-I", "-c", script, str(here), str(secret)], capture_output=True,
-                          text=True, timeout=30, env={"PATH": os.environ.get("PATH", "")})
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", script, str(here), str(secret)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": os.environ.get("PATH", "")},
+    )
     if done.stdout.strip() == "unsupported":
         pytest.skip("this kernel has no Landlock")
     refused, abi = done.stdout.split()

@@ -32,8 +32,12 @@ class _EchoHandler(BaseHTTPRequestHandler):
             return
         if parts.path == "/binary":
             size = int(query.get("size", "16"))
-            self._send(200, bytes(range(256)) * (size // 256) + bytes(size % 256), "application/octet-stream",
-                       {"Content-Disposition": 'attachment; filename="blob.bin"'})
+            self._send(
+                200,
+                bytes(range(256)) * (size // 256) + bytes(size % 256),
+                "application/octet-stream",
+                {"Content-Disposition": 'attachment; filename="blob.bin"'},
+            )
             return
         if parts.path == "/text":
             self._send(200, b"x" * int(query.get("size", "16")), "text/plain; charset=utf-8")
@@ -42,9 +46,12 @@ class _EchoHandler(BaseHTTPRequestHandler):
             time.sleep(float(query.get("seconds", "1")))
         status = int(parts.path.split("/")[2]) if parts.path.startswith("/status/") else 200
         described = {
-            "method": self.command, "path": parts.path, "query": query,
+            "method": self.command,
+            "path": parts.path,
+            "query": query,
             "headers": {k.lower(): v for k, v in self.headers.items()},
-            "body": body.decode("utf-8", errors="replace"), "content_type": self.headers.get("Content-Type"),
+            "body": body.decode("utf-8", errors="replace"),
+            "content_type": self.headers.get("Content-Type"),
         }
         self._send(status, json.dumps(described).encode(), "application/json")
 

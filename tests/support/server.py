@@ -40,8 +40,14 @@ class RunningServer:
 
 
 def start_server(settings: Settings) -> RunningServer:
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning",
-                            lifespan="on", timeout_graceful_shutdown=2)
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), name="kawa-test-server", daemon=True)
     thread.start()

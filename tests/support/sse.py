@@ -16,7 +16,7 @@ def iter_events(response: httpx.Response, *, include_pings: bool = False) -> Ite
         while "\n\n" in buffer:
             block, buffer = buffer.split("\n\n", 1)
             if block.startswith("data: "):
-                yield json.loads(block[len("data: "):])
+                yield json.loads(block[len("data: ") :])
             elif block.strip() == "event: ping" and include_pings:
                 yield {"event": "ping"}
             elif block.strip():

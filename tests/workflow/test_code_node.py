@@ -19,15 +19,26 @@ async def services() -> AsyncIterator[NodeServices]:
 
 
 def code(language: str, source: str, outputs: dict[str, str], **variables: list[str]) -> dict[str, object]:
-    return node("code", "code", code_language=language, code=source,
-                variables=[{"variable": k, "value_selector": v} for k, v in variables.items()],
-                outputs={name: {"type": kind, "children": None} for name, kind in outputs.items()})
+    return node(
+        "code",
+        "code",
+        code_language=language,
+        code=source,
+        variables=[{"variable": k, "value_selector": v} for k, v in variables.items()],
+        outputs={name: {"type": kind, "children": None} for name, kind in outputs.items()},
+    )
 
 
 async def test_python_code_node_outputs_feed_the_end_node(services: NodeServices) -> None:
     source = "def main(x: str) -> dict:\n    return {'upper': x.upper(), 'length': len(x)}\n"
-    spec = graph([start("x"), code("python3", source, {"upper": "string", "length": "number"}, x=["start", "x"]),
-                  end(upper=["code", "upper"], length=["code", "length"])], chain("start", "code", "end"))
+    spec = graph(
+        [
+            start("x"),
+            code("python3", source, {"upper": "string", "length": "number"}, x=["start", "x"]),
+            end(upper=["code", "upper"], length=["code", "length"]),
+        ],
+        chain("start", "code", "end"),
+    )
     run = await run_graph(spec, {"x": "kawa"}, services=services)
     assert run.finished.status == "succeeded"
     assert run.finished.outputs == {"upper": "KAWA", "length": 4}
@@ -36,15 +47,23 @@ async def test_python_code_node_outputs_feed_the_end_node(services: NodeServices
 
 async def test_javascript_code_node_runs_difys_function_main_style(services: NodeServices) -> None:
     source = "function main({items}) {\n  return { total: items.reduce((a, b) => a + b, 0) };\n}\n"
-    spec = graph([start(), code("javascript", source, {"total": "number"}, items=["sys", "numbers"]),
-                  end(total=["code", "total"])], chain("start", "code", "end"))
+    spec = graph(
+        [
+            start(),
+            code("javascript", source, {"total": "number"}, items=["sys", "numbers"]),
+            end(total=["code", "total"]),
+        ],
+        chain("start", "code", "end"),
+    )
     run = await run_graph(spec, system={"numbers": [1, 2, 3.5]}, services=services)
     assert run.finished.outputs == {"total": 6.5}
 
 
 async def test_output_of_the_wrong_type_fails_the_node_naming_it(services: NodeServices) -> None:
-    spec = graph([start(), code("python3", "def main():\n    return {'n': 'seven'}\n", {"n": "number"}), end()],
-                 chain("start", "code", "end"))
+    spec = graph(
+        [start(), code("python3", "def main():\n    return {'n': 'seven'}\n", {"n": "number"}), end()],
+        chain("start", "code", "end"),
+    )
     run = await run_graph(spec, services=services)
     finished = run.node_finished("code")
     assert finished.status == "failed"
@@ -54,8 +73,10 @@ async def test_output_of_the_wrong_type_fails_the_node_naming_it(services: NodeS
 
 async def test_user_exception_fails_the_node_and_default_value_recovers(services: NodeServices) -> None:
     failing = code("python3", "def main():\n    return {'r': 1 / 0}\n", {"r": "number"})
-    failing["data"].update(error_strategy="default-value",  # type: ignore[union-attr]
-                           default_value=[{"key": "r", "type": "number", "value": "0"}])
+    failing["data"].update(
+        error_strategy="default-value",  # type: ignore[union-attr]
+        default_value=[{"key": "r", "type": "number", "value": "0"}],
+    )
     spec = graph([start(), failing, end(r=["code", "r"], t=["code", "error_type"])], chain("start", "code", "end"))
     run = await run_graph(spec, services=services)
     finished = run.node_finished("code")
@@ -67,8 +88,10 @@ async def test_user_exception_fails_the_node_and_default_value_recovers(services
 async def test_timeout_fails_the_node_with_a_clear_error(services: NodeServices) -> None:
     sandbox = services.code_runner
     assert isinstance(sandbox, CodeSandbox)
-    spec = graph([start(), code("python3", "def main():\n    while True:\n        pass\n", {}), end()],
-                 chain("start", "code", "end"))
+    spec = graph(
+        [start(), code("python3", "def main():\n    while True:\n        pass\n", {}), end()],
+        chain("start", "code", "end"),
+    )
     sandbox.config.timeout_s = 1
     try:
         run = await run_graph(spec, services=services)
@@ -78,7 +101,8 @@ async def test_timeout_fails_the_node_with_a_clear_error(services: NodeServices)
 
 
 def test_unknown_output_type_is_a_compile_error() -> None:
-    spec = graph([start(), code("python3", "def main():\n    return {}\n", {"f": "file"}), end()],
-                 chain("start", "code", "end"))
+    spec = graph(
+        [start(), code("python3", "def main():\n    return {}\n", {"f": "file"}), end()], chain("start", "code", "end")
+    )
     with pytest.raises(DslError, match=r"outputs\.f\.type"):
         compile_test_graph(spec)

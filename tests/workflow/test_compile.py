@@ -14,8 +14,9 @@ from kawa.workflow.errors import GraphCompileError
 
 
 def valid() -> dict[str, Any]:
-    return graph([start("q"), template("t", "{{ q }}", q=["start", "q"]), end(out=["t", "output"])],
-                 chain("start", "t", "end"))
+    return graph(
+        [start("q"), template("t", "{{ q }}", q=["start", "q"]), end(out=["t", "output"])], chain("start", "t", "end")
+    )
 
 
 def refused(spec: dict[str, Any]) -> GraphCompileError:
@@ -42,9 +43,16 @@ def test_sticky_notes_are_dropped() -> None:
 
 
 def test_container_children_compile_into_a_subgraph() -> None:
-    spec = graph([start(), node("it", "iteration", iterator_selector=["start", "x"], output_selector=["c", "output"]),
-                  child("it", "s", "iteration-start"), child("it", "c", "template-transform", template="x"), end()],
-                 [*chain("start", "it", "end"), edge("s", "c")])
+    spec = graph(
+        [
+            start(),
+            node("it", "iteration", iterator_selector=["start", "x"], output_selector=["c", "output"]),
+            child("it", "s", "iteration-start"),
+            child("it", "c", "template-transform", template="x"),
+            end(),
+        ],
+        [*chain("start", "it", "end"), edge("s", "c")],
+    )
     compiled = compile_graph(spec)
     assert set(compiled.nodes) == {"start", "it", "end"}
     assert compiled.subgraphs["it"].root_id == "s"
@@ -52,11 +60,18 @@ def test_container_children_compile_into_a_subgraph() -> None:
 
 
 def test_dify_style_children_marked_with_iteration_id_are_found() -> None:
-    spec = graph([start(), node("it", "iteration", iterator_selector=["start", "x"], output_selector=["c", "output"],
-                                start_node_id="s"),
-                  node("s", "iteration-start", isInIteration=True, iteration_id="it"),
-                  node("c", "template-transform", template="x", isInIteration=True, iteration_id="it"), end()],
-                 [*chain("start", "it", "end"), edge("s", "c")])
+    spec = graph(
+        [
+            start(),
+            node(
+                "it", "iteration", iterator_selector=["start", "x"], output_selector=["c", "output"], start_node_id="s"
+            ),
+            node("s", "iteration-start", isInIteration=True, iteration_id="it"),
+            node("c", "template-transform", template="x", isInIteration=True, iteration_id="it"),
+            end(),
+        ],
+        [*chain("start", "it", "end"), edge("s", "c")],
+    )
     assert set(compile_graph(spec).subgraphs["it"].nodes) == {"s", "c"}
 
 
@@ -136,10 +151,17 @@ def test_self_loop_is_a_cycle() -> None:
 
 
 def test_cycle_inside_a_container() -> None:
-    spec = graph([start(), node("it", "iteration", iterator_selector=["start", "x"], output_selector=["a", "output"]),
-                  child("it", "s", "iteration-start"), child("it", "a", "template-transform", template="a"),
-                  child("it", "b", "template-transform", template="b"), end()],
-                 [*chain("start", "it", "end"), *chain("s", "a", "b"), edge("b", "a")])
+    spec = graph(
+        [
+            start(),
+            node("it", "iteration", iterator_selector=["start", "x"], output_selector=["a", "output"]),
+            child("it", "s", "iteration-start"),
+            child("it", "a", "template-transform", template="a"),
+            child("it", "b", "template-transform", template="b"),
+            end(),
+        ],
+        [*chain("start", "it", "end"), *chain("s", "a", "b"), edge("b", "a")],
+    )
     assert "cycle" in refused(spec).message
 
 
@@ -184,37 +206,79 @@ def test_template_reference_to_a_missing_node() -> None:
 
 
 def test_condition_selector_to_a_missing_node() -> None:
-    spec = graph([start(), node("if", "if-else", cases=[{"case_id": "c", "conditions": [
-        {"variable_selector": ["ghost", "x"], "comparison_operator": "empty"}]}]), end()],
-        chain("start", "if", "end"))
+    spec = graph(
+        [
+            start(),
+            node(
+                "if",
+                "if-else",
+                cases=[
+                    {
+                        "case_id": "c",
+                        "conditions": [{"variable_selector": ["ghost", "x"], "comparison_operator": "empty"}],
+                    }
+                ],
+            ),
+            end(),
+        ],
+        chain("start", "if", "end"),
+    )
     assert refused(spec).path == "workflow.graph.nodes[1].data.cases[0].conditions[0].variable_selector"
 
 
 def test_aggregator_selector_to_a_missing_node() -> None:
-    spec = graph([start(), node("agg", "variable-aggregator", variables=[["start", "a"], ["ghost", "b"]]), end()],
-                 chain("start", "agg", "end"))
+    spec = graph(
+        [start(), node("agg", "variable-aggregator", variables=[["start", "a"], ["ghost", "b"]]), end()],
+        chain("start", "agg", "end"),
+    )
     assert refused(spec).path == "workflow.graph.nodes[1].data.variables[1]"
 
 
 def test_namespaces_are_not_nodes() -> None:
-    spec = graph([start(), node("a", "answer", answer="{{#sys.query#}} {{#env.key#}} {{#conversation.name#}}")],
-                 chain("start", "a"))
+    spec = graph(
+        [start(), node("a", "answer", answer="{{#sys.query#}} {{#env.key#}} {{#conversation.name#}}")],
+        chain("start", "a"),
+    )
     compile_graph(spec)
 
 
 def test_unknown_comparison_operator() -> None:
-    spec = graph([start(), node("if", "if-else", cases=[{"case_id": "c", "conditions": [
-        {"variable_selector": ["start", "x"], "comparison_operator": "resembles"}]}]), end()],
-        chain("start", "if", "end"))
+    spec = graph(
+        [
+            start(),
+            node(
+                "if",
+                "if-else",
+                cases=[
+                    {
+                        "case_id": "c",
+                        "conditions": [{"variable_selector": ["start", "x"], "comparison_operator": "resembles"}],
+                    }
+                ],
+            ),
+            end(),
+        ],
+        chain("start", "if", "end"),
+    )
     error = refused(spec)
     assert error.path == "workflow.graph.nodes[1].data.cases[0].conditions[0].comparison_operator"
     assert "resembles" in error.message
 
 
 def test_unknown_assigner_operation() -> None:
-    spec = graph([start(), node("set", "assigner", version="2", items=[
-        {"variable_selector": ["conversation", "x"], "operation": "teleport", "value": 1}]), end()],
-        chain("start", "set", "end"))
+    spec = graph(
+        [
+            start(),
+            node(
+                "set",
+                "assigner",
+                version="2",
+                items=[{"variable_selector": ["conversation", "x"], "operation": "teleport", "value": 1}],
+            ),
+            end(),
+        ],
+        chain("start", "set", "end"),
+    )
     assert refused(spec).path == "workflow.graph.nodes[1].data.items[0].operation"
 
 
@@ -237,17 +301,31 @@ def test_parent_that_is_not_a_container() -> None:
 
 
 def test_edge_crossing_a_container_boundary() -> None:
-    spec = graph([start(), node("it", "iteration", iterator_selector=["start", "x"], output_selector=["c", "output"]),
-                  child("it", "s", "iteration-start"), child("it", "c", "template-transform", template="x"), end()],
-                 [*chain("start", "it", "end"), edge("s", "c"), edge("c", "end")])
+    spec = graph(
+        [
+            start(),
+            node("it", "iteration", iterator_selector=["start", "x"], output_selector=["c", "output"]),
+            child("it", "s", "iteration-start"),
+            child("it", "c", "template-transform", template="x"),
+            end(),
+        ],
+        [*chain("start", "it", "end"), edge("s", "c"), edge("c", "end")],
+    )
     error = refused(spec)
     assert error.path == "workflow.graph.edges[3]"
     assert "container" in error.message
 
 
 def test_container_without_a_start_node() -> None:
-    spec = graph([start(), node("it", "iteration", iterator_selector=["start", "x"], output_selector=["c", "output"]),
-                  child("it", "c", "template-transform", template="x"), end()], chain("start", "it", "end"))
+    spec = graph(
+        [
+            start(),
+            node("it", "iteration", iterator_selector=["start", "x"], output_selector=["c", "output"]),
+            child("it", "c", "template-transform", template="x"),
+            end(),
+        ],
+        chain("start", "it", "end"),
+    )
     assert refused(spec).path == "workflow.graph.nodes[1].data.start_node_id"
 
 

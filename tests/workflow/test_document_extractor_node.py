@@ -30,15 +30,35 @@ UPLOADS = {"csv-1": b"a,b\n1,2\n", "docx-1": _docx_bytes(), "exe-1": b"MZ"}
 
 def upload(file_id: str, name: str, mime: str) -> dict[str, Any]:
     extension = "." + name.rsplit(".", 1)[-1]
-    return {"dify_model_identity": "__dify__file__", "id": None, "type": "document", "transfer_method": "local_file",
-            "related_id": file_id, "filename": name, "extension": extension, "mime_type": mime,
-            "size": len(UPLOADS[file_id]), "remote_url": None, "url": f"http://files/{file_id}"}
+    return {
+        "dify_model_identity": "__dify__file__",
+        "id": None,
+        "type": "document",
+        "transfer_method": "local_file",
+        "related_id": file_id,
+        "filename": name,
+        "extension": extension,
+        "mime_type": mime,
+        "size": len(UPLOADS[file_id]),
+        "remote_url": None,
+        "url": f"http://files/{file_id}",
+    }
 
 
 def remote(url: str) -> dict[str, Any]:
-    return {"dify_model_identity": "__dify__file__", "id": None, "type": "document", "transfer_method": "remote_url",
-            "related_id": None, "filename": url.rsplit("/", 1)[-1], "extension": ".json",
-            "mime_type": "application/json", "size": -1, "remote_url": url, "url": url}
+    return {
+        "dify_model_identity": "__dify__file__",
+        "id": None,
+        "type": "document",
+        "transfer_method": "remote_url",
+        "related_id": None,
+        "filename": url.rsplit("/", 1)[-1],
+        "extension": ".json",
+        "mime_type": "application/json",
+        "size": -1,
+        "remote_url": url,
+        "url": url,
+    }
 
 
 async def read_upload(file_id: str) -> bytes:
@@ -52,16 +72,18 @@ def port() -> Iterator[int]:
 
 
 async def extract(value: Any, allowed: list[str] | None = None) -> Run:
-    spec = graph([start(), node("doc", "document-extractor", variable_selector=["sys", "files"]),
-                  end(text=["doc", "text"])], chain("start", "doc", "end"))
-    services = NodeServices(file_reader=read_upload, http_client_factory=GuardedClientFactory(allowed or []),
-                            extras={})
+    spec = graph(
+        [start(), node("doc", "document-extractor", variable_selector=["sys", "files"]), end(text=["doc", "text"])],
+        chain("start", "doc", "end"),
+    )
+    services = NodeServices(file_reader=read_upload, http_client_factory=GuardedClientFactory(allowed or []), extras={})
     return await run_graph(spec, system={"files": value}, services=services)
 
 
 async def test_one_uploaded_file_becomes_one_text() -> None:
-    run = await extract(upload("docx-1", "report.docx",
-                               "application/vnd.openxmlformats-officedocument.wordprocessingml.document"))
+    run = await extract(
+        upload("docx-1", "report.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    )
     assert run.finished.status == "succeeded"
     assert run.finished.outputs == {"text": "Quarterly report"}
 

@@ -12,8 +12,9 @@ def flaky(node_id: str, failures: int, **data: object) -> dict[str, object]:
 
 
 async def test_a_failing_node_without_strategy_fails_the_run_with_its_error() -> None:
-    run = await run_graph(graph([start(), flaky("f", 1), template("after", "x"), end()],
-                                chain("start", "f", "after", "end")))
+    run = await run_graph(
+        graph([start(), flaky("f", 1), template("after", "x"), end()], chain("start", "f", "after", "end"))
+    )
     assert run.node_finished("f").status == "failed"
     assert run.node_finished("f").error == "boom"
     assert run.finished.status == "failed"
@@ -22,8 +23,10 @@ async def test_a_failing_node_without_strategy_fails_the_run_with_its_error() ->
 
 
 async def test_a_failure_stops_the_nodes_running_on_other_branches() -> None:
-    spec = graph([start(), flaky("f", 1), node("slow", "test-sleep", seconds=5), end()],
-                 [edge("start", "f"), edge("start", "slow"), edge("f", "end"), edge("slow", "end")])
+    spec = graph(
+        [start(), flaky("f", 1), node("slow", "test-sleep", seconds=5), end()],
+        [edge("start", "f"), edge("start", "slow"), edge("f", "end"), edge("slow", "end")],
+    )
     run = await run_graph(spec)
     assert run.finished.status == "failed"
     assert run.node_finished("slow").status == "stopped"
@@ -31,12 +34,22 @@ async def test_a_failure_stops_the_nodes_running_on_other_branches() -> None:
 
 
 async def test_default_value_strategy_outputs_defaults_and_continues() -> None:
-    spec = graph([
-        start(),
-        flaky("f", 1, error_strategy="default-value", default_value=[
-            {"key": "attempts", "type": "number", "value": "0"}, {"key": "note", "type": "string", "value": "n/a"}]),
-        end(attempts=["f", "attempts"], note=["f", "note"]),
-    ], chain("start", "f", "end"))
+    spec = graph(
+        [
+            start(),
+            flaky(
+                "f",
+                1,
+                error_strategy="default-value",
+                default_value=[
+                    {"key": "attempts", "type": "number", "value": "0"},
+                    {"key": "note", "type": "string", "value": "n/a"},
+                ],
+            ),
+            end(attempts=["f", "attempts"], note=["f", "note"]),
+        ],
+        chain("start", "f", "end"),
+    )
     run = await run_graph(spec)
     finished = run.node_finished("f")
     assert finished.status == "exception"
@@ -50,13 +63,24 @@ async def test_default_value_strategy_outputs_defaults_and_continues() -> None:
 
 
 async def test_fail_branch_strategy_follows_the_fail_branch_only() -> None:
-    spec = graph([
-        start(), flaky("f", 1, error_strategy="fail-branch"),
-        template("ok", "ok"), template("handler", "{{ e }}", e=["f", "error_message"]),
-        node("agg", "variable-aggregator", variables=[["ok", "output"], ["handler", "output"]]),
-        end(out=["agg", "output"]),
-    ], [*chain("start", "f"), edge("f", "ok"), edge("f", "handler", "fail-branch"), edge("ok", "agg"),
-        edge("handler", "agg"), edge("agg", "end")])
+    spec = graph(
+        [
+            start(),
+            flaky("f", 1, error_strategy="fail-branch"),
+            template("ok", "ok"),
+            template("handler", "{{ e }}", e=["f", "error_message"]),
+            node("agg", "variable-aggregator", variables=[["ok", "output"], ["handler", "output"]]),
+            end(out=["agg", "output"]),
+        ],
+        [
+            *chain("start", "f"),
+            edge("f", "ok"),
+            edge("f", "handler", "fail-branch"),
+            edge("ok", "agg"),
+            edge("handler", "agg"),
+            edge("agg", "end"),
+        ],
+    )
     run = await run_graph(spec)
     assert run.node_finished("f").status == "exception"
     assert run.node_finished("f").outputs == {"error_message": "boom", "error_type": "FlakyError"}
@@ -66,22 +90,38 @@ async def test_fail_branch_strategy_follows_the_fail_branch_only() -> None:
 
 
 async def test_fail_branch_node_that_succeeds_takes_the_normal_edge() -> None:
-    spec = graph([
-        start(), flaky("f", 0, error_strategy="fail-branch"), template("ok", "ok"), template("handler", "h"),
-        node("agg", "variable-aggregator", variables=[["ok", "output"], ["handler", "output"]]),
-        end(out=["agg", "output"]),
-    ], [*chain("start", "f"), edge("f", "ok"), edge("f", "handler", "fail-branch"), edge("ok", "agg"),
-        edge("handler", "agg"), edge("agg", "end")])
+    spec = graph(
+        [
+            start(),
+            flaky("f", 0, error_strategy="fail-branch"),
+            template("ok", "ok"),
+            template("handler", "h"),
+            node("agg", "variable-aggregator", variables=[["ok", "output"], ["handler", "output"]]),
+            end(out=["agg", "output"]),
+        ],
+        [
+            *chain("start", "f"),
+            edge("f", "ok"),
+            edge("f", "handler", "fail-branch"),
+            edge("ok", "agg"),
+            edge("handler", "agg"),
+            edge("agg", "end"),
+        ],
+    )
     run = await run_graph(spec)
     assert run.finished.outputs == {"out": "ok"}
     assert run.finished.status == "succeeded"
 
 
 async def test_retries_emit_node_retry_then_succeed() -> None:
-    spec = graph([
-        start(), flaky("f", 2, retry_config={"retry_enabled": True, "max_retries": 3, "retry_interval": 10}),
-        end(n=["f", "attempts"]),
-    ], chain("start", "f", "end"))
+    spec = graph(
+        [
+            start(),
+            flaky("f", 2, retry_config={"retry_enabled": True, "max_retries": 3, "retry_interval": 10}),
+            end(n=["f", "attempts"]),
+        ],
+        chain("start", "f", "end"),
+    )
     run = await run_graph(spec)
     retries = run.of(NodeRetry)
     assert [r.retry_index for r in retries] == [1, 2]
@@ -93,12 +133,20 @@ async def test_retries_emit_node_retry_then_succeed() -> None:
 
 
 async def test_retries_exhausted_fall_back_to_the_error_strategy() -> None:
-    spec = graph([
-        start(),
-        flaky("f", 5, retry_config={"retry_enabled": True, "max_retries": 2, "retry_interval": 0},
-              error_strategy="default-value", default_value=[{"key": "attempts", "type": "number", "value": -1}]),
-        end(n=["f", "attempts"]),
-    ], chain("start", "f", "end"))
+    spec = graph(
+        [
+            start(),
+            flaky(
+                "f",
+                5,
+                retry_config={"retry_enabled": True, "max_retries": 2, "retry_interval": 0},
+                error_strategy="default-value",
+                default_value=[{"key": "attempts", "type": "number", "value": -1}],
+            ),
+            end(n=["f", "attempts"]),
+        ],
+        chain("start", "f", "end"),
+    )
     run = await run_graph(spec)
     assert len(run.of(NodeRetry)) == 2
     assert run.finished.outputs == {"n": -1}
@@ -106,16 +154,20 @@ async def test_retries_exhausted_fall_back_to_the_error_strategy() -> None:
 
 
 async def test_retry_disabled_means_one_attempt() -> None:
-    spec = graph([start(), flaky("f", 1, retry_config={"retry_enabled": False, "max_retries": 3}), end()],
-                 chain("start", "f", "end"))
+    spec = graph(
+        [start(), flaky("f", 1, retry_config={"retry_enabled": False, "max_retries": 3}), end()],
+        chain("start", "f", "end"),
+    )
     run = await run_graph(spec)
     assert run.of(NodeRetry) == []
     assert run.finished.status == "failed"
 
 
 async def test_every_started_node_gets_exactly_one_finished_event() -> None:
-    spec = graph([start(), flaky("f", 1), node("s", "test-sleep", seconds=1), end()],
-                 [edge("start", "f"), edge("start", "s"), edge("f", "end"), edge("s", "end")])
+    spec = graph(
+        [start(), flaky("f", 1), node("s", "test-sleep", seconds=1), end()],
+        [edge("start", "f"), edge("start", "s"), edge("f", "end"), edge("s", "end")],
+    )
     run = await run_graph(spec)
     assert sorted(run.started_ids()) == sorted(e.node_id for e in run.of(NodeFinished))
 
@@ -131,8 +183,10 @@ async def test_a_node_returning_something_else_than_a_result_fails_cleanly() -> 
         async def run(self, ctx):  # type: ignore[no-untyped-def]
             return {"oops": 1}
 
-    compiled = compile_graph(graph([start(), node("b", "test-broken"), end()], chain("start", "b", "end")),
-                             registry=TEST_REGISTRY.with_nodes(BrokenNode))
+    compiled = compile_graph(
+        graph([start(), node("b", "test-broken"), end()], chain("start", "b", "end")),
+        registry=TEST_REGISTRY.with_nodes(BrokenNode),
+    )
     run = await run_graph(compiled)
     assert run.finished.status == "failed"
     assert "not a NodeResult" in (run.finished.error or "")

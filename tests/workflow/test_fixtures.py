@@ -10,8 +10,9 @@ from kawa.workflow import compile_graph
 async def test_chatflow_with_iteration_loop_and_assigner_runs_end_to_end() -> None:
     doc = load_fixture("chatflow-iteration.yml")
     conversation = {v["name"]: v["value"] for v in doc["workflow"]["conversation_variables"]}
-    run = await run_graph(compile_graph(doc["workflow"]["graph"]), {}, system={"query": "what topics?"},
-                          conversation=conversation)
+    run = await run_graph(
+        compile_graph(doc["workflow"]["graph"]), {}, system={"query": "what topics?"}, conversation=conversation
+    )
     assert run.finished.status == "succeeded", run.finished.error
     expected = "Topics:\n- 1. Alpha *\n- 2. Beta\n- 3. Gamma\nRounds: 3\nAsked so far: - what topics?"
     assert run.text == expected

@@ -18,9 +18,19 @@ UPLOADS = {"f-1": b"hello file", "f-2": b"\x00\x01binary"}
 
 
 def upload(file_id: str, name: str, mime: str) -> dict[str, Any]:
-    return {"dify_model_identity": "__dify__file__", "id": None, "type": "document", "transfer_method": "local_file",
-            "related_id": file_id, "filename": name, "extension": "." + name.rsplit(".", 1)[-1], "mime_type": mime,
-            "size": len(UPLOADS[file_id]), "remote_url": None, "url": f"http://files/{file_id}"}
+    return {
+        "dify_model_identity": "__dify__file__",
+        "id": None,
+        "type": "document",
+        "transfer_method": "local_file",
+        "related_id": file_id,
+        "filename": name,
+        "extension": "." + name.rsplit(".", 1)[-1],
+        "mime_type": mime,
+        "size": len(UPLOADS[file_id]),
+        "remote_url": None,
+        "url": f"http://files/{file_id}",
+    }
 
 
 async def read_upload(file_id: str) -> bytes:
@@ -34,18 +44,26 @@ def port() -> Iterator[int]:
 
 
 def services_for(port: int, **extras: Any) -> NodeServices:
-    return NodeServices(http_client_factory=GuardedClientFactory([f"127.0.0.1:{port}"]), file_reader=read_upload,
-                        extras=dict(extras))
+    return NodeServices(
+        http_client_factory=GuardedClientFactory([f"127.0.0.1:{port}"]), file_reader=read_upload, extras=dict(extras)
+    )
 
 
 def http(**data: Any) -> dict[str, Any]:
     return node("http", "http-request", **{"method": "get", "authorization": {"type": "no-auth"}, **data})
 
 
-async def run_http(port: int, inputs: dict[str, Any] | None = None, system: dict[str, Any] | None = None,
-                   services: NodeServices | None = None, **data: Any) -> Run:
-    spec = graph([start("q"), http(**data), end(status=["http", "status_code"], body=["http", "body"])],
-                 chain("start", "http", "end"))
+async def run_http(
+    port: int,
+    inputs: dict[str, Any] | None = None,
+    system: dict[str, Any] | None = None,
+    services: NodeServices | None = None,
+    **data: Any,
+) -> Run:
+    spec = graph(
+        [start("q"), http(**data), end(status=["http", "status_code"], body=["http", "body"])],
+        chain("start", "http", "end"),
+    )
     return await run_graph(spec, inputs or {"q": "kawa"}, system=system, services=services or services_for(port))
 
 
@@ -57,8 +75,12 @@ def echoed(run: Run) -> dict[str, Any]:
 
 
 async def test_get_renders_templates_in_url_params_and_headers(port: int) -> None:
-    run = await run_http(port, url=f"http://127.0.0.1:{port}/search/{{{{#start.q#}}}}",
-                         params="term:{{#start.q#}}\nempty:", headers="X-Who: {{#start.q#}}\nAccept:application/json")
+    run = await run_http(
+        port,
+        url=f"http://127.0.0.1:{port}/search/{{{{#start.q#}}}}",
+        params="term:{{#start.q#}}\nempty:",
+        headers="X-Who: {{#start.q#}}\nAccept:application/json",
+    )
     request = echoed(run)
     assert request["path"] == "/search/kawa"
     assert request["query"] == {"term": "kawa", "empty": ""}
@@ -88,21 +110,27 @@ async def test_json_body_is_rendered_and_sent_as_json(port: int) -> None:
 
 
 async def test_urlencoded_and_raw_text_bodies(port: int) -> None:
-    form = {"type": "x-www-form-urlencoded", "data": [{"key": "a", "type": "text", "value": "{{#start.q#}}"},
-                                                      {"key": "b", "type": "text", "value": "x y"}]}
+    form = {
+        "type": "x-www-form-urlencoded",
+        "data": [{"key": "a", "type": "text", "value": "{{#start.q#}}"}, {"key": "b", "type": "text", "value": "x y"}],
+    }
     request = echoed(await run_http(port, method="post", url=f"http://127.0.0.1:{port}/f", body=form))
     assert request["body"] == "a=kawa&b=x+y"
     assert request["content_type"] == "application/x-www-form-urlencoded"
     raw = {"type": "raw-text", "data": [{"type": "text", "value": "line {{#start.q#}}"}]}
     assert echoed(await run_http(port, method="post", url=f"http://127.0.0.1:{port}/r", body=raw))["body"] == (
-        "line kawa")
+        "line kawa"
+    )
 
 
 async def test_form_data_sends_text_and_file_parts(port: int) -> None:
-    body = {"type": "form-data", "data": [
-        {"key": "note", "type": "text", "value": "{{#start.q#}}"},
-        {"key": "doc", "type": "file", "file": ["sys", "files"]},
-    ]}
+    body = {
+        "type": "form-data",
+        "data": [
+            {"key": "note", "type": "text", "value": "{{#start.q#}}"},
+            {"key": "doc", "type": "file", "file": ["sys", "files"]},
+        ],
+    }
     system = {"files": [upload("f-1", "a.txt", "text/plain")]}
     request = echoed(await run_http(port, system=system, method="post", url=f"http://127.0.0.1:{port}/u", body=body))
     assert request["content_type"].startswith("multipart/form-data; boundary=")
@@ -119,11 +147,18 @@ async def test_binary_body_sends_the_file_bytes(port: int) -> None:
     assert request["content_type"] == "text/plain"
 
 
-@pytest.mark.parametrize(("config", "header", "expected"), [
-    ({"type": "bearer", "api_key": "{{#start.q#}}-token"}, "authorization", "Bearer kawa-token"),
-    ({"type": "basic", "api_key": "user:pass"}, "authorization", "Basic " + base64.b64encode(b"user:pass").decode()),
-    ({"type": "custom", "api_key": "k-1", "header": "X-Api-Key"}, "x-api-key", "k-1"),
-])
+@pytest.mark.parametrize(
+    ("config", "header", "expected"),
+    [
+        ({"type": "bearer", "api_key": "{{#start.q#}}-token"}, "authorization", "Bearer kawa-token"),
+        (
+            {"type": "basic", "api_key": "user:pass"},
+            "authorization",
+            "Basic " + base64.b64encode(b"user:pass").decode(),
+        ),
+        ({"type": "custom", "api_key": "k-1", "header": "X-Api-Key"}, "x-api-key", "k-1"),
+    ],
+)
 async def test_api_key_authorization(port: int, config: dict[str, str], header: str, expected: str) -> None:
     run = await run_http(port, url=f"http://127.0.0.1:{port}/a", authorization={"type": "api-key", "config": config})
     assert echoed(run)["headers"][header] == expected
@@ -138,8 +173,12 @@ async def test_non_2xx_succeeds_without_error_handling(port: int) -> None:
 
 
 async def test_non_2xx_fails_the_node_when_an_error_strategy_is_set(port: int) -> None:
-    run = await run_http(port, url=f"http://127.0.0.1:{port}/status/404", error_strategy="default-value",
-                         default_value=[{"key": "status_code", "type": "number", "value": "0"}])
+    run = await run_http(
+        port,
+        url=f"http://127.0.0.1:{port}/status/404",
+        error_strategy="default-value",
+        default_value=[{"key": "status_code", "type": "number", "value": "0"}],
+    )
     finished = run.node_finished("http")
     assert finished.status == "exception"
     assert finished.error == "Request failed with status code 404"
@@ -159,16 +198,27 @@ async def test_binary_response_becomes_a_file_through_the_saver(port: int) -> No
 
     async def save(data: bytes, filename: str, mime_type: str) -> dict[str, Any]:
         saved.append((data, filename, mime_type))
-        return {"dify_model_identity": "__dify__file__", "filename": filename, "mime_type": mime_type,
-                "size": len(data)}
+        return {
+            "dify_model_identity": "__dify__file__",
+            "filename": filename,
+            "mime_type": mime_type,
+            "size": len(data),
+        }
 
-    run = await run_http(port, services=services_for(port, file_saver=save),
-                         url=f"http://127.0.0.1:{port}/binary?size=300")
+    run = await run_http(
+        port, services=services_for(port, file_saver=save), url=f"http://127.0.0.1:{port}/binary?size=300"
+    )
     outputs = run.node_finished("http").outputs
     assert outputs is not None
     assert outputs["body"] == ""
-    assert outputs["files"] == [{"dify_model_identity": "__dify__file__", "filename": "blob.bin",
-                                 "mime_type": "application/octet-stream", "size": 300}]
+    assert outputs["files"] == [
+        {
+            "dify_model_identity": "__dify__file__",
+            "filename": "blob.bin",
+            "mime_type": "application/octet-stream",
+            "size": 300,
+        }
+    ]
     assert saved[0][0] == bytes(range(256)) + bytes(44)
 
 

@@ -9,47 +9,105 @@ from workflow_dsl import edge, graph, node, run_graph
 
 from kawa.workflow.conditions import ConditionError, evaluate
 
-FILE_PDF = {"dify_model_identity": "__dify__file__", "type": "document", "filename": "a.pdf", "extension": ".pdf",
-            "mime_type": "application/pdf", "size": 10, "transfer_method": "local_file", "url": "u1"}
-FILE_PNG = {"dify_model_identity": "__dify__file__", "type": "image", "filename": "b.png", "extension": ".png",
-            "mime_type": "image/png", "size": 2000, "transfer_method": "remote_url", "remote_url": "u2"}
+FILE_PDF = {
+    "dify_model_identity": "__dify__file__",
+    "type": "document",
+    "filename": "a.pdf",
+    "extension": ".pdf",
+    "mime_type": "application/pdf",
+    "size": 10,
+    "transfer_method": "local_file",
+    "url": "u1",
+}
+FILE_PNG = {
+    "dify_model_identity": "__dify__file__",
+    "type": "image",
+    "filename": "b.png",
+    "extension": ".png",
+    "mime_type": "image/png",
+    "size": 2000,
+    "transfer_method": "remote_url",
+    "remote_url": "u2",
+}
 
 TABLE: list[tuple[str, Any, Any, bool]] = [
     # strings
-    ("contains", "hello world", "lo w", True), ("contains", "hello", "x", False), ("contains", "", "x", False),
+    ("contains", "hello world", "lo w", True),
+    ("contains", "hello", "x", False),
+    ("contains", "", "x", False),
     ("contains", None, "x", False),
-    ("not contains", "hello", "x", True), ("not contains", "hello", "ell", False), ("not contains", None, "x", True),
-    ("start with", "hello", "he", True), ("start with", "hello", "lo", False), ("start with", "", "x", False),
-    ("end with", "hello", "lo", True), ("end with", "hello", "he", False),
-    ("is", "abc", "abc", True), ("is", "abc", "abd", False), ("is", None, "abc", False),
-    ("is not", "abc", "abd", True), ("is not", "abc", "abc", False), ("is not", None, "abc", False),
-    ("empty", "", None, True), ("empty", "x", None, False), ("empty", None, None, True),
-    ("not empty", "x", None, True), ("not empty", "", None, False),
-    ("in", "b", ["a", "b"], True), ("in", "c", ["a", "b"], False), ("in", "", ["a"], False),
-    ("not in", "c", ["a", "b"], True), ("not in", "a", ["a", "b"], False),
+    ("not contains", "hello", "x", True),
+    ("not contains", "hello", "ell", False),
+    ("not contains", None, "x", True),
+    ("start with", "hello", "he", True),
+    ("start with", "hello", "lo", False),
+    ("start with", "", "x", False),
+    ("end with", "hello", "lo", True),
+    ("end with", "hello", "he", False),
+    ("is", "abc", "abc", True),
+    ("is", "abc", "abd", False),
+    ("is", None, "abc", False),
+    ("is not", "abc", "abd", True),
+    ("is not", "abc", "abc", False),
+    ("is not", None, "abc", False),
+    ("empty", "", None, True),
+    ("empty", "x", None, False),
+    ("empty", None, None, True),
+    ("not empty", "x", None, True),
+    ("not empty", "", None, False),
+    ("in", "b", ["a", "b"], True),
+    ("in", "c", ["a", "b"], False),
+    ("in", "", ["a"], False),
+    ("not in", "c", ["a", "b"], True),
+    ("not in", "a", ["a", "b"], False),
     # numbers (the expected value is cast to the actual value's type)
-    ("=", 3, "3", True), ("=", 3, 4, False), ("=", 2.5, "2.5", True), ("=", None, "1", False),
-    ("≠", 3, "4", True), ("≠", 3, "3", False),
-    (">", 5, "3", True), (">", 3, "3", False), (">", 2.5, "2.4", True),
-    ("<", 2, "3", True), ("<", 3, "3", False),
-    ("≥", 3, "3", True), ("≥", 2, "3", False),
-    ("≤", 3, "3", True), ("≤", 4, "3", False), (">", None, "3", False),
+    ("=", 3, "3", True),
+    ("=", 3, 4, False),
+    ("=", 2.5, "2.5", True),
+    ("=", None, "1", False),
+    ("≠", 3, "4", True),
+    ("≠", 3, "3", False),
+    (">", 5, "3", True),
+    (">", 3, "3", False),
+    (">", 2.5, "2.4", True),
+    ("<", 2, "3", True),
+    ("<", 3, "3", False),
+    ("≥", 3, "3", True),
+    ("≥", 2, "3", False),
+    ("≤", 3, "3", True),
+    ("≤", 4, "3", False),
+    (">", None, "3", False),
     ("=", 3, "3.0", True),
     # booleans (expected strings are JSON-parsed)
-    ("is", True, "true", True), ("is", False, "true", False), ("is not", True, "false", True),
-    ("=", True, "1", True), ("=", False, True, False),
+    ("is", True, "true", True),
+    ("is", False, "true", False),
+    ("is not", True, "false", True),
+    ("=", True, "1", True),
+    ("=", False, True, False),
     # arrays
-    ("contains", ["a", "b"], "a", True), ("contains", ["a", "b"], "c", False), ("contains", [], "a", False),
-    ("not contains", ["a"], "b", True), ("not contains", ["a"], "a", False),
-    ("all of", ["a", "b", "c"], ["a", "c"], True), ("all of", ["a", "b"], ["a", "x"], False),
+    ("contains", ["a", "b"], "a", True),
+    ("contains", ["a", "b"], "c", False),
+    ("contains", [], "a", False),
+    ("not contains", ["a"], "b", True),
+    ("not contains", ["a"], "a", False),
+    ("all of", ["a", "b", "c"], ["a", "c"], True),
+    ("all of", ["a", "b"], ["a", "x"], False),
     ("all of", [], ["a"], False),
-    ("empty", [], None, True), ("not empty", [1], None, True),
+    ("empty", [], None, True),
+    ("not empty", [1], None, True),
     # null and existence
-    ("null", None, None, True), ("null", 0, None, False), ("not null", "", None, True), ("not null", None, None, False),
-    ("exists", "x", None, True), ("exists", None, None, False), ("not exists", None, None, True),
+    ("null", None, None, True),
+    ("null", 0, None, False),
+    ("not null", "", None, True),
+    ("not null", None, None, False),
+    ("exists", "x", None, True),
+    ("exists", None, None, False),
+    ("not exists", None, None, True),
     ("not exists", 0, None, False),
     # a single file
-    ("exists", FILE_PDF, None, True), ("not empty", FILE_PDF, None, True), ("null", FILE_PDF, None, False),
+    ("exists", FILE_PDF, None, True),
+    ("not empty", FILE_PDF, None, True),
+    ("null", FILE_PDF, None, False),
 ]
 
 
@@ -58,10 +116,18 @@ def test_comparison_operator(operator: str, value: Any, expected: Any, result: b
     assert evaluate(operator, value, expected) is result
 
 
-@pytest.mark.parametrize(("operator", "value", "expected"), [
-    ("start with", 5, "5"), ("is", 5, "5"), ("=", "5", "5"), (">", "5", "3"), ("in", "a", "a"),
-    ("=", 5, "five"), ("contains", 5, "5"),
-])
+@pytest.mark.parametrize(
+    ("operator", "value", "expected"),
+    [
+        ("start with", 5, "5"),
+        ("is", 5, "5"),
+        ("=", "5", "5"),
+        (">", "5", "3"),
+        ("in", "a", "a"),
+        ("=", 5, "five"),
+        ("contains", 5, "5"),
+    ],
+)
 def test_operator_on_the_wrong_type_is_an_error(operator: str, value: Any, expected: Any) -> None:
     with pytest.raises(ConditionError):
         evaluate(operator, value, expected)
@@ -78,9 +144,14 @@ def if_else_graph(cases: list[dict[str, Any]], **start_vars: Any) -> dict[str, A
 
 
 def case(case_id: str, *conditions: tuple[list[str], str, Any], logical: str = "and") -> dict[str, Any]:
-    return {"case_id": case_id, "logical_operator": logical, "conditions": [
-        {"variable_selector": selector, "comparison_operator": op, "value": value}
-        for selector, op, value in conditions]}
+    return {
+        "case_id": case_id,
+        "logical_operator": logical,
+        "conditions": [
+            {"variable_selector": selector, "comparison_operator": op, "value": value}
+            for selector, op, value in conditions
+        ],
+    }
 
 
 async def branch(cases: list[dict[str, Any]], inputs: dict[str, Any]) -> str:
@@ -142,10 +213,20 @@ async def test_a_type_error_in_a_condition_fails_the_node() -> None:
 
 
 def file_case(case_id: str, operator: str, key: str, sub_operator: str, value: Any) -> dict[str, Any]:
-    return {"case_id": case_id, "logical_operator": "and", "conditions": [{
-        "variable_selector": ["start", "files"], "comparison_operator": operator,
-        "sub_variable_condition": {"logical_operator": "and", "conditions": [
-            {"key": key, "comparison_operator": sub_operator, "value": value}]}}]}
+    return {
+        "case_id": case_id,
+        "logical_operator": "and",
+        "conditions": [
+            {
+                "variable_selector": ["start", "files"],
+                "comparison_operator": operator,
+                "sub_variable_condition": {
+                    "logical_operator": "and",
+                    "conditions": [{"key": key, "comparison_operator": sub_operator, "value": value}],
+                },
+            }
+        ],
+    }
 
 
 async def test_file_list_contains_uses_sub_conditions_on_file_attributes() -> None:

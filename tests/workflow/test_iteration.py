@@ -16,22 +16,41 @@ from kawa.workflow import (
 )
 
 
-def iteration_graph(body: list[dict[str, Any]], body_edges: list[dict[str, Any]], output: list[str],
-                    **options: Any) -> dict[str, Any]:
-    return graph([
-        start(),
-        node("it", "iteration", iterator_selector=["start", "items"], output_selector=output,
-             start_node_id="it_start", **options),
-        child("it", "it_start", "iteration-start"),
-        *body,
-        end(out=["it", "output"]),
-    ], [*chain("start", "it", "end"), *body_edges])
+def iteration_graph(
+    body: list[dict[str, Any]], body_edges: list[dict[str, Any]], output: list[str], **options: Any
+) -> dict[str, Any]:
+    return graph(
+        [
+            start(),
+            node(
+                "it",
+                "iteration",
+                iterator_selector=["start", "items"],
+                output_selector=output,
+                start_node_id="it_start",
+                **options,
+            ),
+            child("it", "it_start", "iteration-start"),
+            *body,
+            end(out=["it", "output"]),
+        ],
+        [*chain("start", "it", "end"), *body_edges],
+    )
 
 
 def doubler() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    body = [child("it", "t", "template-transform", template="{{ x }}{{ x }}@{{ i }}",
-                  variables=[{"variable": "x", "value_selector": ["it", "item"]},
-                             {"variable": "i", "value_selector": ["it", "index"]}])]
+    body = [
+        child(
+            "it",
+            "t",
+            "template-transform",
+            template="{{ x }}{{ x }}@{{ i }}",
+            variables=[
+                {"variable": "x", "value_selector": ["it", "item"]},
+                {"variable": "i", "value_selector": ["it", "index"]},
+            ],
+        )
+    ]
     return body, [edge("it_start", "t")], ["t", "output"]
 
 
@@ -90,14 +109,23 @@ async def test_list_outputs_are_flattened_when_every_item_gives_a_list() -> None
     body = [child("it", "s", "test-sleep", value=[1, 2])]
     run = await run_graph(iteration_graph(body, [edge("it_start", "s")], ["s", "value"]), {"items": [0, 0]})
     assert run.finished.outputs == {"out": [1, 2, 1, 2]}
-    run = await run_graph(iteration_graph(body, [edge("it_start", "s")], ["s", "value"], flatten_output=False),
-                          {"items": [0, 0]})
+    run = await run_graph(
+        iteration_graph(body, [edge("it_start", "s")], ["s", "value"], flatten_output=False), {"items": [0, 0]}
+    )
     assert run.finished.outputs == {"out": [[1, 2], [1, 2]]}
 
 
 async def test_parallel_iteration_runs_items_concurrently_and_keeps_order() -> None:
-    body = [child("it", "s", "test-sleep", seconds=0.2), child("it", "t", "template-transform",
-            template="{{ x }}", variables=[{"variable": "x", "value_selector": ["it", "item"]}])]
+    body = [
+        child("it", "s", "test-sleep", seconds=0.2),
+        child(
+            "it",
+            "t",
+            "template-transform",
+            template="{{ x }}",
+            variables=[{"variable": "x", "value_selector": ["it", "item"]}],
+        ),
+    ]
     spec = iteration_graph(body, chain("it_start", "s", "t"), ["t", "output"], is_parallel=True, parallel_nums=5)
     run = await run_graph(spec, {"items": ["a", "b", "c", "d", "e"]})
     assert run.finished.outputs == {"out": ["a", "b", "c", "d", "e"]}
@@ -113,13 +141,23 @@ async def test_parallel_nums_bounds_concurrency() -> None:
 
 
 def failing_body() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    cases = [{"case_id": "bad", "logical_operator": "and", "conditions": [
-        {"variable_selector": ["it", "item"], "comparison_operator": "is", "value": "bad"}]}]
+    cases = [
+        {
+            "case_id": "bad",
+            "logical_operator": "and",
+            "conditions": [{"variable_selector": ["it", "item"], "comparison_operator": "is", "value": "bad"}],
+        }
+    ]
     body = [
         child("it", "if", "if-else", cases=cases),
         child("it", "boom", "test-flaky", failures=1, message="bad item"),
-        child("it", "ok", "template-transform", template="{{ x }}!",
-              variables=[{"variable": "x", "value_selector": ["it", "item"]}]),
+        child(
+            "it",
+            "ok",
+            "template-transform",
+            template="{{ x }}!",
+            variables=[{"variable": "x", "value_selector": ["it", "item"]}],
+        ),
     ]
     return body, [edge("it_start", "if"), edge("if", "boom", "bad"), edge("if", "ok", "false")], ["ok", "output"]
 
@@ -132,15 +170,17 @@ async def test_terminated_mode_fails_on_the_first_failing_item() -> None:
 
 
 async def test_continue_on_error_mode_puts_null_for_failed_items() -> None:
-    run = await run_graph(iteration_graph(*failing_body(), error_handle_mode="continue-on-error"),
-                          {"items": ["a", "bad", "c"]})
+    run = await run_graph(
+        iteration_graph(*failing_body(), error_handle_mode="continue-on-error"), {"items": ["a", "bad", "c"]}
+    )
     assert run.finished.status == "succeeded"
     assert run.finished.outputs == {"out": ["a!", None, "c!"]}
 
 
 async def test_remove_abnormal_output_mode_drops_failed_items() -> None:
-    run = await run_graph(iteration_graph(*failing_body(), error_handle_mode="remove-abnormal-output"),
-                          {"items": ["a", "bad", "c"]})
+    run = await run_graph(
+        iteration_graph(*failing_body(), error_handle_mode="remove-abnormal-output"), {"items": ["a", "bad", "c"]}
+    )
     assert run.finished.outputs == {"out": ["a!", "c!"]}
 
 
@@ -157,16 +197,24 @@ async def test_parallel_terminated_failure_stops_the_other_items() -> None:
 
 
 async def test_nested_iterations_beyond_max_depth_fail_the_run() -> None:
-    spec = graph([
-        start(),
-        node("outer", "iteration", iterator_selector=["start", "items"], output_selector=["inner", "output"]),
-        child("outer", "o_start", "iteration-start"),
-        child("outer", "inner", "iteration", iterator_selector=["outer", "item"], output_selector=["t", "output"]),
-        child("inner", "i_start", "iteration-start"),
-        child("inner", "t", "template-transform", template="{{ x }}",
-              variables=[{"variable": "x", "value_selector": ["inner", "item"]}]),
-        end(out=["outer", "output"]),
-    ], [*chain("start", "outer", "end"), edge("o_start", "inner"), edge("i_start", "t")])
+    spec = graph(
+        [
+            start(),
+            node("outer", "iteration", iterator_selector=["start", "items"], output_selector=["inner", "output"]),
+            child("outer", "o_start", "iteration-start"),
+            child("outer", "inner", "iteration", iterator_selector=["outer", "item"], output_selector=["t", "output"]),
+            child("inner", "i_start", "iteration-start"),
+            child(
+                "inner",
+                "t",
+                "template-transform",
+                template="{{ x }}",
+                variables=[{"variable": "x", "value_selector": ["inner", "item"]}],
+            ),
+            end(out=["outer", "output"]),
+        ],
+        [*chain("start", "outer", "end"), edge("o_start", "inner"), edge("i_start", "t")],
+    )
     ok = await run_graph(spec, {"items": [["a", "b"], ["c"]]})
     assert ok.finished.outputs == {"out": ["a", "b", "c"]}
     too_deep = await run_graph(spec, {"items": [["a"]]}, limits=EngineLimits(max_depth=1))
@@ -196,8 +244,9 @@ async def test_stopping_during_an_iteration_stops_children_and_the_container() -
     body = [child("it", "s", "test-sleep", seconds=10)]
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(0.05, stop.set)
-    run = await run_graph(iteration_graph(body, [edge("it_start", "s")], ["s", "value"], is_parallel=True),
-                          {"items": [1, 2]}, stop=stop)
+    run = await run_graph(
+        iteration_graph(body, [edge("it_start", "s")], ["s", "value"], is_parallel=True), {"items": [1, 2]}, stop=stop
+    )
     assert run.finished.status == "stopped"
     assert run.elapsed < 0.3
     assert [e.status for e in run.of(IterationCompleted)] == ["stopped"]

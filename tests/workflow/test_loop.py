@@ -10,20 +10,27 @@ from kawa.workflow import LoopCompleted, LoopNext, LoopStarted, NodeStarted
 
 
 def add_one() -> dict[str, Any]:
-    return child("loop", "add", "assigner", version="2", items=[
-        {"variable_selector": ["loop", "n"], "input_type": "constant", "operation": "+=", "value": 1}])
+    return child(
+        "loop",
+        "add",
+        "assigner",
+        version="2",
+        items=[{"variable_selector": ["loop", "n"], "input_type": "constant", "operation": "+=", "value": 1}],
+    )
 
 
 def loop_graph(body: list[dict[str, Any]], body_edges: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
-    options.setdefault("loop_variables", [{"label": "n", "var_type": "number", "value_type": "constant",
-                                           "value": "0"}])
-    return graph([
-        start("limit"),
-        node("loop", "loop", start_node_id="loop_start", **options),
-        child("loop", "loop_start", "loop-start"),
-        *body,
-        end(n=["loop", "n"], rounds=["loop", "loop_round"]),
-    ], [*chain("start", "loop", "end"), *body_edges])
+    options.setdefault("loop_variables", [{"label": "n", "var_type": "number", "value_type": "constant", "value": "0"}])
+    return graph(
+        [
+            start("limit"),
+            node("loop", "loop", start_node_id="loop_start", **options),
+            child("loop", "loop_start", "loop-start"),
+            *body,
+            end(n=["loop", "n"], rounds=["loop", "loop_round"]),
+        ],
+        [*chain("start", "loop", "end"), *body_edges],
+    )
 
 
 async def test_loop_runs_loop_count_rounds_and_outputs_its_variables() -> None:
@@ -34,23 +41,30 @@ async def test_loop_runs_loop_count_rounds_and_outputs_its_variables() -> None:
 
 async def test_break_condition_stops_the_loop() -> None:
     breaks = [{"variable_selector": ["loop", "n"], "comparison_operator": "≥", "value": "3"}]
-    run = await run_graph(loop_graph([add_one()], [edge("loop_start", "add")], loop_count=10,
-                                     break_conditions=breaks, logical_operator="and"))
+    run = await run_graph(
+        loop_graph(
+            [add_one()], [edge("loop_start", "add")], loop_count=10, break_conditions=breaks, logical_operator="and"
+        )
+    )
     assert run.finished.outputs == {"n": 3, "rounds": 3}
     assert run.of(LoopCompleted)[0].steps == 3
 
 
 async def test_a_break_condition_true_from_the_start_runs_no_round() -> None:
     breaks = [{"variable_selector": ["loop", "n"], "comparison_operator": "=", "value": "0"}]
-    run = await run_graph(loop_graph([add_one()], [edge("loop_start", "add")], loop_count=10,
-                                     break_conditions=breaks))
+    run = await run_graph(loop_graph([add_one()], [edge("loop_start", "add")], loop_count=10, break_conditions=breaks))
     assert run.finished.outputs == {"n": 0, "rounds": 0}
     assert "add" not in run.started_ids()
 
 
 async def test_loop_end_node_breaks_the_loop() -> None:
-    cases = [{"case_id": "done", "logical_operator": "and", "conditions": [
-        {"variable_selector": ["loop", "n"], "comparison_operator": "≥", "value": "2"}]}]
+    cases = [
+        {
+            "case_id": "done",
+            "logical_operator": "and",
+            "conditions": [{"variable_selector": ["loop", "n"], "comparison_operator": "≥", "value": "2"}],
+        }
+    ]
     body = [add_one(), child("loop", "check", "if-else", cases=cases), child("loop", "stop", "loop-end")]
     edges = [*chain("loop_start", "add", "check"), edge("check", "stop", "done")]
     run = await run_graph(loop_graph(body, edges, loop_count=10))
@@ -59,8 +73,9 @@ async def test_loop_end_node_breaks_the_loop() -> None:
 
 async def test_loop_variable_may_start_from_another_variable() -> None:
     variables = [{"label": "n", "var_type": "number", "value_type": "variable", "value": ["start", "limit"]}]
-    run = await run_graph(loop_graph([add_one()], [edge("loop_start", "add")], loop_count=2,
-                                     loop_variables=variables), {"limit": 10})
+    run = await run_graph(
+        loop_graph([add_one()], [edge("loop_start", "add")], loop_count=2, loop_variables=variables), {"limit": 10}
+    )
     assert run.finished.outputs == {"n": 12, "rounds": 2}
 
 
@@ -100,8 +115,14 @@ async def test_a_failing_round_fails_the_loop() -> None:
 
 async def test_loop_with_default_value_strategy_continues_after_failure() -> None:
     body = [child("loop", "boom", "test-flaky", failures=1, message="round failed")]
-    run = await run_graph(loop_graph(body, [edge("loop_start", "boom")], loop_count=3,
-                                     error_strategy="default-value",
-                                     default_value=[{"key": "n", "type": "number", "value": "-1"}]))
+    run = await run_graph(
+        loop_graph(
+            body,
+            [edge("loop_start", "boom")],
+            loop_count=3,
+            error_strategy="default-value",
+            default_value=[{"key": "n", "type": "number", "value": "-1"}],
+        )
+    )
     assert run.finished.status == "partial-succeeded"
     assert run.finished.outputs["n"] == -1

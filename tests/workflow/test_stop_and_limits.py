@@ -10,8 +10,10 @@ from kawa.workflow import EngineLimits, NodeFinished, NodeServices, WorkflowEngi
 
 
 def sleeper_graph(seconds: float = 10) -> dict[str, object]:
-    return graph([start(), node("s", "test-sleep", seconds=seconds), template("after", "x"), end()],
-                 chain("start", "s", "after", "end"))
+    return graph(
+        [start(), node("s", "test-sleep", seconds=seconds), template("after", "x"), end()],
+        chain("start", "s", "after", "end"),
+    )
 
 
 async def test_stop_cancels_an_awaiting_node_within_100_ms() -> None:
@@ -66,8 +68,10 @@ async def test_closing_the_stream_cancels_running_nodes() -> None:
 
     from kawa.workflow import compile_graph
 
-    compiled = compile_graph(graph([start(), node("p", "test-probe"), end()], chain("start", "p", "end")),
-                             registry=TEST_REGISTRY.with_nodes(ProbeNode))
+    compiled = compile_graph(
+        graph([start(), node("p", "test-probe"), end()], chain("start", "p", "end")),
+        registry=TEST_REGISTRY.with_nodes(ProbeNode),
+    )
     stream = WorkflowEngine(compiled).run({}, {}, {}, set(), {}, asyncio.Event())
     async for event in stream:
         if isinstance(event, NodeFinished) and event.node_id == "start":
@@ -97,8 +101,12 @@ async def test_max_wall_time_fails_the_run_and_stops_the_node() -> None:
 
 
 async def test_runs_of_one_compiled_graph_are_independent() -> None:
-    compiled = compile_test_graph(graph([start("n"), template("t", "{{ n }}", n=["start", "n"]),
-                                         end(out=["t", "output"])], chain("start", "t", "end")))
+    compiled = compile_test_graph(
+        graph(
+            [start("n"), template("t", "{{ n }}", n=["start", "n"]), end(out=["t", "output"])],
+            chain("start", "t", "end"),
+        )
+    )
     runs = await asyncio.gather(*(run_graph(compiled, {"n": str(i)}) for i in range(5)))
     assert [r.finished.outputs["out"] for r in runs] == ["0", "1", "2", "3", "4"]
 
@@ -114,8 +122,10 @@ async def test_a_long_chain_of_inline_nodes_still_lets_a_stop_through() -> None:
 
 
 async def test_nodes_cancelled_by_a_failure_say_so() -> None:
-    spec = graph([start(), node("f", "test-flaky", failures=1), node("s", "test-sleep", seconds=5), end()],
-                 [*chain("start", "f", "end"), *chain("start", "s", "end")])
+    spec = graph(
+        [start(), node("f", "test-flaky", failures=1), node("s", "test-sleep", seconds=5), end()],
+        [*chain("start", "f", "end"), *chain("start", "s", "end")],
+    )
     run = await run_graph(spec)
     assert run.node_finished("s").status == "stopped"
     assert run.node_finished("s").error == "Cancelled: the run failed."
@@ -124,10 +134,16 @@ async def test_nodes_cancelled_by_a_failure_say_so() -> None:
 async def test_nodes_stopped_inside_containers_say_stopped_by_user() -> None:
     from workflow_dsl import child, edge
 
-    spec = graph([start(), node("it", "iteration", iterator_selector=["start", "items"],
-                                output_selector=["s", "value"]),
-                  child("it", "it_start", "iteration-start"), child("it", "s", "test-sleep", seconds=5), end()],
-                 [*chain("start", "it", "end"), edge("it_start", "s")])
+    spec = graph(
+        [
+            start(),
+            node("it", "iteration", iterator_selector=["start", "items"], output_selector=["s", "value"]),
+            child("it", "it_start", "iteration-start"),
+            child("it", "s", "test-sleep", seconds=5),
+            end(),
+        ],
+        [*chain("start", "it", "end"), edge("it_start", "s")],
+    )
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(0.05, stop.set)
     run = await run_graph(spec, {"items": [1]}, stop=stop)
@@ -137,15 +153,28 @@ async def test_nodes_stopped_inside_containers_say_stopped_by_user() -> None:
 async def test_nothing_keeps_running_after_a_stopped_run_ends() -> None:
     from workflow_dsl import child, edge
 
-    spec = graph([start(), node("it", "iteration", iterator_selector=["start", "items"], is_parallel=True,
-                                output_selector=["s", "value"]),
-                  child("it", "it_start", "iteration-start"), child("it", "s", "test-sleep", seconds=5),
-                  node("side", "test-sleep", seconds=5), end()],
-                 [*chain("start", "it", "end"), edge("it_start", "s"), edge("start", "side"), edge("side", "end")])
+    spec = graph(
+        [
+            start(),
+            node(
+                "it",
+                "iteration",
+                iterator_selector=["start", "items"],
+                is_parallel=True,
+                output_selector=["s", "value"],
+            ),
+            child("it", "it_start", "iteration-start"),
+            child("it", "s", "test-sleep", seconds=5),
+            node("side", "test-sleep", seconds=5),
+            end(),
+        ],
+        [*chain("start", "it", "end"), edge("it_start", "s"), edge("start", "side"), edge("side", "end")],
+    )
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(0.05, stop.set)
     run = await run_graph(spec, {"items": [1, 2, 3]}, stop=stop)
     assert run.finished.status == "stopped"
-    leftovers = [t for t in asyncio.all_tasks()
-                 if not t.done() and t.get_name().startswith(("node:", "iteration:", "workflow-"))]
+    leftovers = [
+        t for t in asyncio.all_tasks() if not t.done() and t.get_name().startswith(("node:", "iteration:", "workflow-"))
+    ]
     assert leftovers == []

@@ -9,8 +9,16 @@ from kawa.workflow.masking import obfuscate
 from kawa.workflow.template import render_markdown, render_text
 from kawa.workflow.values import to_markdown, to_text
 
-FILE = {"dify_model_identity": "__dify__file__", "type": "image", "filename": "cat.png", "extension": ".png",
-        "size": 5, "url": "https://x/cat.png", "mime_type": "image/png", "transfer_method": "local_file"}
+FILE = {
+    "dify_model_identity": "__dify__file__",
+    "type": "image",
+    "filename": "cat.png",
+    "extension": ".png",
+    "size": 5,
+    "url": "https://x/cat.png",
+    "mime_type": "image/png",
+    "transfer_method": "local_file",
+}
 
 
 def pool() -> VariablePool:
@@ -85,11 +93,15 @@ SECRET = "sk-live-0123456789abcdef"
 
 
 async def test_secret_env_values_never_appear_in_events() -> None:
-    spec = graph([
-        start(), template("t", "Bearer {{ token }}", token=["env", "token"]),
-        node("a", "answer", answer="{{#t.output#}} / {{#env.token#}}"),
-        end(out=["t", "output"]),
-    ], [*chain("start", "t", "a"), *chain("t", "end")])
+    spec = graph(
+        [
+            start(),
+            template("t", "Bearer {{ token }}", token=["env", "token"]),
+            node("a", "answer", answer="{{#t.output#}} / {{#env.token#}}"),
+            end(out=["t", "output"]),
+        ],
+        [*chain("start", "t", "a"), *chain("t", "end")],
+    )
     run = await run_graph(spec, environment={"token": SECRET, "plain": "visible"}, secrets={"token"})
     assert SECRET not in repr(run.events)
     masked = obfuscate(SECRET)
@@ -101,17 +113,34 @@ async def test_secret_env_values_never_appear_in_events() -> None:
 
 
 async def test_non_secret_env_values_are_shown() -> None:
-    spec = graph([start(), template("t", "{{ v }}", v=["env", "plain"]), end(out=["t", "output"])],
-                 chain("start", "t", "end"))
+    spec = graph(
+        [start(), template("t", "{{ v }}", v=["env", "plain"]), end(out=["t", "output"])], chain("start", "t", "end")
+    )
     run = await run_graph(spec, environment={"plain": "visible", "token": SECRET}, secrets={"token"})
     assert run.node_finished("t").outputs == {"output": "visible"}
 
 
 async def test_masking_does_not_change_what_downstream_nodes_see() -> None:
-    spec = graph([start(), template("t", "{{ v }}", v=["env", "token"]),
-                  node("if", "if-else", cases=[{"case_id": "real", "conditions": [
-                      {"variable_selector": ["t", "output"], "comparison_operator": "is", "value": SECRET}]}]),
-                  end()], chain("start", "t", "if", "end"))
+    spec = graph(
+        [
+            start(),
+            template("t", "{{ v }}", v=["env", "token"]),
+            node(
+                "if",
+                "if-else",
+                cases=[
+                    {
+                        "case_id": "real",
+                        "conditions": [
+                            {"variable_selector": ["t", "output"], "comparison_operator": "is", "value": SECRET}
+                        ],
+                    }
+                ],
+            ),
+            end(),
+        ],
+        chain("start", "t", "if", "end"),
+    )
     run = await run_graph(spec, environment={"token": SECRET}, secrets={"token"})
     finished = next(e for e in run.of(NodeFinished) if e.node_id == "if")
     assert finished.outputs == {"result": True, "selected_case_id": "real"}

@@ -96,8 +96,6 @@ class StreamNode(Node[StreamData]):
         return NodeResult(outputs={"text": "".join(self.data.deltas)})
 
 
-
-
 # -- building graphs
 
 
@@ -112,8 +110,14 @@ def child(parent: str, node_id: str, node_type: str, **data: Any) -> dict[str, A
 
 
 def edge(source: str, target: str, handle: str = "source") -> dict[str, Any]:
-    return {"id": f"{source}-{handle}-{target}", "source": source, "sourceHandle": handle, "target": target,
-            "targetHandle": "target", "type": "custom"}
+    return {
+        "id": f"{source}-{handle}-{target}",
+        "source": source,
+        "sourceHandle": handle,
+        "target": target,
+        "targetHandle": "target",
+        "type": "custom",
+    }
 
 
 def chain(*node_ids: str) -> list[dict[str, Any]]:
@@ -133,8 +137,12 @@ def end(**outputs: Sequence[str]) -> dict[str, Any]:
 
 
 def template(node_id: str, text: str, **variables: Sequence[str]) -> dict[str, Any]:
-    return node(node_id, "template-transform", template=text,
-                variables=[{"variable": k, "value_selector": list(v)} for k, v in variables.items()])
+    return node(
+        node_id,
+        "template-transform",
+        template=text,
+        variables=[{"variable": k, "value_selector": list(v)} for k, v in variables.items()],
+    )
 
 
 def load_fixture(name: str) -> dict[str, Any]:
@@ -206,8 +214,10 @@ async def run_graph(
     loop = asyncio.get_running_loop()
     began = loop.time()
     events = [
-        e async for e in engine.run(inputs or {}, system or {}, environment or {}, set(secrets),
-                                    conversation or {}, stop or asyncio.Event())
+        e
+        async for e in engine.run(
+            inputs or {}, system or {}, environment or {}, set(secrets), conversation or {}, stop or asyncio.Event()
+        )
     ]
     return Run(events=events, services=services, elapsed=loop.time() - began)
 

@@ -76,16 +76,29 @@ async def _respond(services: Any, auth: AppAuth, request: ChatRequest) -> Respon
 async def send_chat_message(body: ChatBody, auth: ChatAuth, services: ServicesDep) -> Response:
     if not body.query.strip():
         raise InvalidParam("query is required")
-    request = ChatRequest(query=body.query, inputs=body.inputs, user=body.user,
-                          streaming=body.response_mode == "streaming", conversation_id=body.conversation_id,
-                          files=body.files, auto_generate_name=body.auto_generate_name, workflow_id=body.workflow_id)
+    request = ChatRequest(
+        query=body.query,
+        inputs=body.inputs,
+        user=body.user,
+        streaming=body.response_mode == "streaming",
+        conversation_id=body.conversation_id,
+        files=body.files,
+        auto_generate_name=body.auto_generate_name,
+        workflow_id=body.workflow_id,
+    )
     return await _respond(services, auth, request)
 
 
 @router.post("/completion-messages", dependencies=[JsonBody], summary="Send a completion request")
 async def send_completion_message(body: CompletionBody, auth: CompletionAuth, services: ServicesDep) -> Response:
-    request = ChatRequest(query=body.query, inputs=body.inputs, user=body.user,
-                          streaming=body.response_mode == "streaming", files=body.files, completion=True)
+    request = ChatRequest(
+        query=body.query,
+        inputs=body.inputs,
+        user=body.user,
+        streaming=body.response_mode == "streaming",
+        files=body.files,
+        completion=True,
+    )
     return await _respond(services, auth, request)
 
 
@@ -100,6 +113,5 @@ async def stop_chat_message(task_id: str, body: StopBody, auth: ChatAuth, servic
 
 
 @router.post("/completion-messages/{task_id}/stop", dependencies=[JsonBody], summary="Stop a completion")
-async def stop_completion(task_id: str, body: StopBody, auth: CompletionAuth, services: ServicesDep
-                          ) -> dict[str, str]:
+async def stop_completion(task_id: str, body: StopBody, auth: CompletionAuth, services: ServicesDep) -> dict[str, str]:
     return await _stop(task_id, body, auth, services)

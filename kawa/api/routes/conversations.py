@@ -24,25 +24,47 @@ _VARIABLE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,255}$")
 
 
 def conversation_view(c: Conversation) -> dict[str, Any]:
-    return {"id": c.id, "name": c.name, "inputs": c.inputs, "status": c.status, "introduction": c.introduction,
-            "created_at": int(c.created_at), "updated_at": int(c.updated_at)}
+    return {
+        "id": c.id,
+        "name": c.name,
+        "inputs": c.inputs,
+        "status": c.status,
+        "introduction": c.introduction,
+        "created_at": int(c.created_at),
+        "updated_at": int(c.updated_at),
+    }
 
 
 def message_view(m: Message, feedback: MessageFeedback | None) -> dict[str, Any]:
     return {
-        "id": m.id, "conversation_id": m.conversation_id, "parent_message_id": NIL_UUID, "inputs": m.inputs,
-        "query": m.query, "answer": m.answer, "feedback": {"rating": feedback.rating} if feedback else None,
-        "retriever_resources": m.retriever_resources or [], "created_at": int(m.created_at),
+        "id": m.id,
+        "conversation_id": m.conversation_id,
+        "parent_message_id": NIL_UUID,
+        "inputs": m.inputs,
+        "query": m.query,
+        "answer": m.answer,
+        "feedback": {"rating": feedback.rating} if feedback else None,
+        "retriever_resources": m.retriever_resources or [],
+        "created_at": int(m.created_at),
         "agent_thoughts": [{**t, "message_id": m.id} for t in m.agent_thoughts or []],
         "message_files": [_message_file(f) for f in m.message_files or []],
-        "status": m.status, "error": m.error,
+        "status": m.status,
+        "error": m.error,
     }
 
 
 def _message_file(f: dict[str, Any]) -> dict[str, Any]:
-    return {"id": f.get("related_id") or f.get("id"), "filename": f.get("filename"), "type": f.get("type"),
-            "url": f.get("url"), "mime_type": f.get("mime_type"), "size": f.get("size"),
-            "transfer_method": f.get("transfer_method"), "belongs_to": "user", "upload_file_id": f.get("related_id")}
+    return {
+        "id": f.get("related_id") or f.get("id"),
+        "filename": f.get("filename"),
+        "type": f.get("type"),
+        "url": f.get("url"),
+        "mime_type": f.get("mime_type"),
+        "size": f.get("size"),
+        "transfer_method": f.get("transfer_method"),
+        "belongs_to": "user",
+        "upload_file_id": f.get("related_id"),
+    }
 
 
 async def _end_user_id(services: Any, app_id: str, user: str | None) -> str | None:
@@ -69,8 +91,12 @@ def _check_uuid(value: str, name: str) -> None:
 
 @router.get("/messages", summary="Message history of a conversation, oldest first within a page")
 async def list_messages(
-    auth: ChatAuth, services: ServicesDep, conversation_id: str, user: str | None = None,
-    first_id: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    auth: ChatAuth,
+    services: ServicesDep,
+    conversation_id: str,
+    user: str | None = None,
+    first_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> JSONResponse:
     _check_uuid(conversation_id, "conversation_id")
     conversation = await _conversation(services, auth.app.id, conversation_id, user)
@@ -79,8 +105,9 @@ async def list_messages(
     except LookupError:
         raise NotFound("First Message Not Exists.") from None
     feedbacks = await services.messages.feedbacks_of([m.id for m in rows])
-    return JSONResponse({"limit": limit, "has_more": has_more,
-                         "data": [message_view(m, feedbacks.get(m.id)) for m in rows]})
+    return JSONResponse(
+        {"limit": limit, "has_more": has_more, "data": [message_view(m, feedbacks.get(m.id)) for m in rows]}
+    )
 
 
 class FeedbackBody(BaseModel):
@@ -90,14 +117,16 @@ class FeedbackBody(BaseModel):
 
 
 @router.post("/messages/{message_id}/feedbacks", dependencies=[JsonBody], summary="Like, dislike or revoke")
-async def message_feedback(message_id: str, body: FeedbackBody, auth: AppAuthDep, services: ServicesDep
-                           ) -> dict[str, str]:
+async def message_feedback(
+    message_id: str, body: FeedbackBody, auth: AppAuthDep, services: ServicesDep
+) -> dict[str, str]:
     message = await services.messages.get(message_id, app_id=auth.app.id)
     end_user_id = await _end_user_id(services, auth.app.id, body.user)
     if message is None or message.end_user_id != end_user_id:
         raise NotFound("Message Not Exists.")
-    if not await services.messages.set_feedback(message, rating=body.rating, content=body.content,
-                                                end_user_id=message.end_user_id):
+    if not await services.messages.set_feedback(
+        message, rating=body.rating, content=body.content, end_user_id=message.end_user_id
+    ):
         raise InvalidParam("rating cannot be null: there is no feedback to revoke")
     return {"result": "success"}
 
@@ -107,14 +136,33 @@ def _iso(ts: float) -> str:
 
 
 @router.get("/app/feedbacks", summary="Feedback given to this app's messages")
-async def app_feedbacks(auth: AppAuthDep, services: ServicesDep, page: Annotated[int, Query(ge=1)] = 1,
-                        limit: Annotated[int, Query(ge=1, le=101)] = 20) -> JSONResponse:
+async def app_feedbacks(
+    auth: AppAuthDep,
+    services: ServicesDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    limit: Annotated[int, Query(ge=1, le=101)] = 20,
+) -> JSONResponse:
     rows = await services.messages.app_feedbacks(auth.app.id, page=page, limit=limit)
-    return JSONResponse({"data": [{
-        "id": f.id, "app_id": f.app_id, "conversation_id": f.conversation_id, "message_id": f.message_id,
-        "rating": f.rating, "content": f.content, "from_source": "user", "from_end_user_id": f.from_end_user_id,
-        "from_account_id": None, "created_at": _iso(f.created_at), "updated_at": _iso(f.updated_at),
-    } for f in rows]})
+    return JSONResponse(
+        {
+            "data": [
+                {
+                    "id": f.id,
+                    "app_id": f.app_id,
+                    "conversation_id": f.conversation_id,
+                    "message_id": f.message_id,
+                    "rating": f.rating,
+                    "content": f.content,
+                    "from_source": "user",
+                    "from_end_user_id": f.from_end_user_id,
+                    "from_account_id": None,
+                    "created_at": _iso(f.created_at),
+                    "updated_at": _iso(f.updated_at),
+                }
+                for f in rows
+            ]
+        }
+    )
 
 
 @router.get("/messages/{message_id}/suggested", summary="Questions the user may ask next")
@@ -130,15 +178,19 @@ async def suggested_questions(message_id: str, auth: ChatAuth, services: Service
 
 @router.get("/conversations", summary="The user's conversations")
 async def list_conversations(
-    auth: ChatAuth, services: ServicesDep, user: str | None = None, last_id: str | None = None,
+    auth: ChatAuth,
+    services: ServicesDep,
+    user: str | None = None,
+    last_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     sort_by: Literal["created_at", "-created_at", "updated_at", "-updated_at"] = "-updated_at",
 ) -> JSONResponse:
     end_user_id = await _end_user_id(services, auth.app.id, user)
     if end_user_id is None:
         return JSONResponse({"limit": limit, "has_more": False, "data": []})
-    rows, has_more = await services.conversations.list(app_id=auth.app.id, end_user_id=end_user_id,
-                                                       last_id=last_id or None, limit=limit, sort_by=sort_by)
+    rows, has_more = await services.conversations.list(
+        app_id=auth.app.id, end_user_id=end_user_id, last_id=last_id or None, limit=limit, sort_by=sort_by
+    )
     return JSONResponse({"limit": limit, "has_more": has_more, "data": [conversation_view(c) for c in rows]})
 
 
@@ -147,8 +199,9 @@ class UserBody(BaseModel):
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204, summary="Delete a conversation")
-async def delete_conversation(conversation_id: str, auth: ChatAuth, services: ServicesDep,
-                              body: UserBody | None = None) -> Response:
+async def delete_conversation(
+    conversation_id: str, auth: ChatAuth, services: ServicesDep, body: UserBody | None = None
+) -> Response:
     conversation = await _conversation(services, auth.app.id, conversation_id, body.user if body else None)
     await services.conversations.delete(conversation.id)
     return Response(status_code=204)
@@ -161,8 +214,9 @@ class RenameBody(BaseModel):
 
 
 @router.post("/conversations/{conversation_id}/name", dependencies=[JsonBody], summary="Rename a conversation")
-async def rename_conversation(conversation_id: str, body: RenameBody, auth: ChatAuth, services: ServicesDep
-                              ) -> dict[str, Any]:
+async def rename_conversation(
+    conversation_id: str, body: RenameBody, auth: ChatAuth, services: ServicesDep
+) -> dict[str, Any]:
     conversation = await _conversation(services, auth.app.id, conversation_id, body.user)
     if body.auto_generate:
         first = await services.messages.page(conversation.id, first_id=None, limit=1)
@@ -179,15 +233,26 @@ async def rename_conversation(conversation_id: str, body: RenameBody, auth: Chat
 
 def variable_view(v: ConversationVariable) -> dict[str, Any]:
     value = v.value
-    return {"id": v.id, "name": v.name, "value_type": v.value_type,
-            "value": json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value,
-            "description": v.description, "created_at": int(v.created_at), "updated_at": int(v.updated_at)}
+    return {
+        "id": v.id,
+        "name": v.name,
+        "value_type": v.value_type,
+        "value": json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value,
+        "description": v.description,
+        "created_at": int(v.created_at),
+        "updated_at": int(v.updated_at),
+    }
 
 
 @router.get("/conversations/{conversation_id}/variables", summary="Conversation variables (chatflow)")
 async def conversation_variables(
-    conversation_id: str, auth: ChatAuth, services: ServicesDep, user: str | None = None,
-    last_id: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20, variable_name: str | None = None,
+    conversation_id: str,
+    auth: ChatAuth,
+    services: ServicesDep,
+    user: str | None = None,
+    last_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    variable_name: str | None = None,
 ) -> JSONResponse:
     if variable_name is not None and not _VARIABLE_NAME.match(variable_name):
         raise InvalidParam("variable_name must be 1-255 characters of letters, digits, '_', '.' and '-'")
@@ -199,9 +264,10 @@ async def conversation_variables(
         ids = [v.id for v in rows]
         if last_id not in ids:
             raise NotFound("Conversation Variable Not Exists.")
-        rows = rows[ids.index(last_id) + 1:]
-    return JSONResponse({"limit": limit, "has_more": len(rows) > limit,
-                         "data": [variable_view(v) for v in rows[:limit]]})
+        rows = rows[ids.index(last_id) + 1 :]
+    return JSONResponse(
+        {"limit": limit, "has_more": len(rows) > limit, "data": [variable_view(v) for v in rows[:limit]]}
+    )
 
 
 class VariableBody(BaseModel):
@@ -210,16 +276,27 @@ class VariableBody(BaseModel):
 
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "number": (int, float), "integer": (int,), "float": (int, float), "boolean": (bool,),
-    "object": (dict,), "array[string]": (list,), "array[number]": (list,), "array[object]": (list,),
+    "string": (str,),
+    "number": (int, float),
+    "integer": (int,),
+    "float": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array[string]": (list,),
+    "array[number]": (list,),
+    "array[object]": (list,),
     "array[boolean]": (list,),
 }
 
 
-@router.put("/conversations/{conversation_id}/variables/{variable_id}", dependencies=[JsonBody],
-            summary="Set a conversation variable")
-async def update_variable(conversation_id: str, variable_id: str, body: VariableBody, auth: ChatAuth,
-                          services: ServicesDep) -> dict[str, Any]:
+@router.put(
+    "/conversations/{conversation_id}/variables/{variable_id}",
+    dependencies=[JsonBody],
+    summary="Set a conversation variable",
+)
+async def update_variable(
+    conversation_id: str, variable_id: str, body: VariableBody, auth: ChatAuth, services: ServicesDep
+) -> dict[str, Any]:
     conversation = await _conversation(services, auth.app.id, conversation_id, body.user)
     existing = {v.id: v for v in await services.conversations.variables(conversation.id)}
     variable = existing.get(variable_id)

@@ -139,14 +139,21 @@ async def _dataset_json(services: Services, dataset: Dataset) -> dict[str, Any]:
 
 # ---- datasets -----------------------------------------------------------------------------------------------------
 
+
 @router.get("", summary="List datasets")
-async def list_datasets(_: DatasetAuthDep, services: ServicesDep, page: Page = 1, limit: Limit = 20,
-                        keyword: str | None = None) -> dict[str, Any]:
+async def list_datasets(
+    _: DatasetAuthDep, services: ServicesDep, page: Page = 1, limit: Limit = 20, keyword: str | None = None
+) -> dict[str, Any]:
     store = services.knowledge.datasets
     rows, total = await store.page(page=page, limit=limit, keyword=keyword)
     counts = await store.counts([d.id for d in rows])
-    return {"data": [dataset_view(d, counts.get(d.id), await store.fields(d.id)) for d in rows],
-            "has_more": page * limit < total, "limit": limit, "total": total, "page": page}
+    return {
+        "data": [dataset_view(d, counts.get(d.id), await store.fields(d.id)) for d in rows],
+        "has_more": page * limit < total,
+        "limit": limit,
+        "total": total,
+        "page": page,
+    }
 
 
 @router.post("", dependencies=[JsonBody], summary="Create an empty dataset")
@@ -157,9 +164,14 @@ async def create_dataset(body: DatasetCreate, _: DatasetAuthDep, services: Servi
     if body.retrieval_model is not None:
         _retrieval_config(body.retrieval_model)
     dataset = await services.knowledge.create_dataset(
-        name=body.name, description=body.description, indexing_technique=body.indexing_technique,
-        permission=body.permission, retrieval_model=body.retrieval_model, embedding_model=body.embedding_model,
-        embedding_model_provider=body.embedding_model_provider)
+        name=body.name,
+        description=body.description,
+        indexing_technique=body.indexing_technique,
+        permission=body.permission,
+        retrieval_model=body.retrieval_model,
+        embedding_model=body.embedding_model,
+        embedding_model_provider=body.embedding_model_provider,
+    )
     return dataset_view(dataset)
 
 
@@ -169,8 +181,9 @@ async def get_dataset(dataset_id: str, _: DatasetAuthDep, services: ServicesDep)
 
 
 @router.patch("/{dataset_id}", dependencies=[JsonBody], summary="Update a dataset")
-async def update_dataset(dataset_id: str, body: DatasetUpdate, _: DatasetAuthDep,
-                         services: ServicesDep) -> dict[str, Any]:
+async def update_dataset(
+    dataset_id: str, body: DatasetUpdate, _: DatasetAuthDep, services: ServicesDep
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     _check_name(body.name, body.description)
     fields = body.model_dump(exclude_unset=True, exclude_none=True)
@@ -187,10 +200,18 @@ async def delete_dataset(dataset_id: str, _: DatasetAuthDep, services: ServicesD
     return _no_content()
 
 
-@router.patch("/{dataset_id}/documents/status/{action}", dependencies=[JsonBody],
-              summary="Enable, disable, archive or un-archive documents")
-async def document_status(dataset_id: str, action: Literal["enable", "disable", "archive", "un_archive"],
-                          body: StatusChange, _: DatasetAuthDep, services: ServicesDep) -> dict[str, Any]:
+@router.patch(
+    "/{dataset_id}/documents/status/{action}",
+    dependencies=[JsonBody],
+    summary="Enable, disable, archive or un-archive documents",
+)
+async def document_status(
+    dataset_id: str,
+    action: Literal["enable", "disable", "archive", "un_archive"],
+    body: StatusChange,
+    _: DatasetAuthDep,
+    services: ServicesDep,
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     await services.knowledge.documents.set_enabled(dataset_id, body.document_ids, action)
     return {"result": "success"}
@@ -198,18 +219,34 @@ async def document_status(dataset_id: str, action: Literal["enable", "disable", 
 
 # ---- documents ----------------------------------------------------------------------------------------------------
 
+
 def _text_source(name: str, text: str) -> tuple[bytes, str, dict[str, Any]]:
     data = text.encode()
     filename = name if name.lower().endswith((".txt", ".md", ".markdown")) else name + ".txt"
-    return data, filename, {"upload_file_id": new_id(), "upload_file": {
-        "name": filename, "size": len(data), "extension": filename.rsplit(".", 1)[-1], "mime_type": "text/plain"}}
+    return (
+        data,
+        filename,
+        {
+            "upload_file_id": new_id(),
+            "upload_file": {
+                "name": filename,
+                "size": len(data),
+                "extension": filename.rsplit(".", 1)[-1],
+                "mime_type": "text/plain",
+            },
+        },
+    )
 
 
-@router.post("/{dataset_id}/document/create_by_text", dependencies=[JsonBody],
-             summary="Add a document from text; it is indexed in the background")
+@router.post(
+    "/{dataset_id}/document/create_by_text",
+    dependencies=[JsonBody],
+    summary="Add a document from text; it is indexed in the background",
+)
 @router.post("/{dataset_id}/document/create-by-text", dependencies=[JsonBody], include_in_schema=False)
-async def create_by_text(dataset_id: str, body: TextDocument, _: DatasetAuthDep,
-                         services: ServicesDep) -> dict[str, Any]:
+async def create_by_text(
+    dataset_id: str, body: TextDocument, _: DatasetAuthDep, services: ServicesDep
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     if not body.name:
         raise InvalidParam("name is required")
@@ -217,17 +254,29 @@ async def create_by_text(dataset_id: str, body: TextDocument, _: DatasetAuthDep,
         raise InvalidParam("text is required")
     data, filename, info = _text_source(body.name, body.text)
     document = await services.knowledge.add_document(
-        dataset_id, name=body.name, data=data, filename=filename, mime_type="text/plain", data_source_info=info,
-        **_options(body))
+        dataset_id,
+        name=body.name,
+        data=data,
+        filename=filename,
+        mime_type="text/plain",
+        data_source_info=info,
+        **_options(body),
+    )
     return {"document": document_view(document), "batch": document.batch}
 
 
 def _options(body: DocumentOptions) -> dict[str, Any]:
     if body.retrieval_model is not None:
         _retrieval_config(body.retrieval_model)
-    return {"process_rule": body.process_rule, "doc_form": body.doc_form, "doc_language": body.doc_language,
-            "indexing_technique": body.indexing_technique, "retrieval_model": body.retrieval_model,
-            "embedding_model": body.embedding_model, "embedding_model_provider": body.embedding_model_provider}
+    return {
+        "process_rule": body.process_rule,
+        "doc_form": body.doc_form,
+        "doc_language": body.doc_language,
+        "indexing_technique": body.indexing_technique,
+        "retrieval_model": body.retrieval_model,
+        "embedding_model": body.embedding_model,
+        "embedding_model_provider": body.embedding_model_provider,
+    }
 
 
 async def _upload(request: Request, services: Services) -> tuple[bytes, str, str, DocumentOptions]:
@@ -260,22 +309,35 @@ async def _upload(request: Request, services: Services) -> tuple[bytes, str, str
 
 
 def _file_info(filename: str, data: bytes, mime: str) -> dict[str, Any]:
-    return {"upload_file_id": new_id(), "upload_file": {
-        "name": filename, "size": len(data), "extension": filename.rsplit(".", 1)[-1].lower() if "." in filename
-        else "", "mime_type": mime}}
+    return {
+        "upload_file_id": new_id(),
+        "upload_file": {
+            "name": filename,
+            "size": len(data),
+            "extension": filename.rsplit(".", 1)[-1].lower() if "." in filename else "",
+            "mime_type": mime,
+        },
+    }
 
 
-@router.post("/{dataset_id}/document/create_by_file", summary="Add a document from a file (multipart `file` + "
-             "`data` JSON); it is parsed and indexed in the background")
+@router.post(
+    "/{dataset_id}/document/create_by_file",
+    summary="Add a document from a file (multipart `file` + `data` JSON); it is parsed and indexed in the background",
+)
 @router.post("/{dataset_id}/document/create-by-file", include_in_schema=False)
-async def create_by_file(dataset_id: str, request: Request, _: DatasetAuthDep,
-                         services: ServicesDep) -> dict[str, Any]:
+async def create_by_file(dataset_id: str, request: Request, _: DatasetAuthDep, services: ServicesDep) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     data, filename, mime, options = await _upload(request, services)
     _require_parsable(filename, mime)
     document = await services.knowledge.add_document(
-        dataset_id, name=options.name or filename, data=data, filename=filename, mime_type=mime,
-        data_source_info=_file_info(filename, data, mime), **_options(options))
+        dataset_id,
+        name=options.name or filename,
+        data=data,
+        filename=filename,
+        mime_type=mime,
+        data_source_info=_file_info(filename, data, mime),
+        **_options(options),
+    )
     return {"document": document_view(document), "batch": document.batch}
 
 
@@ -290,48 +352,80 @@ def _require_parsable(filename: str, mime: str) -> None:
         pass  # an empty body of a known type may not parse; the real file is parsed in the background
 
 
-@router.post("/{dataset_id}/documents/{document_id}/update_by_text", dependencies=[JsonBody],
-             summary="Replace a document's name and/or text; re-indexed in the background")
-@router.post("/{dataset_id}/documents/{document_id}/update-by-text", dependencies=[JsonBody],
-             include_in_schema=False)
-async def update_by_text(dataset_id: str, document_id: str, body: TextDocument, _: DatasetAuthDep,
-                         services: ServicesDep) -> dict[str, Any]:
+@router.post(
+    "/{dataset_id}/documents/{document_id}/update_by_text",
+    dependencies=[JsonBody],
+    summary="Replace a document's name and/or text; re-indexed in the background",
+)
+@router.post("/{dataset_id}/documents/{document_id}/update-by-text", dependencies=[JsonBody], include_in_schema=False)
+async def update_by_text(
+    dataset_id: str, document_id: str, body: TextDocument, _: DatasetAuthDep, services: ServicesDep
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     kb = services.knowledge
     if body.text is not None:
         current = await kb.documents.get(dataset_id, document_id)
         data, filename, info = _text_source(body.name or current.name, body.text)
-        document = await kb.update_document(dataset_id, document_id, name=body.name, data=data, filename=filename,
-                                            mime_type="text/plain", data_source_info=info,
-                                            process_rule=body.process_rule)
+        document = await kb.update_document(
+            dataset_id,
+            document_id,
+            name=body.name,
+            data=data,
+            filename=filename,
+            mime_type="text/plain",
+            data_source_info=info,
+            process_rule=body.process_rule,
+        )
     else:
         document = await kb.update_document(dataset_id, document_id, name=body.name, process_rule=body.process_rule)
     return {"document": document_view(document), "batch": document.batch}
 
 
-@router.post("/{dataset_id}/documents/{document_id}/update_by_file",
-             summary="Replace a document's file; re-indexed in the background")
+@router.post(
+    "/{dataset_id}/documents/{document_id}/update_by_file",
+    summary="Replace a document's file; re-indexed in the background",
+)
 @router.post("/{dataset_id}/documents/{document_id}/update-by-file", include_in_schema=False)
-async def update_by_file(dataset_id: str, document_id: str, request: Request, _: DatasetAuthDep,
-                         services: ServicesDep) -> dict[str, Any]:
+async def update_by_file(
+    dataset_id: str, document_id: str, request: Request, _: DatasetAuthDep, services: ServicesDep
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     data, filename, mime, options = await _upload(request, services)
     _require_parsable(filename, mime)
     document = await services.knowledge.update_document(
-        dataset_id, document_id, name=options.name, data=data, filename=filename, mime_type=mime,
-        data_source_info=_file_info(filename, data, mime), process_rule=options.process_rule)
+        dataset_id,
+        document_id,
+        name=options.name,
+        data=data,
+        filename=filename,
+        mime_type=mime,
+        data_source_info=_file_info(filename, data, mime),
+        process_rule=options.process_rule,
+    )
     return {"document": document_view(document), "batch": document.batch}
 
 
 @router.get("/{dataset_id}/documents", summary="List documents")
-async def list_documents(dataset_id: str, _: DatasetAuthDep, services: ServicesDep, page: Page = 1,
-                         limit: Limit = 20, keyword: str | None = None, status: str | None = None) -> dict[str, Any]:
+async def list_documents(
+    dataset_id: str,
+    _: DatasetAuthDep,
+    services: ServicesDep,
+    page: Page = 1,
+    limit: Limit = 20,
+    keyword: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     kb = services.knowledge
     rows, total = await kb.documents.page(dataset_id, page=page, limit=limit, keyword=keyword, status=status)
     fields = await kb.datasets.fields(dataset_id)
-    return {"data": [document_view(d, fields) for d in rows], "has_more": page * limit < total, "limit": limit,
-            "total": total, "page": page}
+    return {
+        "data": [document_view(d, fields) for d in rows],
+        "has_more": page * limit < total,
+        "limit": limit,
+        "total": total,
+        "page": page,
+    }
 
 
 @router.get("/{dataset_id}/documents/{batch}/indexing-status", summary="Indexing progress of a batch")
@@ -346,8 +440,13 @@ async def indexing_status(dataset_id: str, batch: str, _: DatasetAuthDep, servic
 
 
 @router.get("/{dataset_id}/documents/{document_id}", summary="A document")
-async def get_document(dataset_id: str, document_id: str, _: DatasetAuthDep, services: ServicesDep,
-                       metadata: Literal["all", "only", "without"] = "all") -> dict[str, Any]:
+async def get_document(
+    dataset_id: str,
+    document_id: str,
+    _: DatasetAuthDep,
+    services: ServicesDep,
+    metadata: Literal["all", "only", "without"] = "all",
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     kb = services.knowledge
     document = await kb.documents.get(dataset_id, document_id)
@@ -369,10 +468,15 @@ async def delete_document(dataset_id: str, document_id: str, _: DatasetAuthDep, 
 
 # ---- segments and child chunks --------------------------------------------------------------------------------------
 
-@router.post("/{dataset_id}/documents/{document_id}/segments", dependencies=[JsonBody],
-             summary="Add segments to a document (embedded at once)")
-async def add_segments(dataset_id: str, document_id: str, body: SegmentsCreate, _: DatasetAuthDep,
-                       services: ServicesDep) -> dict[str, Any]:
+
+@router.post(
+    "/{dataset_id}/documents/{document_id}/segments",
+    dependencies=[JsonBody],
+    summary="Add segments to a document (embedded at once)",
+)
+async def add_segments(
+    dataset_id: str, document_id: str, body: SegmentsCreate, _: DatasetAuthDep, services: ServicesDep
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     kb = services.knowledge
     segments = await kb.add_segments(dataset_id, document_id, body.segments)
@@ -382,21 +486,35 @@ async def add_segments(dataset_id: str, document_id: str, body: SegmentsCreate, 
 
 
 @router.get("/{dataset_id}/documents/{document_id}/segments", summary="List a document's segments")
-async def list_segments(dataset_id: str, document_id: str, _: DatasetAuthDep, services: ServicesDep,
-                        page: Page = 1, limit: Limit = 20, keyword: str | None = None,
-                        status: str | None = None) -> dict[str, Any]:
+async def list_segments(
+    dataset_id: str,
+    document_id: str,
+    _: DatasetAuthDep,
+    services: ServicesDep,
+    page: Page = 1,
+    limit: Limit = 20,
+    keyword: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     kb = services.knowledge
     document = await kb.documents.get(dataset_id, document_id)
     rows, total = await kb.documents.segments(document_id, page=page, limit=limit, keyword=keyword, status=status)
     children = await kb.documents.children([s.id for s in rows])
-    return {"data": [segment_view(s, children.get(s.id)) for s in rows], "doc_form": document.doc_form,
-            "total": total, "has_more": page * limit < total, "limit": limit, "page": page}
+    return {
+        "data": [segment_view(s, children.get(s.id)) for s in rows],
+        "doc_form": document.doc_form,
+        "total": total,
+        "has_more": page * limit < total,
+        "limit": limit,
+        "page": page,
+    }
 
 
 @router.get("/{dataset_id}/documents/{document_id}/segments/{segment_id}", summary="A segment")
-async def get_segment(dataset_id: str, document_id: str, segment_id: str, _: DatasetAuthDep,
-                      services: ServicesDep) -> dict[str, Any]:
+async def get_segment(
+    dataset_id: str, document_id: str, segment_id: str, _: DatasetAuthDep, services: ServicesDep
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     kb = services.knowledge
     document = await kb.documents.get(dataset_id, document_id)
@@ -405,10 +523,14 @@ async def get_segment(dataset_id: str, document_id: str, segment_id: str, _: Dat
     return {"data": segment_view(segment, children.get(segment.id)), "doc_form": document.doc_form}
 
 
-@router.post("/{dataset_id}/documents/{document_id}/segments/{segment_id}", dependencies=[JsonBody],
-             summary="Update a segment (content, answer, keywords, enabled)")
-async def update_segment(dataset_id: str, document_id: str, segment_id: str, body: SegmentUpdate,
-                         _: DatasetAuthDep, services: ServicesDep) -> dict[str, Any]:
+@router.post(
+    "/{dataset_id}/documents/{document_id}/segments/{segment_id}",
+    dependencies=[JsonBody],
+    summary="Update a segment (content, answer, keywords, enabled)",
+)
+async def update_segment(
+    dataset_id: str, document_id: str, segment_id: str, body: SegmentUpdate, _: DatasetAuthDep, services: ServicesDep
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     kb = services.knowledge
     segment = await kb.update_segment(dataset_id, document_id, segment_id, body.segment)
@@ -417,10 +539,12 @@ async def update_segment(dataset_id: str, document_id: str, segment_id: str, bod
     return {"data": segment_view(segment, children.get(segment.id)), "doc_form": document.doc_form}
 
 
-@router.delete("/{dataset_id}/documents/{document_id}/segments/{segment_id}", status_code=204,
-               summary="Delete a segment")
-async def delete_segment(dataset_id: str, document_id: str, segment_id: str, _: DatasetAuthDep,
-                         services: ServicesDep) -> Response:
+@router.delete(
+    "/{dataset_id}/documents/{document_id}/segments/{segment_id}", status_code=204, summary="Delete a segment"
+)
+async def delete_segment(
+    dataset_id: str, document_id: str, segment_id: str, _: DatasetAuthDep, services: ServicesDep
+) -> Response:
     await _dataset(services, dataset_id)
     kb = services.knowledge
     await kb.documents.get(dataset_id, document_id)
@@ -428,11 +552,19 @@ async def delete_segment(dataset_id: str, document_id: str, segment_id: str, _: 
     return _no_content()
 
 
-@router.get("/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks",
-            summary="List a segment's child chunks")
-async def list_child_chunks(dataset_id: str, document_id: str, segment_id: str, _: DatasetAuthDep,
-                            services: ServicesDep, page: Page = 1, limit: Limit = 20,
-                            keyword: str | None = None) -> dict[str, Any]:
+@router.get(
+    "/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks", summary="List a segment's child chunks"
+)
+async def list_child_chunks(
+    dataset_id: str,
+    document_id: str,
+    segment_id: str,
+    _: DatasetAuthDep,
+    services: ServicesDep,
+    page: Page = 1,
+    limit: Limit = 20,
+    keyword: str | None = None,
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     kb = services.knowledge
     await kb.documents.get(dataset_id, document_id)
@@ -441,34 +573,58 @@ async def list_child_chunks(dataset_id: str, document_id: str, segment_id: str, 
     if keyword:
         rows = [c for c in rows if keyword in c.content]
     total = len(rows)
-    chosen = rows[(page - 1) * limit: page * limit]
-    return {"data": [child_chunk_view(c) for c in chosen], "total": total,
-            "total_pages": (total + limit - 1) // limit, "page": page, "limit": limit}
+    chosen = rows[(page - 1) * limit : page * limit]
+    return {
+        "data": [child_chunk_view(c) for c in chosen],
+        "total": total,
+        "total_pages": (total + limit - 1) // limit,
+        "page": page,
+        "limit": limit,
+    }
 
 
-@router.post("/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks", dependencies=[JsonBody],
-             summary="Add a child chunk")
-async def add_child_chunk(dataset_id: str, document_id: str, segment_id: str, body: ChildChunkBody,
-                          _: DatasetAuthDep, services: ServicesDep) -> dict[str, Any]:
+@router.post(
+    "/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks",
+    dependencies=[JsonBody],
+    summary="Add a child chunk",
+)
+async def add_child_chunk(
+    dataset_id: str, document_id: str, segment_id: str, body: ChildChunkBody, _: DatasetAuthDep, services: ServicesDep
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     child = await services.knowledge.add_child_chunk(dataset_id, document_id, segment_id, body.content)
     return {"data": child_chunk_view(child)}
 
 
-@router.patch("/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks/{child_chunk_id}",
-              dependencies=[JsonBody], summary="Update a child chunk")
-async def update_child_chunk(dataset_id: str, document_id: str, segment_id: str, child_chunk_id: str,
-                             body: ChildChunkBody, _: DatasetAuthDep, services: ServicesDep) -> dict[str, Any]:
+@router.patch(
+    "/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks/{child_chunk_id}",
+    dependencies=[JsonBody],
+    summary="Update a child chunk",
+)
+async def update_child_chunk(
+    dataset_id: str,
+    document_id: str,
+    segment_id: str,
+    child_chunk_id: str,
+    body: ChildChunkBody,
+    _: DatasetAuthDep,
+    services: ServicesDep,
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
-    child = await services.knowledge.update_child_chunk(dataset_id, document_id, segment_id, child_chunk_id,
-                                                        body.content)
+    child = await services.knowledge.update_child_chunk(
+        dataset_id, document_id, segment_id, child_chunk_id, body.content
+    )
     return {"data": child_chunk_view(child)}
 
 
-@router.delete("/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks/{child_chunk_id}",
-               status_code=204, summary="Delete a child chunk")
-async def delete_child_chunk(dataset_id: str, document_id: str, segment_id: str, child_chunk_id: str,
-                             _: DatasetAuthDep, services: ServicesDep) -> Response:
+@router.delete(
+    "/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks/{child_chunk_id}",
+    status_code=204,
+    summary="Delete a child chunk",
+)
+async def delete_child_chunk(
+    dataset_id: str, document_id: str, segment_id: str, child_chunk_id: str, _: DatasetAuthDep, services: ServicesDep
+) -> Response:
     await _dataset(services, dataset_id)
     kb = services.knowledge
     await kb.documents.get(dataset_id, document_id)
@@ -477,6 +633,7 @@ async def delete_child_chunk(dataset_id: str, document_id: str, segment_id: str,
 
 
 # ---- retrieval ----------------------------------------------------------------------------------------------------
+
 
 def _retrieval_config(raw: dict[str, Any]) -> RetrievalConfig:
     try:
@@ -499,9 +656,11 @@ async def retrieve(dataset_id: str, body: RetrieveBody, _: DatasetAuthDep, servi
 
 # ---- metadata -----------------------------------------------------------------------------------------------------
 
+
 @router.post("/{dataset_id}/metadata", dependencies=[JsonBody], status_code=201, summary="Add a metadata field")
-async def create_metadata(dataset_id: str, body: MetadataCreate, _: DatasetAuthDep,
-                          services: ServicesDep) -> dict[str, Any]:
+async def create_metadata(
+    dataset_id: str, body: MetadataCreate, _: DatasetAuthDep, services: ServicesDep
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     field = await services.knowledge.datasets.create_field(dataset_id, body.name, body.type)
     return {"id": field.id, "type": field.type, "name": field.name}
@@ -512,9 +671,13 @@ async def list_metadata(dataset_id: str, _: DatasetAuthDep, services: ServicesDe
     dataset = await _dataset(services, dataset_id)
     store = services.knowledge.datasets
     counts = await store.field_counts(dataset_id)
-    return {"doc_metadata": [{"id": f.id, "name": f.name, "type": f.type, "count": counts.get(f.name, 0)}
-                             for f in await store.fields(dataset_id)],
-            "built_in_field_enabled": dataset.built_in_field_enabled}
+    return {
+        "doc_metadata": [
+            {"id": f.id, "name": f.name, "type": f.type, "count": counts.get(f.name, 0)}
+            for f in await store.fields(dataset_id)
+        ],
+        "built_in_field_enabled": dataset.built_in_field_enabled,
+    }
 
 
 @router.get("/{dataset_id}/metadata/built-in", summary="The built-in metadata fields")
@@ -524,16 +687,18 @@ async def built_in_metadata(dataset_id: str, _: DatasetAuthDep, services: Servic
 
 
 @router.post("/{dataset_id}/metadata/built-in/{action}", summary="Enable or disable the built-in fields")
-async def toggle_built_in(dataset_id: str, action: Literal["enable", "disable"], _: DatasetAuthDep,
-                          services: ServicesDep) -> dict[str, Any]:
+async def toggle_built_in(
+    dataset_id: str, action: Literal["enable", "disable"], _: DatasetAuthDep, services: ServicesDep
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     await services.knowledge.datasets.update(dataset_id, {"built_in_field_enabled": action == "enable"})
     return {"result": "success"}
 
 
 @router.patch("/{dataset_id}/metadata/{metadata_id}", dependencies=[JsonBody], summary="Rename a metadata field")
-async def rename_metadata(dataset_id: str, metadata_id: str, body: MetadataRename, _: DatasetAuthDep,
-                          services: ServicesDep) -> dict[str, Any]:
+async def rename_metadata(
+    dataset_id: str, metadata_id: str, body: MetadataRename, _: DatasetAuthDep, services: ServicesDep
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     field = await services.knowledge.datasets.rename_field(dataset_id, metadata_id, body.name)
     return {"id": field.id, "type": field.type, "name": field.name}
@@ -547,8 +712,9 @@ async def delete_metadata(dataset_id: str, metadata_id: str, _: DatasetAuthDep, 
 
 
 @router.post("/{dataset_id}/documents/metadata", dependencies=[JsonBody], summary="Set documents' metadata values")
-async def set_documents_metadata(dataset_id: str, body: DocumentsMetadata, _: DatasetAuthDep,
-                                 services: ServicesDep) -> dict[str, Any]:
+async def set_documents_metadata(
+    dataset_id: str, body: DocumentsMetadata, _: DatasetAuthDep, services: ServicesDep
+) -> dict[str, Any]:
     await _dataset(services, dataset_id)
     await services.knowledge.datasets.set_document_values(dataset_id, body.operation_data)
     return {"result": "success"}

@@ -112,7 +112,11 @@ async def preview_file(
 
 @public_router.get("/files/{file_id}/file-preview", summary="Download a file by a signed, expiring URL")
 async def signed_preview(
-    file_id: str, services: ServicesDep, timestamp: str = "", nonce: str = "", sign: str = "",
+    file_id: str,
+    services: ServicesDep,
+    timestamp: str = "",
+    nonce: str = "",
+    sign: str = "",
     as_attachment: bool = False,
 ) -> StreamingResponse:
     if not verify_file_signature(file_id, timestamp, nonce, sign, services.settings.signing_key()):

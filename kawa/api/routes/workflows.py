@@ -37,7 +37,8 @@ async def require_json(request: Request) -> None:
     if not content_type.split(";")[0].strip().lower().endswith("json"):
         raise KawaError(
             "Did not attempt to load JSON data because the request Content-Type was not 'application/json'.",
-            code="unsupported_media_type", status=415,
+            code="unsupported_media_type",
+            status=415,
         )
 
 
@@ -59,7 +60,11 @@ def blocking_json(payload: dict[str, Any]) -> Response:
 async def _run(auth: AppAuth, services: Any, body: RunBody, version_id: str | None, trace_id: str | None) -> Response:
     runner = services.workflow_runner
     request = WorkflowRunRequest(
-        inputs=body.inputs, user=body.user, files=body.files, version_id=version_id, trace_id=trace_id,
+        inputs=body.inputs,
+        user=body.user,
+        files=body.files,
+        version_id=version_id,
+        trace_id=trace_id,
         streaming=body.response_mode == "streaming",
     )
     handle = await runner.start(auth.app, request)
@@ -70,16 +75,23 @@ async def _run(auth: AppAuth, services: Any, body: RunBody, version_id: str | No
 
 @router.post("/workflows/run", dependencies=[JsonBody], summary="Run the published workflow")
 async def run_workflow(
-    body: RunBody, auth: WorkflowAuth, services: ServicesDep,
-    x_trace_id: Annotated[str | None, Header()] = None, trace_id: Annotated[str | None, Query()] = None,
+    body: RunBody,
+    auth: WorkflowAuth,
+    services: ServicesDep,
+    x_trace_id: Annotated[str | None, Header()] = None,
+    trace_id: Annotated[str | None, Query()] = None,
 ) -> Response:
     return await _run(auth, services, body, None, x_trace_id or trace_id or body.trace_id)
 
 
 @router.post("/workflows/{workflow_id}/run", dependencies=[JsonBody], summary="Run a specific published version")
 async def run_workflow_version(
-    workflow_id: str, body: RunBody, auth: WorkflowAuth, services: ServicesDep,
-    x_trace_id: Annotated[str | None, Header()] = None, trace_id: Annotated[str | None, Query()] = None,
+    workflow_id: str,
+    body: RunBody,
+    auth: WorkflowAuth,
+    services: ServicesDep,
+    x_trace_id: Annotated[str | None, Header()] = None,
+    trace_id: Annotated[str | None, Query()] = None,
 ) -> Response:
     try:
         uuid.UUID(workflow_id)
@@ -88,8 +100,9 @@ async def run_workflow_version(
     return await _run(auth, services, body, workflow_id, x_trace_id or trace_id or body.trace_id)
 
 
-async def stop_owned_task(services: Any, app_id: str, task_id: str, user: str, record: Any, runner: Any
-                          ) -> dict[str, str]:
+async def stop_owned_task(
+    services: Any, app_id: str, task_id: str, user: str, record: Any, runner: Any
+) -> dict[str, str]:
     """Stop a task (a run or a message) of this end user; answers once it has ended (or after 1 s, elsewhere)."""
     end_user = await services.end_users.find(app_id, user)
     if record is None or end_user is None or record.end_user_id != end_user.id:
@@ -130,9 +143,15 @@ def _log_row(run: WorkflowRun, user: EndUser | None) -> dict[str, Any]:
     return {
         "id": run.id,
         "workflow_run": {
-            "id": run.id, "version": run.version, "status": run.status, "triggered_from": run.triggered_from,
-            "error": run.error, "elapsed_time": run.elapsed_time, "total_tokens": run.total_tokens,
-            "total_steps": run.total_steps, "created_at": int(run.created_at),
+            "id": run.id,
+            "version": run.version,
+            "status": run.status,
+            "triggered_from": run.triggered_from,
+            "error": run.error,
+            "elapsed_time": run.elapsed_time,
+            "total_tokens": run.total_tokens,
+            "total_steps": run.total_steps,
+            "created_at": int(run.created_at),
             "finished_at": int(run.finished_at) if run.finished_at else None,
             "exceptions_count": run.exceptions_count,
         },
@@ -140,8 +159,13 @@ def _log_row(run: WorkflowRun, user: EndUser | None) -> dict[str, Any]:
         "created_from": "service-api",
         "created_by_role": "end_user",
         "created_by_account": None,
-        "created_by_end_user": None if user is None else {
-            "id": user.id, "type": user.type, "is_anonymous": user.is_anonymous, "session_id": user.session_id,
+        "created_by_end_user": None
+        if user is None
+        else {
+            "id": user.id,
+            "type": user.type,
+            "is_anonymous": user.is_anonymous,
+            "session_id": user.session_id,
         },
         "created_at": int(run.created_at),
     }
@@ -149,7 +173,8 @@ def _log_row(run: WorkflowRun, user: EndUser | None) -> dict[str, Any]:
 
 @router.get("/workflows/logs", summary="Workflow run logs, newest first")
 async def get_logs(
-    auth: AppAuthDep, services: ServicesDep,
+    auth: AppAuthDep,
+    services: ServicesDep,
     keyword: str | None = None,
     status: Literal["succeeded", "failed", "stopped", "partial-succeeded", "running"] | None = None,
     page: Annotated[int, Query(ge=1, le=99999)] = 1,
@@ -163,12 +188,21 @@ async def get_logs(
         # kawa has no console accounts: every run comes from an end user, so an account filter matches none.
         return JSONResponse({"page": page, "limit": limit, "total": 0, "has_more": False, "data": []})
     result = await services.runs.logs(
-        auth.app.id, keyword=keyword, status=status,
+        auth.app.id,
+        keyword=keyword,
+        status=status,
         after=_timestamp(created_at__after, "created_at__after"),
         before=_timestamp(created_at__before, "created_at__before"),
-        session_id=created_by_end_user_session_id, page=page, limit=limit,
+        session_id=created_by_end_user_session_id,
+        page=page,
+        limit=limit,
     )
-    return JSONResponse({
-        "page": page, "limit": limit, "total": result.total, "has_more": page * limit < result.total,
-        "data": [_log_row(run, user) for run, user in result.rows],
-    })
+    return JSONResponse(
+        {
+            "page": page,
+            "limit": limit,
+            "total": result.total,
+            "has_more": page * limit < result.total,
+            "data": [_log_row(run, user) for run, user in result.rows],
+        }
+    )

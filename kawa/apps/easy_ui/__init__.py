@@ -18,7 +18,19 @@ from kawa.apps.easy_ui.retrieval import RetrievedSegment, Retriever
 from kawa.apps.easy_ui.suggested_questions import suggest_questions
 
 __all__ = [
-    "AgentThought", "AppUnavailable", "EasyUIMode", "EasyUIRequest", "HistoryTurn", "MessageDelta",
-    "MessageReplace", "PipelineEvent", "PipelineFinished", "RetrievedSegment", "Retriever", "RetrieverResources",
-    "generate_conversation_name", "run_pipeline", "suggest_questions",
+    "AgentThought",
+    "AppUnavailable",
+    "EasyUIMode",
+    "EasyUIRequest",
+    "HistoryTurn",
+    "MessageDelta",
+    "MessageReplace",
+    "PipelineEvent",
+    "PipelineFinished",
+    "RetrievedSegment",
+    "Retriever",
+    "RetrieverResources",
+    "generate_conversation_name",
+    "run_pipeline",
+    "suggest_questions",
 ]

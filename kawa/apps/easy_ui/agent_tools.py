@@ -64,8 +64,12 @@ def resolve_tools(settings: tuple[AgentToolSettings, ...]) -> dict[str, AgentToo
     for item in settings:
         tool = find_builtin_tool(item.provider_id, item.tool_name) if item.provider_type == "builtin" else None
         if tool is None:
-            log.warning("agent tool %s/%s (%s) is not available in kawa; the agent runs without it",
-                        item.provider_id, item.tool_name, item.provider_type)
+            log.warning(
+                "agent tool %s/%s (%s) is not available in kawa; the agent runs without it",
+                item.provider_id,
+                item.tool_name,
+                item.provider_type,
+            )
             continue
         fixed = {k: v for k, v in item.parameters.items() if v not in (None, "")}
         tools[tool.name] = AgentTool(tool=tool, label=item.tool_label or tool.label, fixed=fixed)

@@ -80,8 +80,12 @@ class AppSettings:
 
 
 _PARAM_TYPES: dict[str, type] = {
-    "temperature": float, "top_p": float, "max_tokens": int, "presence_penalty": float,
-    "frequency_penalty": float, "seed": int,
+    "temperature": float,
+    "top_p": float,
+    "max_tokens": int,
+    "presence_penalty": float,
+    "frequency_penalty": float,
+    "seed": int,
 }
 
 
@@ -157,13 +161,15 @@ def _agent_of(model_config: Mapping[str, Any], mode: str) -> AgentSettings | Non
         # Old configs list datasets here as {"dataset": {...}}: those are retrieval, not tools.
         if not isinstance(tool, Mapping) or len(tool) < 4 or not tool.get("enabled"):
             continue
-        tools.append(AgentToolSettings(
-            provider_id=str(tool.get("provider_id") or tool.get("provider_name") or ""),
-            provider_type=str(tool.get("provider_type") or "builtin"),
-            tool_name=str(tool.get("tool_name") or ""),
-            tool_label=str(tool.get("tool_label") or tool.get("tool_name") or ""),
-            parameters=_mapping(tool.get("tool_parameters")),
-        ))
+        tools.append(
+            AgentToolSettings(
+                provider_id=str(tool.get("provider_id") or tool.get("provider_name") or ""),
+                provider_type=str(tool.get("provider_type") or "builtin"),
+                tool_name=str(tool.get("tool_name") or ""),
+                tool_label=str(tool.get("tool_label") or tool.get("tool_name") or ""),
+                parameters=_mapping(tool.get("tool_parameters")),
+            )
+        )
     raw_max = block.get("max_iteration")
     max_iteration = raw_max if isinstance(raw_max, int) and raw_max > 0 else DEFAULT_AGENT_ITERATIONS
     prompt = _mapping(block.get("prompt"))

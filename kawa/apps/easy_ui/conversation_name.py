@@ -52,8 +52,9 @@ async def generate_conversation_name(query: str, *, models: ModelRuntime, model_
         model = model_settings_of(model_config)
         text = query if len(query) <= 2000 else query[:300] + "...[TRUNCATED]..." + query[-300:]
         prompt = NAME_PROMPT + text.replace("\n", " ") + "\n"
-        request = ChatRequest(model=model.name, messages=[Message.user(prompt)],
-                              params=CompletionParams(max_tokens=500, temperature=1.0))
+        request = ChatRequest(
+            model=model.name, messages=[Message.user(prompt)], params=CompletionParams(max_tokens=500, temperature=1.0)
+        )
         result = await models.chat(model.provider, request)
     except Exception:
         log.warning("conversation name generation failed", exc_info=True)

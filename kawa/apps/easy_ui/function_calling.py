@@ -47,7 +47,10 @@ async def run_function_calling(
         calls = [] if call.halted or not offered else call.tool_calls
         names = [c.name for c in calls]
         thought = AgentThought(
-            id=thought.id, position=position, thought=call.text, tool=";".join(names),
+            id=thought.id,
+            position=position,
+            thought=call.text,
+            tool=";".join(names),
             tool_labels=labels_of(names, tools),
             tool_input=json.dumps({c.name: c.parsed_arguments() for c in calls}, ensure_ascii=False) if calls else "",
         )

@@ -23,13 +23,20 @@ class Generation:
     user: str
     halt: asyncio.Event
 
-    def call(self, messages: list[Message], *, tools: list[ToolDefinition] | None = None,
-             stop: list[str] | None = None) -> LLMCall:
+    def call(
+        self, messages: list[Message], *, tools: list[ToolDefinition] | None = None, stop: list[str] | None = None
+    ) -> LLMCall:
         params = self.params
         if stop:
             params = params.model_copy(update={"stop": list(dict.fromkeys([*params.stop, *stop]))[:4]})
-        request = ChatRequest(model=self.model, messages=messages, params=params, tools=tools or [],
-                              tool_choice="auto" if tools else None, user=self.user or None)
+        request = ChatRequest(
+            model=self.model,
+            messages=messages,
+            params=params,
+            tools=tools or [],
+            tool_choice="auto" if tools else None,
+            user=self.user or None,
+        )
         return LLMCall(self.models, self.provider, request, self.halt)
 
 
@@ -46,6 +53,8 @@ async def generate_plain(
             if chunk.text:
                 yield MessageDelta(chunk.text)
     yield PipelineFinished(
-        answer=call.text, usage=call.usage or Usage(), prompt_messages=messages,
+        answer=call.text,
+        usage=call.usage or Usage(),
+        prompt_messages=messages,
         finish_reason=finish_reason_of(call, stopped.is_set()),
     )

@@ -60,8 +60,14 @@ async def run_pipeline(
     if images and not _supports(models, settings, Capability.VISION):
         log.info("model %s cannot see images; %d image(s) left out", settings.model.name, len(images))
         images = []
-    builder = PromptBuilder(settings, app_mode=request.mode, inputs=request.inputs, query=request.query,
-                            images=images, history=request.history)
+    builder = PromptBuilder(
+        settings,
+        app_mode=request.mode,
+        inputs=request.inputs,
+        query=request.query,
+        images=images,
+        history=request.history,
+    )
     prompt = builder.build(None)
 
     moderator = Moderator(settings.moderation, models, settings.model.provider) if settings.moderation else None
@@ -74,8 +80,12 @@ async def run_pipeline(
                     break
                 sent += character
                 yield MessageDelta(character)
-            yield PipelineFinished(answer=sent, usage=Usage(), prompt_messages=prompt.messages,
-                                   finish_reason="stopped" if stop.is_set() else "moderated")
+            yield PipelineFinished(
+                answer=sent,
+                usage=Usage(),
+                prompt_messages=prompt.messages,
+                finish_reason="stopped" if stop.is_set() else "moderated",
+            )
             return
 
     context: str | None = None
@@ -94,8 +104,14 @@ async def run_pipeline(
         halt.set()
     mirror = asyncio.create_task(_mirror(stop, halt))
     try:
-        generation = Generation(models=models, provider=settings.model.provider, model=settings.model.name,
-                                params=settings.model.params, user=request.user, halt=halt)
+        generation = Generation(
+            models=models,
+            provider=settings.model.provider,
+            model=settings.model.name,
+            params=settings.model.params,
+            user=request.user,
+            halt=halt,
+        )
         events = _strategy(settings, models, generation, builder, prompt, context, stop)
         async with aclosing(_moderated(events, moderator, halt)) as moderated:
             async for event in moderated:
@@ -153,8 +169,11 @@ async def _moderated(
                 continue
             answer += event.text
             yield event
-            if moderator is not None and moderator.checks_output_while_streaming \
-                    and len(answer) - checked >= OUTPUT_CHECK_CHARS:
+            if (
+                moderator is not None
+                and moderator.checks_output_while_streaming
+                and len(answer) - checked >= OUTPUT_CHECK_CHARS
+            ):
                 checked = len(answer)
                 replacement = await moderator.check_output(answer)
                 if replacement is not None:

@@ -74,8 +74,8 @@ def parse_react(text: str) -> ReactStep:
     action = _ACTION.search(text)
     if final is not None and (action is None or final.start() < action.start()):
         thought = _THOUGHT_PREFIX.sub("", text[: final.start()]).strip()
-        return ReactStep(thought=thought, final_answer=text[final.end():].strip())
-    json_action = _json_action(text[action.end():] if action is not None else text)
+        return ReactStep(thought=thought, final_answer=text[final.end() :].strip())
+    json_action = _json_action(text[action.end() :] if action is not None else text)
     if json_action is not None:
         name, value = json_action
         thought = _THOUGHT_PREFIX.sub("", text[: action.start()] if action is not None else "").strip()
@@ -84,10 +84,10 @@ def parse_react(text: str) -> ReactStep:
         return ReactStep(thought=thought, action=name.strip(), action_input=value)
     if action is not None:
         thought = _THOUGHT_PREFIX.sub("", text[: action.start()]).strip()
-        rest = text[action.end():]
+        rest = text[action.end() :]
         given = _ACTION_INPUT.search(rest)
         name = (rest[: given.start()] if given else rest.split("\n", 1)[0]).strip().strip("`\"'")
-        value = _json_value(rest[given.end():]) if given else {}
+        value = _json_value(rest[given.end() :]) if given else {}
         if name:
             return ReactStep(thought=thought, action=name, action_input=value)
     answer = _THOUGHT_PREFIX.sub("", text).strip()
@@ -144,7 +144,7 @@ class _AnswerStream:
                 return ""
             self.start = self.sent = final.end()
         if self.sent == self.start:  # the answer starts at its first non-blank character
-            stripped = len(self.buffer) - len(self.buffer[self.sent:].lstrip())
+            stripped = len(self.buffer) - len(self.buffer[self.sent :].lstrip())
             self.start = self.sent = max(self.sent, stripped)
         return self._take(final=False)
 
@@ -160,7 +160,7 @@ class _AnswerStream:
             last = self.buffer.rfind("\n", self.sent)
             if last >= 0 and "observation:".startswith(self.buffer[last:].strip().lower()):
                 end = last
-        piece = self.buffer[self.sent:end] if end > self.sent else ""
+        piece = self.buffer[self.sent : end] if end > self.sent else ""
         self.sent = max(self.sent, end)
         return piece
 
@@ -214,14 +214,18 @@ async def run_react(
             break
         name = step.action
         tool_input = json.dumps({name: step.action_input}, ensure_ascii=False)
-        thought = replace(thought, thought=step.thought, tool=name, tool_labels=labels_of([name], tools),
-                          tool_input=tool_input)
+        thought = replace(
+            thought, thought=step.thought, tool=name, tool_labels=labels_of([name], tools), tool_input=tool_input
+        )
         yield thought
         tool = tools.get(name)
         result = await tool.invoke(step.action_input) if tool is not None else missing_tool_observation(name)
         yield replace(thought, observation=json.dumps({name: result}, ensure_ascii=False))
-        written = json.dumps(step.action_input, ensure_ascii=False) if not isinstance(step.action_input, str) \
+        written = (
+            json.dumps(step.action_input, ensure_ascii=False)
+            if not isinstance(step.action_input, str)
             else step.action_input
+        )
         scratchpad += [
             Message.assistant(f"Thought: {step.thought}\nAction: {name}\nAction Input: {written}"),
             Message.user(f"Observation: {result}"),

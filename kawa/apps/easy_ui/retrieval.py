@@ -23,9 +23,7 @@ class RetrievedSegment:
 
 
 class Retriever(Protocol):
-    async def __call__(
-        self, dataset_ids: list[str], query: str, config: Mapping[str, Any]
-    ) -> list[RetrievedSegment]:
+    async def __call__(self, dataset_ids: list[str], query: str, config: Mapping[str, Any]) -> list[RetrievedSegment]:
         """The segments of `dataset_ids` that best match `query`, best first. `config` is the app's
         `dataset_configs` (retrieval_model, top_k, score_threshold, reranking...)."""
         ...

@@ -50,8 +50,9 @@ async def suggest_questions(
         if not turns:
             return []
         prompt = SUGGESTION_PROMPT.format(histories=history_text(turns, "Human", "Assistant"))
-        request = ChatRequest(model=model.name, messages=[Message.user(prompt)],
-                              params=CompletionParams(max_tokens=256, temperature=0.0))
+        request = ChatRequest(
+            model=model.name, messages=[Message.user(prompt)], params=CompletionParams(max_tokens=256, temperature=0.0)
+        )
         result = await models.chat(model.provider, request)
         return parse_questions(result.text)
     except Exception:

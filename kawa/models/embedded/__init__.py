@@ -97,7 +97,8 @@ class EmbeddedProvider(ModelProvider):
         scores = rerank.fuse(cosines, rerank.bm25_scores(query, documents))
         hits = sorted(
             (RerankHit(index=i, score=round(s, 6), text=documents[i]) for i, s in enumerate(scores)),
-            key=lambda h: h.score, reverse=True,
+            key=lambda h: h.score,
+            reverse=True,
         )
         return hits[:top_n] if top_n else hits
 

@@ -57,9 +57,7 @@ _NODE_CLASSES: tuple[type[Node[Any]], ...] = (
 
 _IMPLEMENTED = {cls.node_type for cls in _NODE_CLASSES}
 
-DEFAULT_REGISTRY = NodeRegistry(
-    [*(pending_node(t) for t in PENDING_TYPES if t not in _IMPLEMENTED), *_NODE_CLASSES]
-)
+DEFAULT_REGISTRY = NodeRegistry([*(pending_node(t) for t in PENDING_TYPES if t not in _IMPLEMENTED), *_NODE_CLASSES])
 KNOWN_NODE_TYPES: frozenset[str] = DEFAULT_REGISTRY.types()
 
 __all__ = [

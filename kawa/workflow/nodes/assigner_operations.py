@@ -6,9 +6,21 @@ from typing import Any, Final
 
 from kawa.workflow.errors import NodeError
 
-OPERATIONS: Final = frozenset({
-    "over-write", "clear", "append", "extend", "set", "+=", "-=", "*=", "/=", "remove-first", "remove-last",
-})
+OPERATIONS: Final = frozenset(
+    {
+        "over-write",
+        "clear",
+        "append",
+        "extend",
+        "set",
+        "+=",
+        "-=",
+        "*=",
+        "/=",
+        "remove-first",
+        "remove-last",
+    }
+)
 # Operations that take no input value.
 NO_INPUT: Final = frozenset({"clear", "remove-first", "remove-last"})
 

@@ -19,8 +19,9 @@ from kawa.workflow.runtime import NodeContext
 
 
 class CodeRunner(Protocol):
-    async def run(self, language: str, code: str, inputs: dict[str, Any],
-                  timeout_s: float | None = None) -> dict[str, Any]: ...
+    async def run(
+        self, language: str, code: str, inputs: dict[str, Any], timeout_s: float | None = None
+    ) -> dict[str, Any]: ...
 
 
 class SandboxNotConfigured(NodeError):

@@ -60,8 +60,9 @@ class DocumentExtractorNode(Node[DocumentExtractorData]):
         mime_type = file.get("mime_type")
         data = await read_file_content(ctx, file)
         # TextExtractionError / UnsupportedFileTypeError propagate: their class names are the node's error_type.
-        return await asyncio.to_thread(extract_text, data, filename=filename,
-                                       mime_type=str(mime_type) if mime_type else None)
+        return await asyncio.to_thread(
+            extract_text, data, filename=filename, mime_type=str(mime_type) if mime_type else None
+        )
 
 
 def _names(files: list[Any]) -> list[str]:

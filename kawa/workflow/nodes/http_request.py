@@ -35,9 +35,18 @@ METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 MAX_CONNECT_TIMEOUT_S, MAX_READ_TIMEOUT_S, MAX_WRITE_TIMEOUT_S = 10.0, 600.0, 600.0
 MAX_BINARY_BYTES = 10 * 1024 * 1024
 MAX_TEXT_BYTES = 1 * 1024 * 1024
-_TEXT_TYPES = ("application/json", "application/xml", "application/javascript", "application/x-www-form-urlencoded",
-               "application/yaml", "application/x-yaml", "application/ld+json", "application/problem+json",
-               "application/graphql", "application/x-ndjson")
+_TEXT_TYPES = (
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+    "application/yaml",
+    "application/x-yaml",
+    "application/ld+json",
+    "application/problem+json",
+    "application/graphql",
+    "application/x-ndjson",
+)
 
 
 class HttpRequestNodeError(NodeError):
@@ -130,8 +139,12 @@ def _timeout(config: Timeout | None) -> httpx.Timeout:
     def cap(value: float | None, ceiling: float) -> float:
         return min(value, ceiling) if value and value > 0 else ceiling
 
-    return httpx.Timeout(connect=cap(config.connect, MAX_CONNECT_TIMEOUT_S), read=cap(config.read, MAX_READ_TIMEOUT_S),
-                         write=cap(config.write, MAX_WRITE_TIMEOUT_S), pool=MAX_CONNECT_TIMEOUT_S)
+    return httpx.Timeout(
+        connect=cap(config.connect, MAX_CONNECT_TIMEOUT_S),
+        read=cap(config.read, MAX_READ_TIMEOUT_S),
+        write=cap(config.write, MAX_WRITE_TIMEOUT_S),
+        pool=MAX_CONNECT_TIMEOUT_S,
+    )
 
 
 def is_file_response(headers: httpx.Headers) -> bool:
@@ -147,7 +160,8 @@ def is_file_response(headers: httpx.Headers) -> bool:
 def _response_filename(response: httpx.Response, mime_type: str) -> str:
     disposition = response.headers.get("content-disposition", "")
     match = re.search(r"filename\*=(?:UTF-8'')?([^;]+)", disposition, re.IGNORECASE) or re.search(
-        r'filename="?([^";]+)"?', disposition, re.IGNORECASE)
+        r'filename="?([^";]+)"?', disposition, re.IGNORECASE
+    )
     if match:
         return posixpath.basename(unquote(match.group(1).strip().strip('"'))) or "file"
     name = posixpath.basename(urlparse(str(response.url)).path)
@@ -195,8 +209,9 @@ class HttpRequestNode(Node[HttpRequestData]):
                 # httpx replaces a URL's query with `params`: keep the URL's own query and append the lines.
                 target = httpx.URL(url)
                 query = [*target.params.multi_items(), *params]
-                request = client.build_request(self.data.method.upper(), target, params=query, headers=headers,
-                                               **request_args)
+                request = client.build_request(
+                    self.data.method.upper(), target, params=query, headers=headers, **request_args
+                )
                 response = await client.send(request, stream=True)
                 try:
                     data, as_file = await self._read(response)
@@ -254,16 +269,24 @@ class HttpRequestNode(Node[HttpRequestData]):
             if not any(k.lower() == "content-type" for k in headers):
                 headers["Content-Type"] = str(files[0].get("mime_type") or "application/octet-stream")
             return {"content": await read_file_content(ctx, files[0])}
-        text_fields = {render_text(i.key, pool): render_text(i.value, pool)
-                       for i in body.data if i.type == "text" and i.key}
+        text_fields = {
+            render_text(i.key, pool): render_text(i.value, pool) for i in body.data if i.type == "text" and i.key
+        }
         uploads: list[tuple[str, tuple[str, bytes, str]]] = []
         for item in body.data:
             if item.type == "file" and item.key:
                 for file in self._files(pool, item.file):
                     content = await read_file_content(ctx, file)
-                    uploads.append((render_text(item.key, pool), (
-                        str(file.get("filename") or "file"), content,
-                        str(file.get("mime_type") or "application/octet-stream"))))
+                    uploads.append(
+                        (
+                            render_text(item.key, pool),
+                            (
+                                str(file.get("filename") or "file"),
+                                content,
+                                str(file.get("mime_type") or "application/octet-stream"),
+                            ),
+                        )
+                    )
         # httpx sends multipart only with files; an empty file list would silently become urlencoded.
         if not uploads:
             return {"files": [(key, (None, value.encode(), "text/plain")) for key, value in text_fields.items()]}
@@ -300,8 +323,9 @@ class HttpRequestNode(Node[HttpRequestData]):
             f"but current size is {'at least ' if size > limit else ''}{size / 1024 / 1024:.2f} MB."
         )
 
-    async def _outputs(self, ctx: NodeContext, response: httpx.Response, data: bytes, as_file: bool,
-                       process_data: dict[str, Any]) -> dict[str, Any]:
+    async def _outputs(
+        self, ctx: NodeContext, response: httpx.Response, data: bytes, as_file: bool, process_data: dict[str, Any]
+    ) -> dict[str, Any]:
         headers = dict(response.headers)
         outputs: dict[str, Any] = {"status_code": response.status_code, "body": "", "headers": headers, "files": []}
         if not as_file:
@@ -310,8 +334,11 @@ class HttpRequestNode(Node[HttpRequestData]):
         mime_type = response.headers.get("content-type", "application/octet-stream").split(";", 1)[0].strip()
         saver = ctx.services.extras.get("file_saver")
         if saver is None:
-            process_data["file_response"] = {"size": len(data), "mime_type": mime_type,
-                                             "note": "no file storage configured; the file was not kept"}
+            process_data["file_response"] = {
+                "size": len(data),
+                "mime_type": mime_type,
+                "note": "no file storage configured; the file was not kept",
+            }
             return outputs
         outputs["files"] = [await saver(data, _response_filename(response, mime_type), mime_type)]
         return outputs

@@ -34,8 +34,9 @@ class IfElseNode(Node[IfElseData]):
     def _cases(self) -> list[Case]:
         if self.data.cases is not None:
             return self.data.cases
-        return [Case(case_id="true", logical_operator=self.data.logical_operator,
-                     conditions=self.data.conditions or [])]
+        return [
+            Case(case_id="true", logical_operator=self.data.logical_operator, conditions=self.data.conditions or [])
+        ]
 
     async def run(self, ctx: NodeContext) -> NodeResult:
         inputs: list[dict[str, Any]] = []

@@ -41,8 +41,7 @@ class IterationNode(Node[IterationData]):
     is_container = True
 
     async def run(self, ctx: NodeContext) -> NodeResult:
-        events = ContainerEvents(ctx, self.node_type, self.title,
-                                 (IterationStarted, IterationNext, IterationCompleted))
+        events = ContainerEvents(ctx, self.node_type, self.title, (IterationStarted, IterationNext, IterationCompleted))
         items = ctx.pool.resolve(self.data.iterator_selector)
         if items is MISSING or items is None:
             items = []
@@ -59,8 +58,12 @@ class IterationNode(Node[IterationData]):
             events.complete("stopped", outputs=None, error="Stopped by user.", steps=0)
             raise
         except Exception as exc:
-            events.complete("failed", outputs=None, error=str(exc) or type(exc).__name__,
-                            steps=len(items) if isinstance(items, list) else 0)
+            events.complete(
+                "failed",
+                outputs=None,
+                error=str(exc) or type(exc).__name__,
+                steps=len(items) if isinstance(items, list) else 0,
+            )
             raise
         output = [r for r in results if r is not _DROP]
         if self.data.flatten_output and output and all(isinstance(r, list) for r in output):

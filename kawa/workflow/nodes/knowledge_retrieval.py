@@ -55,8 +55,10 @@ def multiple_config(raw: dict[str, Any] | None) -> RetrievalConfig:
     raw = dict(raw or {})
     model = raw.get("reranking_model")
     if isinstance(model, dict) and ("provider" in model or "model" in model):
-        raw["reranking_model"] = {"reranking_provider_name": model.get("provider") or "",
-                                  "reranking_model_name": model.get("model") or ""}
+        raw["reranking_model"] = {
+            "reranking_provider_name": model.get("provider") or "",
+            "reranking_model_name": model.get("model") or "",
+        }
     return RetrievalConfig.from_dataset_configs(raw)
 
 
@@ -80,8 +82,10 @@ class KnowledgeRetrievalNode(Node[KnowledgeRetrievalData]):
             return NodeResult(inputs=inputs, outputs={"result": []})
         missing = await knowledge.missing_datasets(self.data.dataset_ids)
         if missing:
-            raise RetrievalFailed(f"Dataset {missing[0]} used by this node does not exist on this server: create "
-                                  "it or re-point the node at an existing knowledge base.")
+            raise RetrievalFailed(
+                f"Dataset {missing[0]} used by this node does not exist on this server: create "
+                "it or re-point the node at an existing knowledge base."
+            )
         conditions = self._conditions(ctx)
         usage = None
         try:
@@ -93,21 +97,31 @@ class KnowledgeRetrievalNode(Node[KnowledgeRetrievalData]):
                 hits = await knowledge.retrieve(self.data.dataset_ids, query, config)
         except KawaError as exc:
             raise RetrievalFailed(exc.message) from None
-        return NodeResult(inputs=inputs, outputs={"result": [h.result_item() for h in hits]},
-                          usage=node_usage(usage) if usage is not None else None)
+        return NodeResult(
+            inputs=inputs,
+            outputs={"result": [h.result_item() for h in hits]},
+            usage=node_usage(usage) if usage is not None else None,
+        )
 
     def _conditions(self, ctx: NodeContext) -> MetadataConditions | None:
         data = self.data
         if data.metadata_filtering_mode != "manual" or data.metadata_filtering_conditions is None:
             return None
-        rendered = [MetadataCondition(name=c.name, comparison_operator=c.comparison_operator,
-                                      value=render_text(c.value, ctx.pool) if isinstance(c.value, str) else c.value)
-                    for c in data.metadata_filtering_conditions.conditions]
-        return MetadataConditions(logical_operator=data.metadata_filtering_conditions.logical_operator,
-                                  conditions=rendered)
+        rendered = [
+            MetadataCondition(
+                name=c.name,
+                comparison_operator=c.comparison_operator,
+                value=render_text(c.value, ctx.pool) if isinstance(c.value, str) else c.value,
+            )
+            for c in data.metadata_filtering_conditions.conditions
+        ]
+        return MetadataConditions(
+            logical_operator=data.metadata_filtering_conditions.logical_operator, conditions=rendered
+        )
 
-    async def _single(self, ctx: NodeContext, knowledge: Any, query: str,
-                      conditions: MetadataConditions | None) -> tuple[list[RetrievedSegment], Any]:
+    async def _single(
+        self, ctx: NodeContext, knowledge: Any, query: str, conditions: MetadataConditions | None
+    ) -> tuple[list[RetrievedSegment], Any]:
         ids = list(dict.fromkeys(self.data.dataset_ids))
         found = await knowledge.datasets.find(ids)
         datasets = [found[i] for i in ids]
@@ -116,9 +130,13 @@ class KnowledgeRetrievalNode(Node[KnowledgeRetrievalData]):
         model = self.data.single_retrieval_config.model if self.data.single_retrieval_config else None
         if chosen is None and model is not None and ctx.services.models is not None:
             listing = "\n".join(f"{n}. {d.name}: {d.description or d.name}" for n, d in enumerate(datasets, 1))
-            messages = [Message.system(
-                "Pick the one knowledge base most likely to answer the user's question. Reply with JSON only: "
-                '{"number": <n>}.\nKnowledge bases:\n' + listing), Message.user(query)]
+            messages = [
+                Message.system(
+                    "Pick the one knowledge base most likely to answer the user's question. Reply with JSON only: "
+                    '{"number": <n>}.\nKnowledge bases:\n' + listing
+                ),
+                Message.user(query),
+            ]
             try:
                 result = await call_model(ctx, model, messages)
                 usage = result.usage

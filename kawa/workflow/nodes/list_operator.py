@@ -89,20 +89,23 @@ class ListOperatorNode(Node[ListOperatorData]):
         if data.filter_by.enabled:
             for condition in data.filter_by.conditions:
                 expected = _expected(condition.value, ctx.pool)
-                items = [i for i in items if evaluate(condition.comparison_operator, _key(i, condition.key),
-                                                      expected)]
+                items = [i for i in items if evaluate(condition.comparison_operator, _key(i, condition.key), expected)]
         if data.extract_by.enabled:
             items = _extract(items, data.extract_by.serial, ctx.pool)
         if data.order_by.enabled:
-            items = sorted(items, key=lambda i: _sort_key(_key(i, data.order_by.key)),
-                           reverse=data.order_by.value == "desc")
+            items = sorted(
+                items, key=lambda i: _sort_key(_key(i, data.order_by.key)), reverse=data.order_by.value == "desc"
+            )
         if data.limit.enabled and data.limit.size >= 0:
             items = items[: data.limit.size]
-        return NodeResult(inputs=inputs, outputs={
-            "result": items,
-            "first_record": items[0] if items else None,
-            "last_record": items[-1] if items else None,
-        })
+        return NodeResult(
+            inputs=inputs,
+            outputs={
+                "result": items,
+                "first_record": items[0] if items else None,
+                "last_record": items[-1] if items else None,
+            },
+        )
 
 
 def _expected(value: Any, pool: VariablePool) -> Any:

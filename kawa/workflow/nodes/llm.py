@@ -178,8 +178,10 @@ class LLMNode(Node[LLMData]):
 
     def _render(self, ctx: NodeContext, text: str, edition: str | None, jinja2_text: str | None, context: str) -> str:
         if edition == "jinja2":
-            variables = {v.variable: _jinja_value(ctx.pool.get(v.value_selector))
-                         for v in self.data.prompt_config.jinja2_variables}
+            variables = {
+                v.variable: _jinja_value(ctx.pool.get(v.value_selector))
+                for v in self.data.prompt_config.jinja2_variables
+            }
             rendered = _JINJA.from_string(jinja2_text or text).render(**variables)
         else:
             rendered = render_text(text, ctx.pool)
@@ -193,7 +195,7 @@ class LLMNode(Node[LLMData]):
         if isinstance(template, CompletionPrompt):
             text = self._render(ctx, template.text, template.edition_type, template.jinja2_text, context)
             if "#histories#" in text or "{{#histories#}}" in text:
-                prefix = (data.memory.role_prefix if data.memory and data.memory.role_prefix else None)
+                prefix = data.memory.role_prefix if data.memory and data.memory.role_prefix else None
                 user, assistant = (prefix.user, prefix.assistant) if prefix else ("Human", "Assistant")
                 lines = [f"{user if m.role == 'user' else assistant}: {m.text()}" for m in past]
                 text = text.replace("{{#histories#}}", "\n".join(lines)).replace("#histories#", "\n".join(lines))
@@ -240,8 +242,11 @@ def _jinja_value(value: Any) -> Any:
     """Jinja2 variables as Dify passes them: arrays of retrieval results as their contents, objects as JSON."""
     if isinstance(value, list):
         return "\n".join(
-            str(item["content"]) if isinstance(item, dict) and "content" in item
-            else json.dumps(item, ensure_ascii=False) if isinstance(item, dict) else str(item)
+            str(item["content"])
+            if isinstance(item, dict) and "content" in item
+            else json.dumps(item, ensure_ascii=False)
+            if isinstance(item, dict)
+            else str(item)
             for item in value
         ).strip()
     if isinstance(value, dict):

@@ -101,7 +101,7 @@ async def history(ctx: NodeContext, memory: MemoryData | None) -> list[Message]:
     else:
         messages = list(source)
     messages = [m for m in messages if isinstance(m, Message) and m.role in ("user", "assistant")]
-    return messages[-2 * pairs:]
+    return messages[-2 * pairs :]
 
 
 async def image_parts(ctx: NodeContext, vision: VisionData) -> list[ImagePart]:
@@ -194,10 +194,18 @@ def prompts_for_saving(messages: Sequence[Message], mode: str) -> list[dict[str,
     if mode == "completion":
         return [{"role": "user", "text": "\n".join(m.text() for m in messages), "files": []}]
     return [
-        {"role": m.role, "text": m.text(),
-         "files": [{"type": "image", "detail": p.detail,
-                    "data": p.url if not p.url.startswith("data:") else p.url[:64] + "...[truncated]..."}
-                   for p in m.images()]}
+        {
+            "role": m.role,
+            "text": m.text(),
+            "files": [
+                {
+                    "type": "image",
+                    "detail": p.detail,
+                    "data": p.url if not p.url.startswith("data:") else p.url[:64] + "...[truncated]...",
+                }
+                for p in m.images()
+            ],
+        }
         for m in messages
     ]
 

@@ -78,8 +78,11 @@ class ParameterExtractorNode(Node[ParameterExtractorData]):
             if p.description:
                 prop["description"] = p.description
             properties[p.name] = prop
-        return {"type": "object", "properties": properties,
-                "required": [p.name for p in self.data.parameters if p.required]}
+        return {
+            "type": "object",
+            "properties": properties,
+            "required": [p.name for p in self.data.parameters if p.required],
+        }
 
     async def run(self, ctx: NodeContext) -> NodeResult:
         data = self.data
@@ -91,7 +94,8 @@ class ParameterExtractorNode(Node[ParameterExtractorData]):
         system = (
             "Extract the parameters described by the schema from the user's text. "
             + (
-                "Call the function with what you find." if use_tool
+                "Call the function with what you find."
+                if use_tool
                 else "Reply with one JSON object only, matching this JSON schema:\n"
                 + json.dumps(schema, ensure_ascii=False)
             )
@@ -116,8 +120,12 @@ class ParameterExtractorNode(Node[ParameterExtractorData]):
         if raw is None:
             raw = parse_json_object(result.text)
         values, problem = self._transform(raw)
-        outputs = {**values, "__is_success": 0 if problem else 1, "__reason": problem,
-                   "__usage": usage_json(result.usage)}
+        outputs = {
+            **values,
+            "__is_success": 0 if problem else 1,
+            "__reason": problem,
+            "__usage": usage_json(result.usage),
+        }
         return NodeResult(
             inputs={"query": query},
             outputs=outputs,

@@ -13,8 +13,15 @@ from kawa.workflow.nodes.base import Node, NodeData, NodeResult
 from kawa.workflow.runtime import NodeContext
 
 PENDING_TYPES = (
-    "llm", "knowledge-retrieval", "question-classifier", "parameter-extractor", "agent", "tool",
-    "code", "http-request", "document-extractor",
+    "llm",
+    "knowledge-retrieval",
+    "question-classifier",
+    "parameter-extractor",
+    "agent",
+    "tool",
+    "code",
+    "http-request",
+    "document-extractor",
 )
 
 

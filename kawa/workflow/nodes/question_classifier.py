@@ -60,8 +60,9 @@ class QuestionClassifierNode(Node[QuestionClassifierData]):
     async def run(self, ctx: NodeContext) -> NodeResult:
         data = self.data
         query = to_text(ctx.pool.get(data.query_variable_selector))
-        categories = json.dumps([{"category_id": c.id, "category_name": c.name} for c in data.classes],
-                                ensure_ascii=False)
+        categories = json.dumps(
+            [{"category_id": c.id, "category_name": c.name} for c in data.classes], ensure_ascii=False
+        )
         instruction = render_text(data.instruction or "", ctx.pool).strip()
         system = _SYSTEM.format(
             categories=categories, instruction=f"Additional instructions: {instruction}" if instruction else ""

@@ -12,8 +12,9 @@ from kawa.workflow.nodes.base import Node
 class NodeRegistry:
     __slots__ = ("_classes",)
 
-    def __init__(self, classes: Iterable[type[Node[Any]]] = (), *,
-                 aliases: Mapping[str, type[Node[Any]]] | None = None) -> None:
+    def __init__(
+        self, classes: Iterable[type[Node[Any]]] = (), *, aliases: Mapping[str, type[Node[Any]]] | None = None
+    ) -> None:
         table: dict[str, type[Node[Any]]] = {}
         for cls in classes:
             if not cls.node_type:

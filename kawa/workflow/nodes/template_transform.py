@@ -34,8 +34,9 @@ class TemplateTransformData(NodeData):
 
 
 def _environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(autoescape=False, keep_trailing_newline=True,
-                                extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do"])
+    return SandboxedEnvironment(
+        autoescape=False, keep_trailing_newline=True, extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do"]
+    )
 
 
 class TemplateTransformNode(Node[TemplateTransformData]):

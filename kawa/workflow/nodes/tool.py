@@ -79,6 +79,11 @@ class ToolNode(Node[ToolData]):
         return NodeResult(
             inputs=arguments,
             outputs={"text": output.text, "files": [], "json": output.json},
-            metadata={"tool_info": {"provider_type": data.provider_type, "provider_id": tool.provider,
-                                    "plugin_unique_identifier": None}},
+            metadata={
+                "tool_info": {
+                    "provider_type": data.provider_type,
+                    "provider_id": tool.provider,
+                    "plugin_unique_identifier": None,
+                }
+            },
         )

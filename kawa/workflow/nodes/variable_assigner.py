@@ -43,9 +43,14 @@ class VariableAssignerNode(Node[AssignerData]):
     def _items(self) -> list[AssignItem]:
         if self.data.version == "2" or self.data.items:
             return self.data.items
-        return [AssignItem(variable_selector=self.data.assigned_variable_selector, input_type="variable",
-                           operation=_V1_MODES.get(self.data.write_mode, self.data.write_mode),
-                           value=self.data.input_variable_selector)]
+        return [
+            AssignItem(
+                variable_selector=self.data.assigned_variable_selector,
+                input_type="variable",
+                operation=_V1_MODES.get(self.data.write_mode, self.data.write_mode),
+                value=self.data.input_variable_selector,
+            )
+        ]
 
     def check(self) -> None:
         prefix = "items" if (self.data.version == "2" or self.data.items) else None
@@ -54,8 +59,10 @@ class VariableAssignerNode(Node[AssignerData]):
             if item.operation not in OPERATIONS:
                 raise NodeConfigError(f"{at}.operation" if prefix else at, f"unknown operation '{item.operation}'")
             if len(item.variable_selector) != 2:
-                raise NodeConfigError(f"{at}.variable_selector" if prefix else "assigned_variable_selector",
-                                      "must name a variable as [namespace, name]")
+                raise NodeConfigError(
+                    f"{at}.variable_selector" if prefix else "assigned_variable_selector",
+                    "must name a variable as [namespace, name]",
+                )
 
     def extra_selectors(self) -> Iterator[tuple[str, Sequence[str]]]:
         for i, item in enumerate(self.data.items):
@@ -84,6 +91,13 @@ class VariableAssignerNode(Node[AssignerData]):
             new_value = apply(item.operation, current, value, name)
             pool.set(selector, new_value)
             inputs[name] = value
-            updated.append({"name": selector[1], "selector": list(selector), "value_type": value_type(new_value),
-                            "new_value": new_value, "operation": item.operation})
+            updated.append(
+                {
+                    "name": selector[1],
+                    "selector": list(selector),
+                    "value_type": value_type(new_value),
+                    "new_value": new_value,
+                    "operation": item.operation,
+                }
+            )
         return NodeResult(inputs=inputs, process_data={"updated_variables": updated}, outputs={})
