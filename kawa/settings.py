@@ -1,13 +1,15 @@
 """The one settings object: environment variables (`KAWA_*`, nested with `__`) over an optional `kawa.toml`.
 
-Every knob kawa has lives here; the README's settings table is generated from these field descriptions.
+Each package owns its section (`kawa.files.settings.UploadSettings`, `kawa.workflow.settings.WorkflowSettings`, ...);
+this module only composes them, so nothing below it imports it. The README's settings table is generated from the
+field descriptions.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr
 from pydantic_settings import (
@@ -17,48 +19,23 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from kawa.files.settings import StorageSettings, UploadSettings
 from kawa.knowledge.settings import KnowledgeSettings
-from kawa.models.config import ModelsConfig
-from kawa.sandbox.config import SandboxConfig
+from kawa.models.settings import ModelsSettings
+from kawa.net.settings import HttpRequestSettings
+from kawa.sandbox.settings import SandboxSettings
+from kawa.workflow.settings import WorkflowSettings
 
-
-class UploadSettings(BaseModel):
-    """Limits for `POST /v1/files/upload` — the only place upload limits are set."""
-
-    document_mb: int = Field(15, ge=1, description="Largest document upload in MB.")
-    image_mb: int = Field(10, ge=1, description="Largest image upload in MB.")
-    audio_mb: int = Field(50, ge=1, description="Largest audio upload in MB.")
-    video_mb: int = Field(100, ge=1, description="Largest video upload in MB.")
-    workflow_file_upload_limit: int = Field(10, ge=1, description="Most files one workflow input may carry.")
-
-
-class StorageSettings(BaseModel):
-    """Where uploaded files are kept."""
-
-    backend: Literal["local", "s3"] = Field("local", description="`local` (under KAWA_HOME/files) or `s3`.")
-    s3_bucket: str | None = Field(None, description="S3 bucket name (backend s3).")
-    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint, e.g. MinIO (backend s3).")
-    s3_region: str | None = Field(None, description="S3 region (backend s3).")
-    s3_access_key_id: str | None = Field(None, description="S3 access key id (backend s3).")
-    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret key (backend s3).")
-    s3_prefix: str = Field("kawa/", description="Key prefix inside the bucket.")
-
-
-class WorkflowSettings(BaseModel):
-    """Limits of one workflow run."""
-
-    max_steps: int = Field(500, ge=1, description="Most node executions in one run.")
-    max_wall_time_s: float = Field(1200, gt=0, description="Longest a run may take, in seconds.")
-    max_depth: int = Field(5, ge=1, description="Deepest nesting of iteration/loop containers.")
-
-
-class HttpRequestSettings(BaseModel):
-    """Outbound HTTP from http-request nodes and tools."""
-
-    allowed_targets: list[str] = Field(
-        default_factory=list,
-        description="CIDRs or host[:port] entries that may be reached although private/loopback (SSRF allow-list).",
-    )
+__all__ = [
+    "HttpRequestSettings",
+    "KnowledgeSettings",
+    "Settings",
+    "StorageSettings",
+    "UploadSettings",
+    "WorkflowSettings",
+    "describe_settings",
+    "settings_markdown",
+]
 
 
 class Settings(BaseSettings):
@@ -94,8 +71,8 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)  # type: ignore[arg-type]
     workflow: WorkflowSettings = Field(default_factory=WorkflowSettings)  # type: ignore[arg-type]
     http_request: HttpRequestSettings = Field(default_factory=HttpRequestSettings)
-    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)  # type: ignore[arg-type]
-    models: ModelsConfig = Field(default_factory=ModelsConfig)  # type: ignore[arg-type]
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)  # type: ignore[arg-type]
+    models: ModelsSettings = Field(default_factory=ModelsSettings)  # type: ignore[arg-type]
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)  # type: ignore[arg-type]
     _signing_key: bytes | None = PrivateAttr(None)  # read once: it is needed for every file URL
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from kawa.settings import StorageSettings
+from kawa.files.settings import StorageSettings
 
 CHUNK = 256 * 1024
 
