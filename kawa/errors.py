@@ -1,4 +1,9 @@
-"""Typed errors carrying Dify's wire `code` and HTTP status; the API layer maps them to `{code, message, status}`."""
+"""Typed errors carrying Dify's wire `code` and HTTP status; the API layer maps them to `{code, message, status}`.
+
+This is the bottom layer, so errors that several packages raise live here, one class per concept: the generic HTTP
+kinds, DSL import, model providers, uploaded files and knowledge-base rows. Errors only one package raises live in
+that package (e.g. `kawa.knowledge.errors`).
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,6 @@ class KawaError(Exception):
         if status is not None:
             self.status = status
         super().__init__(self.message)
-
-    def to_body(self) -> dict[str, object]:
-        return {"code": self.code, "message": self.message, "status": self.status}
 
 
 class InvalidParam(KawaError):
@@ -99,3 +101,91 @@ class CompletionRequestError(KawaError):
     code = "completion_request_error"
     status = 400
     default_message = "The model provider returned an error."
+
+
+# Errors of uploaded files, with Dify's codes: `POST /files/upload`, knowledge documents, audio, text extraction.
+class NoFileUploaded(BadRequest):
+    code = "no_file_uploaded"
+    default_message = "Please upload your file."
+
+
+class TooManyFiles(BadRequest):
+    code = "too_many_files"
+    default_message = "Only one file is allowed."
+
+
+class FilenameMissing(BadRequest):
+    code = "filename_not_exists_error"
+    default_message = "The file name is missing."
+
+
+class FileTooLarge(KawaError):
+    code = "file_too_large"
+    status = 413
+    default_message = "File size exceeded."
+
+
+class FileNotFound(NotFound):
+    code = "file_not_found"
+    default_message = "File not found."
+
+
+class TextExtractionError(KawaError):
+    """A document that could not be read (corrupt, encrypted, wrong encoding)."""
+
+    code = "text_extraction_error"
+    status = 400
+    default_message = "Failed to extract text from the document."
+
+
+class UnsupportedFileTypeError(TextExtractionError):
+    """A file kawa neither accepts as an upload nor can read; the class name is Dify's node `error_type`."""
+
+    code = "unsupported_file_type"
+    status = 415
+    default_message = "Unsupported file type."
+
+
+class NoAudioUploaded(KawaError):
+    code = "no_audio_uploaded"
+    status = 400
+    default_message = "Please upload your audio."
+
+
+class AudioTooLarge(KawaError):
+    code = "audio_too_large"
+    status = 413
+    default_message = "Audio size exceeded: at most 30 MB."
+
+
+class UnsupportedAudioType(KawaError):
+    code = "unsupported_audio_type"
+    status = 415
+    default_message = "Audio type not allowed."
+
+
+# Errors of knowledge-base rows, with Dify's codes: raised by the repositories in kawa.store and by kawa.knowledge.
+class DatasetNotFound(NotFound):
+    default_message = "Dataset not found."
+
+
+class DocumentNotFound(NotFound):
+    default_message = "Document not found."
+
+
+class SegmentNotFound(NotFound):
+    default_message = "Segment not found."
+
+
+class ChildChunkNotFound(NotFound):
+    default_message = "Child chunk not found."
+
+
+class MetadataNotFound(NotFound):
+    default_message = "Metadata not found."
+
+
+class DatasetNameDuplicate(KawaError):
+    code = "dataset_name_duplicate"
+    status = 409
+    default_message = "The dataset name already exists. Please modify your dataset name."

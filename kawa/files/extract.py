@@ -23,21 +23,10 @@ from html.parser import HTMLParser
 from typing import Any
 from xml.etree import ElementTree
 
-from kawa.errors import KawaError
+from kawa.errors import TextExtractionError, UnsupportedFileTypeError
 
-
-class TextExtractionError(KawaError):
-    """A document that could not be read (corrupt, encrypted, wrong encoding)."""
-
-    code = "text_extraction_error"
-    status = 400
-    default_message = "Failed to extract text from the document."
-
-
-class UnsupportedFileTypeError(TextExtractionError):
-    code = "unsupported_file_type"
-    status = 415
-    default_message = "Unsupported file type."
+# The errors are defined in kawa.errors (shared with uploads); re-exported because they are part of this API.
+__all__ = ["TextExtractionError", "UnsupportedFileTypeError", "extract_text"]
 
 
 def extract_text(data: bytes, *, filename: str, mime_type: str | None) -> str:

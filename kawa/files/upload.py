@@ -15,29 +15,21 @@ from pathlib import PurePosixPath, PureWindowsPath
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from kawa.errors import BadRequest, KawaError
+from kawa.errors import (
+    BadRequest,
+    FilenameMissing,
+    FileTooLarge,
+    KawaError,
+    NoFileUploaded,
+    TooManyFiles,
+    UnsupportedFileTypeError,
+)
+from kawa.files.settings import UploadSettings
 from kawa.files.storage import FileStorage, StorageWriter
 from kawa.files.types import file_kind, guess_mime
-from kawa.settings import UploadSettings
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_NAME_LENGTH = 200
-
-
-class NoFileUploaded(KawaError):
-    code, status, default_message = "no_file_uploaded", 400, "Please upload your file."
-
-
-class TooManyFiles(KawaError):
-    code, status, default_message = "too_many_files", 400, "Only one file is allowed."
-
-
-class FileTooLarge(KawaError):
-    code, status = "file_too_large", 413
-
-
-class UnsupportedFileType(KawaError):
-    code, status, default_message = "unsupported_file_type", 415, "File type not allowed."
 
 
 @dataclass
@@ -174,12 +166,14 @@ class UploadReader:
             return
         part.filename = clean_filename(params[b"filename"].decode("utf-8", "replace"))
         if not part.filename:
-            self.error = BadRequest("The file name is missing.", code="filename_not_exists_error")
+            self.error = FilenameMissing()
             return
         extension = part.filename.rpartition(".")[2].lower() if "." in part.filename else ""
         kind = file_kind(extension)
         if kind is None:
-            self.error = UnsupportedFileType(f"File type '.{extension}' is not allowed." if extension else None)
+            self.error = UnsupportedFileTypeError(
+                f"File type '.{extension}' is not allowed." if extension else "File type not allowed."
+            )
             return
         part.kind = kind
         part.content_type = part.headers.get("Content-Type")

@@ -9,7 +9,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from kawa.files.extract import TextExtractionError, UnsupportedFileTypeError, extract_text
+from kawa.errors import TextExtractionError, UnsupportedFileTypeError
+from kawa.files.extract import extract_text
 
 
 def test_plain_text_and_markdown_are_returned_as_is() -> None:

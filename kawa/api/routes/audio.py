@@ -9,24 +9,12 @@ from pydantic import BaseModel
 from kawa.api.auth import AppAuthDep, ServicesDep
 from kawa.api.routes.workflows import JsonBody
 from kawa.dsl.document import app_features
-from kawa.errors import InvalidParam, KawaError, NotFound
+from kawa.errors import AudioTooLarge, InvalidParam, NoAudioUploaded, NotFound, UnsupportedAudioType
 
 router = APIRouter(tags=["audio"])
 
 MAX_AUDIO_BYTES = 30 * 1024 * 1024
 AUDIO_TYPES = {"mp3", "mpeg", "mpga", "m4a", "mp4", "x-m4a", "wav", "x-wav", "wave", "amr", "webm", "ogg"}
-
-
-class NoAudioUploaded(KawaError):
-    code, status, default_message = "no_audio_uploaded", 400, "Please upload your audio."
-
-
-class AudioTooLarge(KawaError):
-    code, status, default_message = "audio_too_large", 413, "Audio size exceeded: at most 30 MB."
-
-
-class UnsupportedAudioType(KawaError):
-    code, status, default_message = "unsupported_audio_type", 415, "Audio type not allowed."
 
 
 @router.post("/audio-to-text", summary="Transcribe an audio file (multipart `file` + `user`)")

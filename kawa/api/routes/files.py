@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from kawa.api.auth import AppAuthDep, ServicesDep
-from kawa.errors import Forbidden, KawaError, NotFound
+from kawa.errors import FileNotFound, Forbidden, KawaError
 from kawa.files.signing import sign_file_url, verify_file_signature
 from kawa.files.upload import UploadReader, require_file
 from kawa.services import Services
@@ -106,7 +106,7 @@ async def preview_file(
 ) -> StreamingResponse:
     record = await services.files.get(file_id, app_id=auth.app.id)
     if record is None:
-        raise NotFound("File not found.", code="file_not_found")
+        raise FileNotFound()
     return await _file_response(record, services, as_attachment)
 
 
@@ -123,5 +123,5 @@ async def signed_preview(
         raise Forbidden("Invalid or expired file signature.", code="file_access_denied")
     record = await services.files.get_any(file_id)
     if record is None:
-        raise NotFound("File not found.", code="file_not_found")
+        raise FileNotFound()
     return await _file_response(record, services, as_attachment)
