@@ -1,10 +1,15 @@
-"""Parse and validate a Dify app export into an `AppDocument`; errors name the exact path that is wrong."""
+"""Parse and validate a Dify app export into an `AppDocument`; errors name the exact path that is wrong.
+
+The workflow graph of a graph-mode app is checked by the compiler the caller passes in (`check_graph`, in practice
+`kawa.workflow.compile_graph`): kawa.dsl and kawa.workflow are independent siblings of the domain layer.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -33,6 +38,12 @@ VALUE_TYPES = frozenset(
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 
 
+class GraphCheck(Protocol):
+    """Validates a `workflow.graph` mapping, raising `DslError` whose path points into the document."""
+
+    def __call__(self, graph: Mapping[str, Any], /) -> object: ...
+
+
 @dataclass(frozen=True)
 class AppDocument:
     """A validated app export. `document` is the normalised YAML mapping that gets stored and exported."""
@@ -58,7 +69,7 @@ class AppDocument:
         return app_input_variables(self.document)
 
 
-def load_dsl(text: str | bytes, *, allow_newer: bool = False) -> AppDocument:
+def load_dsl(text: str | bytes, *, check_graph: GraphCheck, allow_newer: bool = False) -> AppDocument:
     """Parse YAML text and validate it. Raises `DslError` (path + problem) for anything kawa cannot run."""
     if len(text) > MAX_DSL_BYTES:
         raise DslError("", f"the file is larger than {MAX_DSL_BYTES // (1024 * 1024)} MB")
@@ -70,10 +81,10 @@ def load_dsl(text: str | bytes, *, allow_newer: bool = False) -> AppDocument:
         raise DslError("", f"not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(doc, dict):
         raise DslError("", "the document must be a mapping with `app` at the top level")
-    return validate_document(doc, allow_newer=allow_newer)
+    return validate_document(doc, check_graph=check_graph, allow_newer=allow_newer)
 
 
-def validate_document(doc: dict[str, Any], *, allow_newer: bool = False) -> AppDocument:
+def validate_document(doc: dict[str, Any], *, check_graph: GraphCheck, allow_newer: bool = False) -> AppDocument:
     warnings: list[str] = []
     raw_version = str(doc.get("version", "0.1.0"))
     version = parse_version(raw_version)
@@ -104,7 +115,7 @@ def validate_document(doc: dict[str, Any], *, allow_newer: bool = False) -> AppD
         raise DslError("app.mode", f"must be one of {sorted(APP_MODES)}, not {mode!r}")
 
     if mode in GRAPH_MODES:
-        _validate_workflow_section(doc, mode)
+        _validate_workflow_section(doc, mode, check_graph)
     else:
         _validate_model_config(doc, mode)
 
@@ -126,9 +137,7 @@ def validate_document(doc: dict[str, Any], *, allow_newer: bool = False) -> AppD
     )
 
 
-def _validate_workflow_section(doc: dict[str, Any], mode: str) -> None:
-    from kawa.workflow.graph import compile_graph
-
+def _validate_workflow_section(doc: dict[str, Any], mode: str, check_graph: GraphCheck) -> None:
     workflow = _mapping(doc, "workflow", "workflow")
     graph = _mapping(workflow, "graph", "workflow.graph")
     for key in ("nodes", "edges"):
@@ -138,7 +147,7 @@ def _validate_workflow_section(doc: dict[str, Any], mode: str) -> None:
     _validate_declared_variables(workflow, "conversation_variables", allow_secret=False)
     if mode == "workflow" and workflow.get("conversation_variables"):
         raise DslError("workflow.conversation_variables", "only chatflow (advanced-chat) apps have them")
-    compile_graph(graph)
+    check_graph(graph)
 
 
 def _validate_declared_variables(workflow: dict[str, Any], key: str, *, allow_secret: bool) -> None:

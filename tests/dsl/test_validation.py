@@ -11,6 +11,7 @@ import yaml
 
 from kawa.dsl import load_dsl
 from kawa.errors import DslError
+from kawa.workflow import compile_graph
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dsl"
 
@@ -23,17 +24,20 @@ def fixture(name: str) -> dict[str, Any]:
 def refused(doc: Any) -> DslError:
     text = doc if isinstance(doc, str) else yaml.safe_dump(doc)
     with pytest.raises(DslError) as info:
-        load_dsl(text)
+        load_dsl(text, check_graph=compile_graph)
     return info.value
 
 
 def test_every_fixture_imports() -> None:
-    modes = {load_dsl((FIXTURES / f).read_text()).mode for f in sorted(p.name for p in FIXTURES.glob("*.yml"))}
+    modes = {
+        load_dsl((FIXTURES / f).read_text(), check_graph=compile_graph).mode
+        for f in sorted(p.name for p in FIXTURES.glob("*.yml"))
+    }
     assert modes == {"workflow", "advanced-chat", "chat", "agent-chat", "completion"}
 
 
 def test_older_versions_import_with_a_warning() -> None:
-    doc = load_dsl((FIXTURES / "agent-tools.yml").read_text())
+    doc = load_dsl((FIXTURES / "agent-tools.yml").read_text(), check_graph=compile_graph)
     assert doc.dsl_version == "0.3.1"
     assert doc.warnings and "older" in doc.warnings[0]
 
@@ -41,7 +45,7 @@ def test_older_versions_import_with_a_warning() -> None:
 def test_missing_version_means_0_1_0() -> None:
     doc = fixture("chat-assistant.yml")
     del doc["version"]
-    assert load_dsl(yaml.safe_dump(doc)).dsl_version == "0.1.0"
+    assert load_dsl(yaml.safe_dump(doc), check_graph=compile_graph).dsl_version == "0.1.0"
 
 
 def test_not_yaml_is_refused() -> None:
@@ -57,7 +61,7 @@ def test_newer_version_needs_force() -> None:
     doc = fixture("chat-assistant.yml")
     doc["version"] = "0.9.0"
     assert refused(doc).path == "version"
-    assert load_dsl(yaml.safe_dump(doc), allow_newer=True).warnings
+    assert load_dsl(yaml.safe_dump(doc), check_graph=compile_graph, allow_newer=True).warnings
 
 
 def test_garbage_version_is_refused() -> None:

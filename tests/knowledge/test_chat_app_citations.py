@@ -20,6 +20,7 @@ from support.server import RunningServer, free_port, start_server
 from kawa.dsl import load_dsl
 from kawa.services import open_services
 from kawa.settings import Settings
+from kawa.workflow import compile_graph
 
 API_KEY = "sk-upstream-test-key"
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "dsl" / "chat-assistant.yml"
@@ -74,7 +75,7 @@ def _keys_and_app(settings: Settings, dataset_ids: list[str] | None) -> tuple[st
                 "weights": {"vector_setting": {"vector_weight": 0.7}, "keyword_setting": {"keyword_weight": 0.3}},
                 "datasets": {"datasets": [{"dataset": {"enabled": True, "id": d}} for d in dataset_ids]},
             }
-            app, _ = await services.apps.create(load_dsl(yaml.safe_dump(doc)))
+            app, _ = await services.apps.create(load_dsl(yaml.safe_dump(doc), check_graph=compile_graph))
             _, app_key = await services.keys.create(app.id)
             return dataset_key, app_key
 
@@ -212,7 +213,7 @@ def test_a_workflow_app_with_a_knowledge_node_answers_from_the_dataset(
 
     async def create() -> str:
         async with open_services(chat_server.settings) as services:
-            app, _ = await services.apps.create(load_dsl(yaml.safe_dump(doc)))
+            app, _ = await services.apps.create(load_dsl(yaml.safe_dump(doc), check_graph=compile_graph))
             return (await services.keys.create(app.id))[1]
 
     with _client(chat_server, asyncio.run(create())) as client:

@@ -9,6 +9,7 @@ from pathlib import Path
 from kawa.dsl import load_dsl
 from kawa.services import open_services
 from kawa.settings import Settings
+from kawa.workflow import compile_graph
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -31,7 +32,7 @@ def import_app(settings: Settings, source: str | Path) -> ImportedApp:
 
     async def work() -> ImportedApp:
         async with open_services(settings) as services:
-            app, version = await services.apps.create(load_dsl(text))
+            app, version = await services.apps.create(load_dsl(text, check_graph=compile_graph))
             _, token = await services.keys.create(app.id)
             return ImportedApp(app.id, token, version.id)
 
@@ -50,7 +51,7 @@ def revoke_all_keys(settings: Settings, app_id: str) -> None:
 def publish_version(settings: Settings, app_id: str, text: str) -> str:
     async def work() -> str:
         async with open_services(settings) as services:
-            _, version = await services.apps.publish(app_id, load_dsl(text))
+            _, version = await services.apps.publish(app_id, load_dsl(text, check_graph=compile_graph))
             return version.id
 
     return asyncio.run(work())
