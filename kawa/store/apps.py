@@ -1,14 +1,18 @@
-"""Apps and their published versions."""
+"""Apps and their published versions.
+
+The store keeps what a parsed app export says (`AppDefinition`: columns plus the normalised DSL mapping); parsing
+and validating the YAML is kawa.dsl's job, done by the caller (`kawa.dsl.AppDocument` is an `AppDefinition`).
+"""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from kawa.dsl import AppDocument
-from kawa.errors import NotFound
+from kawa.errors import InvalidParam, NotFound
 from kawa.store.clock import new_id, now
 from kawa.store.database import Database
 from kawa.store.tables import App, AppVersion
@@ -16,12 +20,35 @@ from kawa.store.tables import App, AppVersion
 VERSION_CACHE_SIZE = 512
 
 
+class AppDefinition(Protocol):
+    """An app as an export describes it: the columns of `apps` and the document stored with each version."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def icon_type(self) -> str | None: ...
+    @property
+    def icon(self) -> str | None: ...
+    @property
+    def icon_background(self) -> str | None: ...
+    @property
+    def use_icon_as_answer_icon(self) -> bool: ...
+    @property
+    def dsl_version(self) -> str: ...
+    @property
+    def document(self) -> dict[str, Any]: ...
+
+
 class AppStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._versions: OrderedDict[str, AppVersion] = OrderedDict()  # published versions never change
 
-    async def create(self, doc: AppDocument) -> tuple[App, AppVersion]:
+    async def create(self, doc: AppDefinition) -> tuple[App, AppVersion]:
         """A new app with `doc` as its first published version, in one transaction."""
         async with self.db.session() as session, session.begin():
             ts = now()
@@ -32,15 +59,13 @@ class AppStore:
             version = await self._add_version(session, app, doc, number=1)
             return app, version
 
-    async def publish(self, app_id: str, doc: AppDocument) -> tuple[App, AppVersion]:
+    async def publish(self, app_id: str, doc: AppDefinition) -> tuple[App, AppVersion]:
         """Publish `doc` as the next version of an existing app; older versions stay runnable by id."""
         async with self.db.session() as session, session.begin():
             app = await session.get(App, app_id, with_for_update=not self.db.is_sqlite)
             if app is None:
                 raise NotFound(f"App {app_id} not found.")
             if app.mode != doc.mode:
-                from kawa.errors import InvalidParam
-
                 raise InvalidParam(f"app.mode: the app is a {app.mode} app; a {doc.mode} export cannot replace it")
             last = await session.scalar(sa.select(sa.func.max(AppVersion.number)).where(AppVersion.app_id == app_id))
             _apply(app, doc)
@@ -49,7 +74,7 @@ class AppStore:
             return app, version
 
     @staticmethod
-    async def _add_version(session: Any, app: App, doc: AppDocument, *, number: int) -> AppVersion:
+    async def _add_version(session: AsyncSession, app: App, doc: AppDefinition, *, number: int) -> AppVersion:
         version = AppVersion(
             id=new_id(),
             app_id=app.id,
@@ -102,7 +127,7 @@ class AppStore:
             return list(rows)
 
 
-def _apply(app: App, doc: AppDocument) -> None:
+def _apply(app: App, doc: AppDefinition) -> None:
     app.name = doc.name
     app.mode = doc.mode
     app.description = doc.description

@@ -1,22 +1,46 @@
-"""Uploaded file records (the bytes live in a FileStorage backend)."""
+"""Uploaded file records (the bytes live in a `kawa.files` storage backend).
+
+The store sits beside kawa.files in the layering, so it names what it needs of it as Protocols: the facts of a
+stored upload (`kawa.files.upload.StoredUpload` has them) and a key-to-bytes reader (any `FileStorage`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
-from kawa.errors import NotFound
-from kawa.files.storage import FileStorage
-from kawa.files.upload import StoredUpload
+from kawa.errors import FileNotFound
 from kawa.store.clock import new_id, now
 from kawa.store.database import Database
 from kawa.store.tables import UploadFile
+
+
+class StoredFileFacts(Protocol):
+    """What is known of a file once its bytes are in storage under `storage_key`."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def extension(self) -> str: ...
+    @property
+    def mime_type(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def storage_key(self) -> str: ...
+
+
+class BlobReader(Protocol):
+    async def read(self, key: str) -> bytes: ...
 
 
 class UploadFileStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def add(self, app_id: str, end_user_id: str, stored: StoredUpload) -> UploadFile:
+    async def add(self, app_id: str, end_user_id: str, stored: StoredFileFacts) -> UploadFile:
         record = UploadFile(
             id=new_id(),
             app_id=app_id,
@@ -39,13 +63,13 @@ class UploadFileStore:
             record = await session.get(UploadFile, file_id)
             return record if record is not None and record.app_id == app_id else None
 
-    def reader(self, storage: FileStorage) -> Callable[[str, str], Awaitable[bytes]]:
+    def reader(self, storage: BlobReader) -> Callable[[str, str], Awaitable[bytes]]:
         """`await read(app_id, file_id)`: the bytes of an upload of that app."""
 
         async def read(app_id: str, file_id: str) -> bytes:
             record = await self.get(file_id, app_id=app_id)
             if record is None:
-                raise NotFound(f"upload file {file_id} not found", code="file_not_found")
+                raise FileNotFound(f"upload file {file_id} not found")
             return await storage.read(record.storage_key)
 
         return read
