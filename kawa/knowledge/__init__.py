@@ -15,14 +15,15 @@ The API for app runners (`services.knowledge` is a `kawa.knowledge.service.Knowl
 - An unknown dataset id raises `MissingDataset` (400 `dataset_not_found`) naming it.
 - `retrieve_single(dataset_ids, query)`: Dify's "single" mode without a router model (the dataset whose best hit
   is best, searched with its own settings).
-- Chat, agent-chat and completion apps get all this through `chat_apps.ChatAppRetriever`, the easy-UI pipeline's
-  `Retriever` (wired in `open_services`).
+- Chat, agent-chat and completion apps get all this through `kawa.apps.modes.easy_ui.knowledge_citations`, the
+  easy-UI pipeline's `CitationRetriever` (wired in `open_services`).
 - A knowledge-retrieval node's `result` items carry `metadata._source == "knowledge"`; an LLM node using them as
   context turns them into `retriever_resources` with `types.retriever_resources_from_context(items)`.
 
 Modules: `chunking` (process rules, splitting), `indexing` (background jobs), `index` (in-memory vector + BM25
-indexes), `retrieval` (search, fusion, rerank, filters), `datasets` / `documents` (rows), `service` (the facade),
-`wire` (Dify's JSON shapes), `references` (dataset ids inside app DSL).
+indexes), `retrieval` (search, fusion, rerank, filters), `service` (the facade), `wire` (Dify's JSON shapes),
+`references` (dataset ids inside app DSL). The rows are kawa.store's: `store.datasets`, `store.documents` and
+`store.search_rows` are the repositories, `store.knowledge_tables` the tables.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 Exact search is used on SQLite and PostgreSQL alike: at knowledge-base sizes (10^4..10^5 chunks) one matrix-vector
 product takes about a millisecond, faster than an ANN extension round trip (see bench/knowledge.py). An index is
 rebuilt when its dataset's `index_revision` changes, which every process checks with one cheap query per search.
+The rows an index is built from are read by `kawa.store.search_rows.SearchRows`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import sqlalchemy as sa
 
 from kawa.knowledge.keyword import KeywordIndex
-from kawa.store.database import Database
-from kawa.store.knowledge_tables import ChildChunk, Dataset, DatasetDocument, DocumentSegment
+from kawa.store.knowledge_tables import Dataset
+from kawa.store.search_rows import SearchRows
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +69,8 @@ class DatasetIndex:
 class IndexCache:
     """Holds the newest `DatasetIndex` of each dataset searched in this process."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, rows: SearchRows) -> None:
+        self.rows = rows
         self._indexes: dict[str, DatasetIndex] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -91,51 +91,12 @@ class IndexCache:
         self._indexes.pop(dataset_id, None)
 
     async def _load(self, dataset: Dataset) -> DatasetIndex:
-        searchable = sa.and_(
-            DatasetDocument.dataset_id == dataset.id,
-            DatasetDocument.enabled.is_(True),
-            DatasetDocument.archived.is_(False),
-            DatasetDocument.indexing_status == "completed",
-            DocumentSegment.enabled.is_(True),
-            DocumentSegment.status == "completed",
-        )
-        async with self.db.session() as session:
-            # The revision is read in the same transaction as the rows, so a concurrent change bumps it again.
-            revision = await session.scalar(sa.select(Dataset.index_revision).where(Dataset.id == dataset.id))
-            if dataset.doc_form == "hierarchical_model":
-                query = (
-                    sa.select(
-                        ChildChunk.segment_id,
-                        ChildChunk.document_id,
-                        ChildChunk.id,
-                        ChildChunk.content,
-                        ChildChunk.embedding,
-                    )
-                    .join(DocumentSegment, DocumentSegment.id == ChildChunk.segment_id)
-                    .join(DatasetDocument, DatasetDocument.id == ChildChunk.document_id)
-                    .where(searchable)
-                    .order_by(DocumentSegment.document_id, DocumentSegment.position, ChildChunk.position)
-                )
-                rows = [
-                    (IndexedChunk(s, d, c), text, emb) for s, d, c, text, emb in (await session.execute(query)).all()
-                ]
-            else:
-                flat = (
-                    sa.select(
-                        DocumentSegment.id,
-                        DocumentSegment.document_id,
-                        DocumentSegment.content,
-                        DocumentSegment.answer,
-                        DocumentSegment.embedding,
-                    )
-                    .join(DatasetDocument, DatasetDocument.id == DocumentSegment.document_id)
-                    .where(searchable)
-                    .order_by(DocumentSegment.document_id, DocumentSegment.position)
-                )
-                rows = [
-                    (IndexedChunk(s, d, None), text + ("\n" + answer if answer else ""), emb)
-                    for s, d, text, answer, emb in (await session.execute(flat)).all()
-                ]
+        snapshot = await self.rows.load(dataset.id, hierarchical=dataset.doc_form == "hierarchical_model")
+        rows = snapshot.rows
         return await asyncio.to_thread(
-            DatasetIndex, int(revision or 0), [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+            DatasetIndex,
+            snapshot.revision,
+            [IndexedChunk(r.segment_id, r.document_id, r.child_id) for r in rows],
+            [r.text for r in rows],
+            [r.embedding for r in rows],
         )

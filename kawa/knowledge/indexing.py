@@ -17,11 +17,11 @@ import numpy as np
 from kawa.files.extract import extract_text
 from kawa.files.storage import FileStorage
 from kawa.knowledge.chunking import ProcessRule, chunk_document
-from kawa.knowledge.documents import DocumentStore, new_child, new_segment
 from kawa.knowledge.settings import KnowledgeSettings
 from kawa.models.pricing import estimate_tokens
 from kawa.models.registry import ModelRuntime
 from kawa.store.clock import now
+from kawa.store.documents import DocumentStore, new_child, new_segment
 from kawa.store.knowledge_tables import ChildChunk, Dataset, DatasetDocument, DocumentSegment
 
 log = logging.getLogger("kawa.knowledge")

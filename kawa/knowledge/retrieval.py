@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from kawa.knowledge.datasets import DatasetStore
-from kawa.knowledge.documents import DocumentStore
 from kawa.knowledge.index import DatasetIndex, IndexCache
 from kawa.knowledge.indexing import Embedder
 from kawa.knowledge.keyword import normalise
 from kawa.knowledge.metadata_filter import MetadataConditions
 from kawa.knowledge.types import ChildHit, RetrievalConfig, RetrievedSegment
 from kawa.models.registry import ModelRuntime
+from kawa.store.datasets import DatasetStore
+from kawa.store.documents import DocumentStore
 from kawa.store.knowledge_tables import Dataset, DatasetDocument
 
 # Candidates taken from each search before fusing/reranking, as a multiple of top_k.

@@ -12,9 +12,7 @@ from typing import Any
 from kawa.errors import InvalidParam
 from kawa.files.storage import FileStorage
 from kawa.knowledge.chunking import ProcessRule, Segmentation, parse_process_rule, split_text
-from kawa.knowledge.datasets import DatasetStore
-from kawa.knowledge.documents import DocumentStore, ensure_editable, new_child, new_segment, text_hash
-from kawa.knowledge.errors import MissingDataset
+from kawa.knowledge.errors import DocumentIndexing, MissingDataset
 from kawa.knowledge.index import IndexCache
 from kawa.knowledge.indexing import Embedder, IndexingJobs, IndexingPipeline
 from kawa.knowledge.metadata_filter import MetadataConditions
@@ -25,9 +23,18 @@ from kawa.models.pricing import estimate_tokens
 from kawa.models.registry import ModelRuntime
 from kawa.store.clock import new_id, now
 from kawa.store.database import Database
+from kawa.store.datasets import DatasetStore
+from kawa.store.documents import IN_PROGRESS, DocumentStore, new_child, new_segment, text_hash
 from kawa.store.knowledge_tables import ChildChunk, Dataset, DatasetDocument, DocumentSegment
+from kawa.store.search_rows import SearchRows
 
 DOC_FORMS = ("text_model", "hierarchical_model", "qa_model")
+
+
+def ensure_editable(document: DatasetDocument) -> None:
+    """Documents being indexed cannot be edited (Dify's `document_indexing`)."""
+    if document.indexing_status in IN_PROGRESS:
+        raise DocumentIndexing()
 
 
 def new_batch() -> str:
@@ -50,7 +57,7 @@ class KnowledgeBase:
         self.datasets = DatasetStore(db)
         self.documents = DocumentStore(db)
         self.embedder = Embedder(models, batch=settings.embedding_batch)
-        self.indexes = IndexCache(db)
+        self.indexes = IndexCache(SearchRows(db))
         self.retriever = Retriever(self.datasets, self.documents, self.indexes, self.embedder, models)
         self.jobs = IndexingJobs.build(
             IndexingPipeline(self.documents, self.datasets, storage, self.embedder), settings, redis_url

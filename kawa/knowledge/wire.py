@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kawa.knowledge.datasets import DatasetCounts
-from kawa.knowledge.documents import display_status
 from kawa.knowledge.types import RetrievalConfig, RetrievedSegment
+from kawa.store.datasets import DatasetCounts
+from kawa.store.documents import display_status
 from kawa.store.knowledge_tables import ChildChunk, Dataset, DatasetDocument, DatasetMetadataField, DocumentSegment
 
 ACCOUNT = "kawa"  # kawa has no accounts; Dify's created_by/updated_by get this fixed value

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from kawa.api.auth import DatasetAuthDep, ServicesDep
 from kawa.api.routes.workflows import JsonBody
 from kawa.errors import InvalidParam
-from kawa.knowledge.datasets import BUILT_IN_FIELDS
 from kawa.knowledge.errors import DatasetApiDisabled, FileTooLarge, NoFileUploaded, TooManyFiles
 from kawa.knowledge.types import RetrievalConfig
 from kawa.knowledge.wire import (
@@ -31,6 +30,7 @@ from kawa.knowledge.wire import (
 )
 from kawa.services import Services
 from kawa.store.clock import new_id
+from kawa.store.datasets import BUILT_IN_FIELDS
 from kawa.store.knowledge_tables import Dataset
 
 router = APIRouter(prefix="/datasets", tags=["knowledge"])

@@ -1,4 +1,5 @@
-"""`DatasetStore`: datasets and their metadata fields (create, list, update, delete; document metadata values)."""
+"""`DatasetStore`: the repository of knowledge datasets and their metadata fields (create, list, update, delete;
+document metadata values). Used by kawa.knowledge, which keeps the domain logic (chunking, indexing, retrieval)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from kawa.errors import InvalidParam
-from kawa.knowledge.errors import DatasetNameDuplicate, DatasetNotFound, DocumentNotFound, MetadataNotFound
+from kawa.errors import DatasetNameDuplicate, DatasetNotFound, DocumentNotFound, InvalidParam, MetadataNotFound
 from kawa.store.clock import new_id, now
 from kawa.store.database import Database
 from kawa.store.knowledge_tables import Dataset, DatasetDocument, DatasetMetadataField

@@ -1,4 +1,5 @@
-"""`DocumentStore`: documents, segments and child chunks of datasets (rows only; indexing is kawa.knowledge.indexing).
+"""`DocumentStore`: the repository of documents, segments and child chunks of datasets (rows only; splitting and
+indexing are kawa.knowledge's).
 
 Every change to what search sees bumps the dataset's `index_revision` in the same transaction.
 """
@@ -10,10 +11,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from kawa.knowledge.datasets import bump_revision
-from kawa.knowledge.errors import ChildChunkNotFound, DocumentIndexing, DocumentNotFound, SegmentNotFound
+from kawa.errors import ChildChunkNotFound, DocumentNotFound, SegmentNotFound
 from kawa.store.clock import new_id, now
 from kawa.store.database import Database
+from kawa.store.datasets import bump_revision
 from kawa.store.knowledge_tables import ChildChunk, DatasetDocument, DocumentSegment
 
 IN_PROGRESS = ("waiting", "parsing", "cleaning", "splitting", "indexing")
@@ -387,11 +388,6 @@ class DocumentStore:
         async with self.db.session() as session, session.begin():
             await session.execute(sa.delete(ChildChunk).where(ChildChunk.id == child.id))
             await session.execute(bump_revision(child.dataset_id))
-
-
-def ensure_editable(document: DatasetDocument) -> None:
-    if document.indexing_status in IN_PROGRESS:
-        raise DocumentIndexing()
 
 
 def display_status(document: DatasetDocument) -> str:
