@@ -67,13 +67,13 @@ class Settings(BaseSettings):
     max_active_requests: int = Field(
         0, ge=0, description="Concurrent runs per app (0 = unlimited); over it: 429 too_many_requests."
     )
-    upload: UploadSettings = Field(default_factory=UploadSettings)  # type: ignore[arg-type]
-    storage: StorageSettings = Field(default_factory=StorageSettings)  # type: ignore[arg-type]
-    workflow: WorkflowSettings = Field(default_factory=WorkflowSettings)  # type: ignore[arg-type]
+    upload: UploadSettings = Field(default_factory=UploadSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    workflow: WorkflowSettings = Field(default_factory=WorkflowSettings)
     http_request: HttpRequestSettings = Field(default_factory=HttpRequestSettings)
-    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)  # type: ignore[arg-type]
-    models: ModelsSettings = Field(default_factory=ModelsSettings)  # type: ignore[arg-type]
-    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)  # type: ignore[arg-type]
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     _signing_key: bytes | None = PrivateAttr(None)  # read once: it is needed for every file URL
 
     @classmethod

@@ -19,6 +19,7 @@ def export_dsl(document: dict[str, Any], *, include_secret: bool = False) -> str
         for variable in (doc.get("workflow") or {}).get("environment_variables") or []:
             if isinstance(variable, dict) and variable.get("value_type") == "secret":
                 variable["value"] = ""
-    ordered = {key: doc[key] for key in ("version", "kind", "app") if key in doc}
+    ordered: dict[str, Any] = {key: doc[key] for key in ("version", "kind", "app") if key in doc}
     ordered.update({k: v for k, v in doc.items() if k not in ordered})
-    return yaml.safe_dump(ordered, allow_unicode=True, sort_keys=False)
+    text: str = yaml.safe_dump(ordered, allow_unicode=True, sort_keys=False)
+    return text

@@ -6,6 +6,7 @@ and validating the YAML is kawa.dsl's job, done by the caller (`kawa.dsl.AppDocu
 
 from __future__ import annotations
 
+import builtins
 from collections import OrderedDict
 from typing import Any, Protocol
 
@@ -119,7 +120,7 @@ class AppStore:
             raise NotFound("The app has no published version.")
         return version
 
-    async def versions(self, app_id: str) -> list[AppVersion]:
+    async def versions(self, app_id: str) -> builtins.list[AppVersion]:
         async with self.db.session() as session:
             rows = await session.scalars(
                 sa.select(AppVersion).where(AppVersion.app_id == app_id).order_by(AppVersion.number)

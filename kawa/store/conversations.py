@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import sqlalchemy as sa
@@ -126,7 +127,7 @@ class ConversationStore:
             await session.execute(sa.delete(Conversation).where(Conversation.id == conversation_id))
 
     # -- conversation variables
-    async def variables(self, conversation_id: str) -> list[ConversationVariable]:
+    async def variables(self, conversation_id: str) -> builtins.list[ConversationVariable]:
         async with self.db.session() as session:
             rows = await session.scalars(
                 sa.select(ConversationVariable)

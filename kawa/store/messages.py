@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kawa.store.clock import new_id, now
 from kawa.store.database import Database
-from kawa.store.runs import table_row
+from kawa.store.runs import table_of, table_row
 from kawa.store.tables import Message, MessageFeedback
+
+_MESSAGES = table_of(Message)
 
 
 class MessageStore:
@@ -20,7 +22,7 @@ class MessageStore:
 
     async def add(self, message: Message) -> None:
         async with self.db.write() as conn:
-            await conn.execute(sa.insert(Message.__table__), [table_row(message, Message.__table__)])
+            await conn.execute(sa.insert(_MESSAGES), [table_row(message, _MESSAGES)])
 
     async def finish(
         self,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kawa.store.clock import now
 from kawa.store.database import Database
-from kawa.store.tables import App, EndUser, Message, NodeExecution, WorkflowRun
+from kawa.store.tables import App, Base, EndUser, Message, NodeExecution, WorkflowRun
 
 CRASH_ERROR = "The server stopped while this run was in progress."
 MESSAGE_CRASH_ERROR = "The server stopped while this message was in progress."
@@ -52,8 +52,15 @@ def _owner_alive(identity: str | None) -> bool:
     return pid != os.getpid()
 
 
-_RUNS = WorkflowRun.__table__
-_NODES = NodeExecution.__table__
+def table_of(model: type[Base]) -> sa.Table:
+    """The Core table of an ORM class (declarative types it as a FromClause; it is always a Table here)."""
+    table = model.__table__
+    assert isinstance(table, sa.Table)
+    return table
+
+
+_RUNS = table_of(WorkflowRun)
+_NODES = table_of(NodeExecution)
 _NODE_UPDATE = (
     sa.update(_NODES)
     .where(_NODES.c.id == sa.bindparam("key"))
