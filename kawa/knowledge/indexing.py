@@ -21,6 +21,7 @@ from kawa.knowledge.settings import KnowledgeSettings
 from kawa.models.pricing import estimate_tokens
 from kawa.models.registry import ModelRuntime
 from kawa.store.clock import now
+from kawa.store.datasets import DatasetStore
 from kawa.store.documents import DocumentStore, new_child, new_segment
 from kawa.store.knowledge_tables import ChildChunk, Dataset, DatasetDocument, DocumentSegment
 
@@ -67,7 +68,9 @@ class Embedder:
 class IndexingPipeline:
     """Indexes one document end to end. Blocking parsing runs in a thread."""
 
-    def __init__(self, documents: DocumentStore, datasets: Any, storage: FileStorage, embedder: Embedder) -> None:
+    def __init__(
+        self, documents: DocumentStore, datasets: DatasetStore, storage: FileStorage, embedder: Embedder
+    ) -> None:
         self.documents = documents
         self.datasets = datasets
         self.storage = storage
@@ -188,6 +191,7 @@ class RedisQueue:
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
 
+        # Any: redis-py types every command as `Awaitable[T] | T` (one class for sync and async clients).
         self._redis: Any = redis.Redis.from_url(url)
 
     async def put(self, document_id: str) -> None:

@@ -3,6 +3,7 @@ document metadata values). Used by kawa.knowledge, which keeps the domain logic 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kawa.errors import DatasetNameDuplicate, DatasetNotFound, DocumentNotFound, InvalidParam, MetadataNotFound
 from kawa.store.clock import new_id, now
-from kawa.store.database import Database
+from kawa.store.database import AsyncSession, Database
 from kawa.store.knowledge_tables import Dataset, DatasetDocument, DatasetMetadataField
 
 BUILT_IN_FIELDS = [
@@ -202,7 +203,9 @@ class DatasetStore:
             )
 
     @staticmethod
-    async def _rewrite_values(session: Any, dataset_id: str, change: Any) -> None:
+    async def _rewrite_values(
+        session: AsyncSession, dataset_id: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> None:
         documents = await session.scalars(sa.select(DatasetDocument).where(DatasetDocument.dataset_id == dataset_id))
         for document in documents:
             document.doc_metadata = change(dict(document.doc_metadata or {}))

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from kawa.errors import ChildChunkNotFound, DocumentNotFound, SegmentNotFound
 from kawa.store.clock import new_id, now
-from kawa.store.database import Database
+from kawa.store.database import AsyncSession, Database
 from kawa.store.datasets import bump_revision
 from kawa.store.knowledge_tables import ChildChunk, DatasetDocument, DocumentSegment
 
@@ -325,7 +325,7 @@ class DocumentStore:
             await session.execute(bump_revision(segment.dataset_id))
 
     @staticmethod
-    async def _refresh_counts(session: Any, document_id: str) -> None:
+    async def _refresh_counts(session: AsyncSession, document_id: str) -> None:
         count, words, tokens = (
             await session.execute(
                 sa.select(
