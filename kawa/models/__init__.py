@@ -1,17 +1,18 @@
 """The model runtime: one provider interface (chat, embeddings, rerank, speech, moderation), the built-in providers,
 embedded offline models, pricing, and `ModelRuntime`, which resolves Dify model choices to configured providers."""
 
-from kawa.models.config import EmbeddedConfig, ModelPrice, ModelsConfig, ProviderConfig
 from kawa.models.provider import Capability, ModelProvider
 from kawa.models.registry import ModelRuntime, ResolvedModel, dify_provider_name
+from kawa.models.settings import EmbeddedSettings, ModelPrice, ModelsSettings, ProviderSettings
+from kawa.models.tool_calls import ToolCallAccumulator
 from kawa.models.types import (
     ChatChunk,
-    ChatRequest,
+    ChatCompletionRequest,
+    ChatMessage,
     ChatResult,
     CompletionParams,
     Embeddings,
     ImagePart,
-    Message,
     ModerationResult,
     RerankHit,
     ResponseFormat,
@@ -28,19 +29,19 @@ from kawa.models.types import (
 __all__ = [
     "Capability",
     "ChatChunk",
-    "ChatRequest",
+    "ChatCompletionRequest",
+    "ChatMessage",
     "ChatResult",
     "CompletionParams",
-    "EmbeddedConfig",
+    "EmbeddedSettings",
     "Embeddings",
     "ImagePart",
-    "Message",
     "ModelPrice",
     "ModelProvider",
     "ModelRuntime",
-    "ModelsConfig",
+    "ModelsSettings",
     "ModerationResult",
-    "ProviderConfig",
+    "ProviderSettings",
     "RerankHit",
     "ResolvedModel",
     "ResponseFormat",
@@ -48,6 +49,7 @@ __all__ = [
     "TextPart",
     "TokenCount",
     "ToolCall",
+    "ToolCallAccumulator",
     "ToolCallDelta",
     "ToolDefinition",
     "Transcript",

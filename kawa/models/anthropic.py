@@ -11,10 +11,10 @@ from typing import Any
 import anthropic
 
 from kawa.errors import CompletionRequestError, KawaError
-from kawa.models.config import ProviderConfig
 from kawa.models.failures import error_for_status, mark_retryable
 from kawa.models.provider import Capability, ModelProvider
-from kawa.models.types import ChatChunk, ChatRequest, ImagePart, Message, TokenCount, ToolCallDelta
+from kawa.models.settings import ProviderSettings
+from kawa.models.types import ChatChunk, ChatCompletionRequest, ChatMessage, ImagePart, TokenCount, ToolCallDelta
 
 _STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w/+.-]+);base64,(?P<data>.*)$", re.DOTALL)
@@ -23,7 +23,7 @@ _DATA_URL = re.compile(r"^data:(?P<mime>[\w/+.-]+);base64,(?P<data>.*)$", re.DOT
 class AnthropicProvider(ModelProvider):
     capabilities = frozenset({Capability.CHAT, Capability.TOOL_CALLS, Capability.VISION})
 
-    def __init__(self, name: str, config: ProviderConfig, *, timeout_s: float, connect_timeout_s: float) -> None:
+    def __init__(self, name: str, config: ProviderSettings, *, timeout_s: float, connect_timeout_s: float) -> None:
         self.name = name
         self._api_key = config.api_key.get_secret_value() if config.api_key else None
         self._secrets = config.secrets()
@@ -62,7 +62,7 @@ class AnthropicProvider(ModelProvider):
                 CompletionRequestError(f"[{self.name}] {getattr(e, 'message', type(e).__name__)}"), False
             ) from None
 
-    async def chat_stream(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
+    async def chat_stream(self, request: ChatCompletionRequest) -> AsyncGenerator[ChatChunk, None]:
         kwargs = _messages_kwargs(request)
         with self._translated():
             stream = await self._client.messages.create(stream=True, **kwargs)
@@ -102,7 +102,7 @@ class AnthropicProvider(ModelProvider):
             await stream.close()
 
 
-def _messages_kwargs(request: ChatRequest) -> dict[str, Any]:
+def _messages_kwargs(request: ChatCompletionRequest) -> dict[str, Any]:
     p = request.params
     system = "\n\n".join(m.text() for m in request.messages if m.role == "system")
     kwargs: dict[str, Any] = {
@@ -130,7 +130,7 @@ def _messages_kwargs(request: ChatRequest) -> dict[str, Any]:
     return kwargs
 
 
-def _wire_message(message: Message) -> dict[str, Any]:
+def _wire_message(message: ChatMessage) -> dict[str, Any]:
     if message.role == "tool":
         return {
             "role": "user",

@@ -15,7 +15,7 @@ from typing import Any
 
 from kawa.errors import CompletionRequestError, ProviderNotInitialized
 from kawa.models.provider import Capability, ModelProvider
-from kawa.models.types import ChatChunk, ChatRequest, TokenCount
+from kawa.models.types import ChatChunk, ChatCompletionRequest, TokenCount
 
 _DONE = object()
 
@@ -55,7 +55,7 @@ class LocalGGUFProvider(ModelProvider):
             )
         return self._llama
 
-    def _generate(self, request: ChatRequest, emit: Any, stop: threading.Event) -> None:
+    def _generate(self, request: ChatCompletionRequest, emit: Any, stop: threading.Event) -> None:
         with self._lock:
             llama = self._loaded()
             messages = [{"role": m.role if m.role != "tool" else "user", "content": m.text()} for m in request.messages]
@@ -85,7 +85,7 @@ class LocalGGUFProvider(ModelProvider):
                 stream.close()
             emit(ChatChunk(tokens=TokenCount(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)))
 
-    async def chat_stream(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
+    async def chat_stream(self, request: ChatCompletionRequest) -> AsyncGenerator[ChatChunk, None]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()

@@ -10,14 +10,14 @@ from typing import Any
 import openai
 
 from kawa.errors import CompletionRequestError, KawaError
-from kawa.models.config import ProviderConfig
 from kawa.models.failures import error_for_status, mark_retryable
 from kawa.models.provider import Capability, EmbeddingKind, ModelProvider
+from kawa.models.settings import ProviderSettings
 from kawa.models.types import (
     ChatChunk,
-    ChatRequest,
+    ChatCompletionRequest,
+    ChatMessage,
     ImagePart,
-    Message,
     ModerationResult,
     RerankHit,
     Speech,
@@ -30,7 +30,7 @@ _AUDIO_MIME = {"mp3": "audio/mpeg", "wav": "audio/wav", "opus": "audio/ogg", "aa
 
 
 class OpenAICompatibleProvider(ModelProvider):
-    def __init__(self, name: str, config: ProviderConfig, *, timeout_s: float, connect_timeout_s: float) -> None:
+    def __init__(self, name: str, config: ProviderSettings, *, timeout_s: float, connect_timeout_s: float) -> None:
         self.name = name
         self._config = config
         self._api_key = config.api_key.get_secret_value() if config.api_key else None
@@ -84,7 +84,7 @@ class OpenAICompatibleProvider(ModelProvider):
     def _error(self, status: int | None, message: str, code: str | None) -> KawaError:
         return error_for_status(status, message, provider=self.name, code=code, secrets=self._secrets)
 
-    async def chat_stream(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
+    async def chat_stream(self, request: ChatCompletionRequest) -> AsyncGenerator[ChatChunk, None]:
         kwargs = _chat_kwargs(request)
         if self._config.stream_usage:
             kwargs["stream_options"] = {"include_usage": True}
@@ -158,7 +158,7 @@ def _message_of(error: Exception) -> str:
     return str(getattr(error, "message", None) or error)
 
 
-def _chat_kwargs(request: ChatRequest) -> dict[str, Any]:
+def _chat_kwargs(request: ChatCompletionRequest) -> dict[str, Any]:
     p = request.params
     kwargs: dict[str, Any] = {"model": request.model, "messages": [_wire_message(m) for m in request.messages]}
     for key in ("temperature", "top_p", "max_tokens", "presence_penalty", "frequency_penalty", "seed"):
@@ -191,7 +191,7 @@ def _chat_kwargs(request: ChatRequest) -> dict[str, Any]:
     return kwargs
 
 
-def _wire_message(message: Message) -> dict[str, Any]:
+def _wire_message(message: ChatMessage) -> dict[str, Any]:
     wire: dict[str, Any] = {"role": message.role}
     if isinstance(message.content, str) or not message.images():
         wire["content"] = message.text()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from kawa.models.config import ModelPrice
+from kawa.models.settings import ModelPrice
 from kawa.models.types import TokenCount, Usage
 
 _QUANTUM = Decimal("0.0000001")

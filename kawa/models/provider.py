@@ -7,7 +7,15 @@ from enum import StrEnum
 from typing import Literal
 
 from kawa.errors import ModelNotSupported
-from kawa.models.types import ChatChunk, ChatRequest, ModerationResult, RerankHit, Speech, TokenCount, Transcript
+from kawa.models.types import (
+    ChatChunk,
+    ChatCompletionRequest,
+    ModerationResult,
+    RerankHit,
+    Speech,
+    TokenCount,
+    Transcript,
+)
 
 EmbeddingKind = Literal["document", "query"]
 
@@ -40,7 +48,7 @@ class ModelProvider:
     def _unsupported(self, what: str) -> ModelNotSupported:
         return ModelNotSupported(f"Provider {self.name} does not support {what}.")
 
-    def chat_stream(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
+    def chat_stream(self, request: ChatCompletionRequest) -> AsyncGenerator[ChatChunk, None]:
         raise self._unsupported("chat")
 
     async def embed(self, model: str, texts: list[str], kind: EmbeddingKind) -> tuple[list[list[float]], TokenCount]:

@@ -1,5 +1,5 @@
-"""`ModelRuntime`: built once from `ModelsConfig`; resolves an app's (Dify provider, model) to a configured provider and
-runs every model call with retries, timing and prices."""
+"""`ModelRuntime`: built once from `ModelsSettings`; resolves an app's (Dify provider, model) to a configured
+provider and runs every model call with retries, timing and prices."""
 
 from __future__ import annotations
 
@@ -13,21 +13,21 @@ from contextlib import aclosing
 from dataclasses import dataclass
 
 from kawa.errors import CompletionRequestError, KawaError, ModelNotSupported, ProviderNotInitialized
-from kawa.models.config import ModelsConfig, ProviderConfig
 from kawa.models.embedded import EMBEDDED_PROVIDER, EmbeddedProvider
 from kawa.models.failures import is_retryable, redact
 from kawa.models.pricing import PriceTable, estimate_tokens
 from kawa.models.provider import Capability, EmbeddingKind, ModelProvider
+from kawa.models.settings import ModelsSettings, ProviderSettings
+from kawa.models.tool_calls import ToolCallAccumulator
 from kawa.models.types import (
     ChatChunk,
-    ChatRequest,
+    ChatCompletionRequest,
     ChatResult,
     Embeddings,
     ModerationResult,
     RerankHit,
     Speech,
     TokenCount,
-    ToolCall,
     Transcript,
     Usage,
 )
@@ -49,7 +49,7 @@ def dify_provider_name(provider_id: str) -> str:
     return provider_id.strip().rstrip("/").rsplit("/", 1)[-1]
 
 
-def build_provider(name: str, config: ProviderConfig, models: ModelsConfig) -> ModelProvider:
+def build_provider(name: str, config: ProviderSettings, models: ModelsSettings) -> ModelProvider:
     if config.kind == "anthropic":
         from kawa.models.anthropic import AnthropicProvider
 
@@ -70,7 +70,7 @@ def build_provider(name: str, config: ProviderConfig, models: ModelsConfig) -> M
 class ModelRuntime:
     """Every model call kawa makes goes through here. Build one at start-up, pass it in, `aclose()` at shutdown."""
 
-    def __init__(self, config: ModelsConfig, providers: dict[str, ModelProvider] | None = None) -> None:
+    def __init__(self, config: ModelsSettings, providers: dict[str, ModelProvider] | None = None) -> None:
         self.config = config
         self.prices = PriceTable(config.prices)
         self._providers: dict[str, ModelProvider] = (
@@ -168,7 +168,7 @@ class ModelRuntime:
 
     # ---- chat -------------------------------------------------------------------------------------------------
 
-    async def chat_stream(self, provider_id: str, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
+    async def chat_stream(self, provider_id: str, request: ChatCompletionRequest) -> AsyncGenerator[ChatChunk, None]:
         """Stream a chat answer. The last chunk carries `usage`. Consume it with `contextlib.aclosing` so that
         stopping early (or cancelling the task) closes the upstream stream at once."""
         target = self.resolve_chat(provider_id, request.model)
@@ -226,31 +226,24 @@ class ModelRuntime:
         )
         yield ChatChunk(usage=usage)
 
-    async def chat(self, provider_id: str, request: ChatRequest) -> ChatResult:
+    async def chat(self, provider_id: str, request: ChatCompletionRequest) -> ChatResult:
         """The whole answer of `chat_stream`, with tool call fragments assembled."""
         result = ChatResult()
         text: list[str] = []
         reasoning: list[str] = []
-        calls: dict[int, ToolCall] = {}
+        calls = ToolCallAccumulator()
         async with aclosing(self.chat_stream(provider_id, request)) as chunks:
             async for chunk in chunks:
                 text.append(chunk.text)
                 reasoning.append(chunk.reasoning)
-                for delta in chunk.tool_calls:
-                    call = calls.setdefault(delta.index, ToolCall(id="", name="", arguments=""))
-                    call.id = call.id or (delta.id or "")
-                    call.name = call.name or (delta.name or "")
-                    call.arguments += delta.arguments
+                calls.add(chunk.tool_calls)
                 if chunk.finish_reason:
                     result.finish_reason = chunk.finish_reason
                 if chunk.usage is not None:
                     result.usage = chunk.usage
         result.text = "".join(text)
         result.reasoning = "".join(reasoning)
-        result.tool_calls = [
-            call.model_copy(update={"id": call.id or f"call_{i}", "arguments": call.arguments or "{}"})
-            for i, call in sorted(calls.items())
-        ]
+        result.tool_calls = calls.calls()
         return result
 
     # ---- other model kinds ------------------------------------------------------------------------------------

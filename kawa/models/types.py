@@ -43,7 +43,9 @@ class ToolCall(BaseModel):
         return value if isinstance(value, dict) else {}
 
 
-class Message(BaseModel):
+class ChatMessage(BaseModel):
+    """One message of a prompt sent to a chat model (Dify's `PromptMessage`); not a stored conversation message."""
+
     role: Role
     content: str | list[ContentPart] = ""
     tool_calls: list[ToolCall] = Field(default_factory=list)
@@ -51,19 +53,19 @@ class Message(BaseModel):
     name: str | None = None
 
     @classmethod
-    def system(cls, text: str) -> Message:
+    def system(cls, text: str) -> ChatMessage:
         return cls(role="system", content=text)
 
     @classmethod
-    def user(cls, content: str | list[ContentPart]) -> Message:
+    def user(cls, content: str | list[ContentPart]) -> ChatMessage:
         return cls(role="user", content=content)
 
     @classmethod
-    def assistant(cls, text: str = "", tool_calls: list[ToolCall] | None = None) -> Message:
+    def assistant(cls, text: str = "", tool_calls: list[ToolCall] | None = None) -> ChatMessage:
         return cls(role="assistant", content=text, tool_calls=tool_calls or [])
 
     @classmethod
-    def tool(cls, tool_call_id: str, text: str, name: str | None = None) -> Message:
+    def tool(cls, tool_call_id: str, text: str, name: str | None = None) -> ChatMessage:
         return cls(role="tool", content=text, tool_call_id=tool_call_id, name=name)
 
     def text(self) -> str:
@@ -113,9 +115,11 @@ class CompletionParams(BaseModel):
         return dict(self.__pydantic_extra__ or {})
 
 
-class ChatRequest(BaseModel):
+class ChatCompletionRequest(BaseModel):
+    """What a chat model is asked: messages, parameters, tools and output format (not an app's chat API request)."""
+
     model: str
-    messages: list[Message]
+    messages: list[ChatMessage]
     params: CompletionParams = Field(default_factory=CompletionParams)
     tools: list[ToolDefinition] = Field(default_factory=list)
     tool_choice: Literal["auto", "none", "required"] | str | None = None

@@ -39,7 +39,6 @@ Memory: python children get `RLIMIT_AS`; node gets `--max-old-space-size` (a hea
 reports `CodeMemoryError` and replaces the worker).
 """
 
-from kawa.sandbox.config import OutputLimits, SandboxConfig
 from kawa.sandbox.errors import (
     CodeExecutionError,
     CodeMemoryError,
@@ -50,6 +49,7 @@ from kawa.sandbox.errors import (
 )
 from kawa.sandbox.outputs import OutputDeclaration, check_outputs, scientific_strings_to_numbers
 from kawa.sandbox.pool import CodeSandbox
+from kawa.sandbox.settings import OutputLimits, SandboxSettings
 
 __all__ = [
     "CodeExecutionError",
@@ -60,7 +60,7 @@ __all__ = [
     "OutputDeclaration",
     "OutputLimits",
     "OutputValidationError",
-    "SandboxConfig",
+    "SandboxSettings",
     "SandboxUnavailableError",
     "check_outputs",
     "scientific_strings_to_numbers",

@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from kawa.sandbox.config import OutputLimits
 from kawa.sandbox.errors import DepthLimitError, OutputValidationError
+from kawa.sandbox.settings import OutputLimits
 
 _SCIENTIFIC = re.compile(r"^-?\d+\.?\d*e[+-]\d+$", re.IGNORECASE)
 OUTPUT_TYPES = frozenset(

@@ -1,6 +1,6 @@
 """`CodeSandbox`: warm pools of confined worker processes that run code nodes' `main` and return its dict.
 
-Each language has a fixed number of slots (`SandboxConfig.python_workers` / `javascript_workers`, at least one);
+Each language has a fixed number of slots (`SandboxSettings.python_workers` / `javascript_workers`, at least one);
 a slot holds one worker process and serves one run at a time, so the slot count is also the concurrency. A worker
 that misbehaves (missed the server's deadline, died, broke the protocol, or the awaiting task was cancelled) is
 killed at once and its slot refilled in the background; the next run on that slot waits for the refill.
@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from kawa.sandbox import protocol
-from kawa.sandbox.config import SandboxConfig
 from kawa.sandbox.errors import (
     CodeExecutionError,
     CodeMemoryError,
@@ -25,6 +24,7 @@ from kawa.sandbox.errors import (
     OutputValidationError,
     SandboxUnavailableError,
 )
+from kawa.sandbox.settings import SandboxSettings
 from kawa.sandbox.worker import Worker, WorkerDied
 
 Language = Literal["python3", "javascript"]
@@ -54,8 +54,8 @@ class CodeSandbox:
     """Runs python3 and javascript code nodes out of process. Use `async with CodeSandbox(config)`, or call
     `start()`/`close()`; `run()` starts the pools on first use when `start()` was not called."""
 
-    def __init__(self, config: SandboxConfig | None = None) -> None:
-        self.config = config or SandboxConfig()
+    def __init__(self, config: SandboxSettings | None = None) -> None:
+        self.config = config or SandboxSettings()
         self._pools: dict[str, _LanguagePool] = {}
         self._root: str | None = None
         self._start_lock = asyncio.Lock()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kawa.sandbox import protocol
-from kawa.sandbox.config import SandboxConfig
+from kawa.sandbox.settings import SandboxSettings
 
 WORKER_MAIN = Path(__file__).with_name("worker_main.py")
 CLEAN_ENV = {"LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin"}
@@ -40,7 +40,7 @@ class Worker:
         self._reaper: asyncio.Task[int] | None = None
 
     @classmethod
-    async def start(cls, language: str, config: SandboxConfig, *, root: str, uid: int | None) -> Worker:
+    async def start(cls, language: str, config: SandboxSettings, *, root: str, uid: int | None) -> Worker:
         spec: dict[str, Any] = {
             "language": language,
             "memory_mb": config.memory_mb,

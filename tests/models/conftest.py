@@ -8,7 +8,7 @@ import pytest
 from fakes.openai_server import FakeOpenAI
 from model_support import API_KEY, upstream_config  # noqa: F401 - re-exported for fixtures
 
-from kawa.models import ModelRuntime, ModelsConfig
+from kawa.models import ModelRuntime, ModelsSettings
 
 
 @pytest.fixture(scope="session")
@@ -24,10 +24,10 @@ def fake(fake_upstream: FakeOpenAI) -> FakeOpenAI:
 
 
 @pytest.fixture
-async def make_runtime() -> AsyncIterator[Callable[[ModelsConfig], ModelRuntime]]:
+async def make_runtime() -> AsyncIterator[Callable[[ModelsSettings], ModelRuntime]]:
     made: list[ModelRuntime] = []
 
-    def make(config: ModelsConfig) -> ModelRuntime:
+    def make(config: ModelsSettings) -> ModelRuntime:
         runtime = ModelRuntime(config)
         made.append(runtime)
         return runtime

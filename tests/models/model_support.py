@@ -6,12 +6,12 @@ from typing import Any
 
 from fakes.openai_server import FakeOpenAI
 
-from kawa.models import ModelsConfig
+from kawa.models import ModelsSettings
 
 API_KEY = "sk-test-0123456789abcdefSECRET"
 
 
-def upstream_config(fake: FakeOpenAI, **overrides: Any) -> ModelsConfig:
+def upstream_config(fake: FakeOpenAI, **overrides: Any) -> ModelsSettings:
     """A config with the fake as provider `openai` (also serving Dify's `langgenius/openai/openai` id)."""
     data: dict[str, Any] = {
         "providers": {"openai": {"base_url": fake.base_url, "api_key": API_KEY}},
@@ -21,4 +21,4 @@ def upstream_config(fake: FakeOpenAI, **overrides: Any) -> ModelsConfig:
         "embedded": {"chat": False},
     }
     data.update(overrides)
-    return ModelsConfig.model_validate(data)
+    return ModelsSettings.model_validate(data)

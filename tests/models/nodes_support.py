@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kawa.models import ModelRuntime
+from kawa.models import ChatMessage, ModelRuntime
 from kawa.workflow.nodes.base import Node, NodeResult
 from kawa.workflow.runtime import EngineLimits, NodeContext, NodeServices, Scope
 from kawa.workflow.variable_pool import VariablePool
@@ -27,7 +28,7 @@ async def run_node(
     *,
     system: dict[str, Any] | None = None,
     outputs: dict[str, dict[str, Any]] | None = None,
-    extras: dict[str, Any] | None = None,
+    conversation_history: Sequence[ChatMessage] = (),
     file_reader: Any = None,
 ) -> NodeRun:
     node = node_class.parse("node1", data)
@@ -39,7 +40,7 @@ async def run_node(
         node_id="node1",
         execution_id="exec-1",
         pool=pool,
-        services=NodeServices(models=runtime, extras=extras or {}, file_reader=file_reader),
+        services=NodeServices(models=runtime, conversation_history=conversation_history, file_reader=file_reader),
         limits=EngineLimits(),
         scope=Scope(),
         predecessor_node_id=None,

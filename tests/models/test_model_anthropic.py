@@ -8,11 +8,19 @@ from fakes.openai_server import FakeOpenAI, Scenario
 from model_support import API_KEY
 
 from kawa.errors import ProviderNotInitialized, ProviderQuotaExceeded
-from kawa.models import ChatRequest, ImagePart, Message, ModelsConfig, TextPart, ToolCall, ToolDefinition
+from kawa.models import (
+    ChatCompletionRequest,
+    ChatMessage,
+    ImagePart,
+    ModelsSettings,
+    TextPart,
+    ToolCall,
+    ToolDefinition,
+)
 
 
-def anthropic_config(fake: FakeOpenAI, key: str = API_KEY) -> ModelsConfig:
-    return ModelsConfig.model_validate(
+def anthropic_config(fake: FakeOpenAI, key: str = API_KEY) -> ModelsSettings:
+    return ModelsSettings.model_validate(
         {
             "providers": {
                 "anthropic": {"kind": "anthropic", "base_url": fake.base_url.removesuffix("/v1"), "api_key": key}
@@ -27,7 +35,9 @@ def anthropic_config(fake: FakeOpenAI, key: str = API_KEY) -> ModelsConfig:
 async def test_text_and_thinking_stream_with_usage(fake: FakeOpenAI, make_runtime) -> None:
     fake.on_model("claude-sonnet", Scenario(text="Hello there friend.", reasoning="Greet them."))
     runtime = make_runtime(anthropic_config(fake))
-    request = ChatRequest(model="claude-sonnet", messages=[Message.system("Be kind."), Message.user("Hi")])
+    request = ChatCompletionRequest(
+        model="claude-sonnet", messages=[ChatMessage.system("Be kind."), ChatMessage.user("Hi")]
+    )
     result = await runtime.chat("langgenius/anthropic/anthropic", request)
     assert (result.text, result.reasoning, result.finish_reason) == ("Hello there friend.", "Greet them.", "stop")
     assert result.usage.completion_tokens == 5 and result.usage.prompt_tokens > 0
@@ -44,7 +54,9 @@ async def test_tool_use_round_trip(fake: FakeOpenAI, make_runtime) -> None:
     tool = ToolDefinition(name="get_weather", parameters={"type": "object", "properties": {"city": {"type": "string"}}})
     result = await runtime.chat(
         "anthropic",
-        ChatRequest(model="claude-sonnet", messages=[Message.user("weather?")], tools=[tool], tool_choice="required"),
+        ChatCompletionRequest(
+            model="claude-sonnet", messages=[ChatMessage.user("weather?")], tools=[tool], tool_choice="required"
+        ),
     )
     assert result.finish_reason == "tool_calls"
     assert [(c.id, c.name, json.loads(c.arguments)) for c in result.tool_calls] == [
@@ -54,11 +66,11 @@ async def test_tool_use_round_trip(fake: FakeOpenAI, make_runtime) -> None:
     assert fake.requests[-1].body["tools"][0]["input_schema"]["properties"]["city"] == {"type": "string"}
 
     follow_up = [
-        Message.user([TextPart(text="weather?"), ImagePart(url="data:image/png;base64,iVBORw0KGgo=")]),
-        Message.assistant(tool_calls=[ToolCall(id="toolu_0", name="get_weather", arguments='{"city": "Sapporo"}')]),
-        Message.tool("toolu_0", "snow"),
+        ChatMessage.user([TextPart(text="weather?"), ImagePart(url="data:image/png;base64,iVBORw0KGgo=")]),
+        ChatMessage.assistant(tool_calls=[ToolCall(id="toolu_0", name="get_weather", arguments='{"city": "Sapporo"}')]),
+        ChatMessage.tool("toolu_0", "snow"),
     ]
-    await runtime.chat("anthropic", ChatRequest(model="claude-sonnet", messages=follow_up))
+    await runtime.chat("anthropic", ChatCompletionRequest(model="claude-sonnet", messages=follow_up))
     wire = fake.requests[-1].body["messages"]
     assert wire[0]["content"][1] == {
         "type": "image",
@@ -77,7 +89,7 @@ async def test_rate_limit_is_provider_quota_exceeded(fake: FakeOpenAI, make_runt
     fake.on_model("claude-sonnet", Scenario(status=429, error_message="Number of requests has exceeded your limit."))
     runtime = make_runtime(anthropic_config(fake))
     try:
-        await runtime.chat("anthropic", ChatRequest(model="claude-sonnet", messages=[Message.user("hi")]))
+        await runtime.chat("anthropic", ChatCompletionRequest(model="claude-sonnet", messages=[ChatMessage.user("hi")]))
     except ProviderQuotaExceeded as error:
         assert "exceeded your limit" in error.message
     else:
@@ -88,7 +100,7 @@ async def test_bad_key_is_provider_not_initialize_without_the_key(fake: FakeOpen
     wrong = "sk-ant-wrong-0123456789ABCDEF"
     runtime = make_runtime(anthropic_config(fake, key=wrong))
     try:
-        await runtime.chat("anthropic", ChatRequest(model="claude-sonnet", messages=[Message.user("hi")]))
+        await runtime.chat("anthropic", ChatCompletionRequest(model="claude-sonnet", messages=[ChatMessage.user("hi")]))
     except ProviderNotInitialized as error:
         assert wrong not in error.message and wrong[-8:] not in error.message
     else:

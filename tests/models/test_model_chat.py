@@ -9,18 +9,20 @@ from fakes.openai_server import FakeOpenAI, Scenario
 from model_support import upstream_config
 
 from kawa.models import (
-    ChatRequest,
+    ChatCompletionRequest,
+    ChatMessage,
     CompletionParams,
     ImagePart,
-    Message,
     ResponseFormat,
     TextPart,
     ToolDefinition,
 )
 
 
-def ask(text: str, model: str = "gpt-4o-mini", **kwargs: object) -> ChatRequest:
-    return ChatRequest(model=model, messages=[Message.system("Be brief."), Message.user(text)], **kwargs)  # type: ignore[arg-type]
+def ask(text: str, model: str = "gpt-4o-mini", **kwargs: object) -> ChatCompletionRequest:
+    return ChatCompletionRequest(
+        model=model, messages=[ChatMessage.system("Be brief."), ChatMessage.user(text)], **kwargs
+    )  # type: ignore[arg-type]
 
 
 async def test_stream_relays_deltas_in_order_and_ends_with_usage(fake: FakeOpenAI, make_runtime) -> None:
@@ -84,11 +86,13 @@ async def test_tool_results_go_back_as_tool_messages(fake: FakeOpenAI, make_runt
     from kawa.models import ToolCall
 
     messages = [
-        Message.user("weather?"),
-        Message.assistant(tool_calls=[ToolCall(id="call_0", name="get_weather", arguments='{"city":"Tokyo"}')]),
-        Message.tool("call_0", "sunny"),
+        ChatMessage.user("weather?"),
+        ChatMessage.assistant(tool_calls=[ToolCall(id="call_0", name="get_weather", arguments='{"city":"Tokyo"}')]),
+        ChatMessage.tool("call_0", "sunny"),
     ]
-    await make_runtime(upstream_config(fake)).chat("openai", ChatRequest(model="gpt-4o-mini", messages=messages))
+    await make_runtime(upstream_config(fake)).chat(
+        "openai", ChatCompletionRequest(model="gpt-4o-mini", messages=messages)
+    )
     wire = fake.requests[-1].body["messages"]
     assert wire[1]["tool_calls"][0]["function"] == {"name": "get_weather", "arguments": '{"city":"Tokyo"}'}
     assert wire[2] == {"role": "tool", "content": "sunny", "tool_call_id": "call_0"}
@@ -128,7 +132,7 @@ async def test_completion_params_stop_words_and_json_schema_reach_the_wire(fake:
 
 async def test_vision_parts_are_sent_as_image_urls(fake: FakeOpenAI, make_runtime) -> None:
     content = [TextPart(text="What is this?"), ImagePart(url="data:image/png;base64,iVBORw0KGgo=", detail="low")]
-    request = ChatRequest(model="gpt-4o-mini", messages=[Message.user(content)])
+    request = ChatCompletionRequest(model="gpt-4o-mini", messages=[ChatMessage.user(content)])
     await make_runtime(upstream_config(fake)).chat("openai", request)
     assert fake.requests[-1].body["messages"][0]["content"] == [
         {"type": "text", "text": "What is this?"},

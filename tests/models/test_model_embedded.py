@@ -12,7 +12,14 @@ from contextlib import aclosing
 import pytest
 
 from kawa.errors import ProviderNotInitialized
-from kawa.models import ChatRequest, CompletionParams, Message, ModelRuntime, ModelsConfig, ResponseFormat
+from kawa.models import (
+    ChatCompletionRequest,
+    ChatMessage,
+    CompletionParams,
+    ModelRuntime,
+    ModelsSettings,
+    ResponseFormat,
+)
 
 DOCS_EN = [
     "The refund policy allows returns within 30 days of purchase.",
@@ -58,7 +65,7 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
 
 @pytest.fixture(scope="module")
 async def runtime():
-    rt = ModelRuntime(ModelsConfig())
+    rt = ModelRuntime(ModelsSettings())
     yield rt
     await rt.aclose()
 
@@ -119,7 +126,7 @@ async def test_a_configured_gguf_file_serves_as_a_local_provider() -> None:
     from kawa.models.embedded import smollm2_path
 
     rt = ModelRuntime(
-        ModelsConfig.model_validate(
+        ModelsSettings.model_validate(
             {
                 "providers": {"mine": {"kind": "local_gguf", "model_path": str(smollm2_path())}},
                 "aliases": {"*/gpt-4o": "mine/smollm2"},
@@ -127,7 +134,9 @@ async def test_a_configured_gguf_file_serves_as_a_local_provider() -> None:
             }
         )
     )
-    request = ChatRequest(model="gpt-4o", messages=[Message.user("Say hello.")], params=CompletionParams(max_tokens=8))
+    request = ChatCompletionRequest(
+        model="gpt-4o", messages=[ChatMessage.user("Say hello.")], params=CompletionParams(max_tokens=8)
+    )
     result = await rt.chat("langgenius/openai/openai", request)
     assert result.text and result.usage.completion_tokens > 0
     await rt.aclose()
@@ -135,9 +144,9 @@ async def test_a_configured_gguf_file_serves_as_a_local_provider() -> None:
 
 @needs_llama
 async def test_embedded_chat_answers_a_community_export_offline(runtime: ModelRuntime) -> None:
-    request = ChatRequest(
+    request = ChatCompletionRequest(
         model="gpt-4o",
-        messages=[Message.user("What is the capital of France?")],
+        messages=[ChatMessage.user("What is the capital of France?")],
         params=CompletionParams(temperature=0.2, max_tokens=32, seed=1),
     )
     result = await runtime.chat("langgenius/openai/openai", request)
@@ -150,9 +159,9 @@ async def test_embedded_chat_answers_a_community_export_offline(runtime: ModelRu
 @needs_llama
 async def test_embedded_chat_follows_a_json_schema(runtime: ModelRuntime) -> None:
     schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
-    request = ChatRequest(
+    request = ChatCompletionRequest(
         model="any",
-        messages=[Message.user("Give me a JSON object whose name is Bob.")],
+        messages=[ChatMessage.user("Give me a JSON object whose name is Bob.")],
         params=CompletionParams(max_tokens=32),
         response_format=ResponseFormat(type="json_schema", json_schema=schema),
     )
@@ -162,9 +171,9 @@ async def test_embedded_chat_follows_a_json_schema(runtime: ModelRuntime) -> Non
 
 @needs_llama
 async def test_cancelling_embedded_generation_frees_the_model_at_once(runtime: ModelRuntime) -> None:
-    request = ChatRequest(
+    request = ChatCompletionRequest(
         model="any",
-        messages=[Message.user("Write a long story about a dragon.")],
+        messages=[ChatMessage.user("Write a long story about a dragon.")],
         params=CompletionParams(max_tokens=400),
     )
     got_text = asyncio.Event()
@@ -183,16 +192,18 @@ async def test_cancelling_embedded_generation_frees_the_model_at_once(runtime: M
         await task
     assert time.perf_counter() - cancelled_at < 0.5
     # The model lock is free again: a new short request starts right away.
-    short = ChatRequest(model="any", messages=[Message.user("Say hi.")], params=CompletionParams(max_tokens=4))
+    short = ChatCompletionRequest(
+        model="any", messages=[ChatMessage.user("Say hi.")], params=CompletionParams(max_tokens=4)
+    )
     started = time.perf_counter()
     await runtime.chat("any", short)
     assert time.perf_counter() - started < 3
 
 
 async def test_without_embedded_chat_an_unconfigured_app_gets_provider_not_initialize() -> None:
-    rt = ModelRuntime(ModelsConfig.model_validate({"embedded": {"chat": False}}))
+    rt = ModelRuntime(ModelsSettings.model_validate({"embedded": {"chat": False}}))
     with pytest.raises(ProviderNotInitialized):
-        await rt.chat("openai", ChatRequest(model="gpt-4o", messages=[Message.user("hi")]))
+        await rt.chat("openai", ChatCompletionRequest(model="gpt-4o", messages=[ChatMessage.user("hi")]))
     await rt.aclose()
 
 
@@ -205,7 +216,7 @@ async def test_multilingual_whisper_base_assembles_and_detects_the_language(tmp_
     # eSpeak's robotic non-English voices send Whisper into sampling fallback, so only English is asserted here;
     # bench/models.py reports other languages.
     rt = ModelRuntime(
-        ModelsConfig.model_validate({"embedded": {"chat": False, "stt_model": "base", "cache_dir": str(tmp_path)}})
+        ModelsSettings.model_validate({"embedded": {"chat": False, "stt_model": "base", "cache_dir": str(tmp_path)}})
     )
     sentence = "Please schedule a meeting with the finance team for next Tuesday."
     detected = await rt.transcribe((await rt.synthesize(sentence)).audio)

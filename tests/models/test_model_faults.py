@@ -17,14 +17,14 @@ from kawa.errors import (
     ProviderNotInitialized,
     ProviderQuotaExceeded,
 )
-from kawa.models import ChatRequest, Message, ModelsConfig
+from kawa.models import ChatCompletionRequest, ChatMessage, ModelsSettings
 
 
-def ask(model: str = "gpt-4o-mini") -> ChatRequest:
-    return ChatRequest(model=model, messages=[Message.user("Tell me a story.")])
+def ask(model: str = "gpt-4o-mini") -> ChatCompletionRequest:
+    return ChatCompletionRequest(model=model, messages=[ChatMessage.user("Tell me a story.")])
 
 
-async def collect(runtime, request: ChatRequest) -> tuple[str, KawaError | None]:
+async def collect(runtime, request: ChatCompletionRequest) -> tuple[str, KawaError | None]:
     text = ""
     try:
         async with aclosing(runtime.chat_stream("openai", request)) as chunks:
@@ -163,14 +163,14 @@ async def test_upstream_404_for_a_model_is_model_currently_not_support(fake: Fak
 
 
 async def test_no_provider_at_all_is_provider_not_initialize(make_runtime) -> None:
-    runtime = make_runtime(ModelsConfig.model_validate({"embedded": {"chat": False}}))
+    runtime = make_runtime(ModelsSettings.model_validate({"embedded": {"chat": False}}))
     with pytest.raises(ProviderNotInitialized) as info:
         await runtime.chat("langgenius/openai/openai", ask())
     assert info.value.code == "provider_not_initialize" and info.value.status == 400
 
 
 async def test_unreachable_upstream_is_completion_request_error(make_runtime) -> None:
-    config = ModelsConfig.model_validate(
+    config = ModelsSettings.model_validate(
         {
             "providers": {"openai": {"base_url": "http://127.0.0.1:9/v1", "api_key": API_KEY}},
             "max_retries": 0,

@@ -11,7 +11,7 @@ from model_support import upstream_config
 from nodes_support import run_node
 
 from kawa.errors import ProviderQuotaExceeded
-from kawa.models import Message
+from kawa.models import ChatMessage
 from kawa.workflow.nodes.llm import LLMNode
 
 MODEL = {
@@ -110,7 +110,7 @@ async def test_jinja2_prompts_render_with_their_variables(fake: FakeOpenAI, make
 
 
 async def test_memory_window_inserts_history_then_the_query(fake: FakeOpenAI, make_runtime) -> None:
-    past = [Message.user("q1"), Message.assistant("a1"), Message.user("q2"), Message.assistant("a2")]
+    past = [ChatMessage.user("q1"), ChatMessage.assistant("a1"), ChatMessage.user("q2"), ChatMessage.assistant("a2")]
     data = llm_data(
         prompt_template=[{"role": "system", "text": "sys"}],
         memory={"window": {"enabled": True, "size": 1}, "query_prompt_template": "{{#sys.query#}}"},
@@ -120,7 +120,7 @@ async def test_memory_window_inserts_history_then_the_query(fake: FakeOpenAI, ma
         data,
         make_runtime(upstream_config(fake)),
         system={"query": "q3"},
-        extras={"conversation_history": past},
+        conversation_history=past,
     )
     assert fake.requests[-1].body["messages"] == [
         {"role": "system", "content": "sys"},
@@ -202,7 +202,7 @@ async def test_completion_mode_sends_one_prompt_with_histories(fake: FakeOpenAI,
         data,
         make_runtime(upstream_config(fake)),
         system={"query": "next"},
-        extras={"conversation_history": [Message.user("hi"), Message.assistant("hello")]},
+        conversation_history=[ChatMessage.user("hi"), ChatMessage.assistant("hello")],
     )
     assert fake.requests[-1].body["messages"] == [
         {"role": "user", "content": "Chat so far:\nU: hi\nA: hello\nHuman: next\nAssistant:"}

@@ -7,10 +7,10 @@ from fakes.openai_server import FakeOpenAI
 from model_support import API_KEY, upstream_config
 
 from kawa.errors import ModelNotSupported, ProviderNotInitialized
-from kawa.models import ChatRequest, Message, ModelRuntime, ModelsConfig, dify_provider_name
+from kawa.models import ChatCompletionRequest, ChatMessage, ModelRuntime, ModelsSettings, dify_provider_name
 
 
-def config(**overrides: object) -> ModelsConfig:
+def config(**overrides: object) -> ModelsSettings:
     data: dict = {
         "providers": {
             "openai": {"api_key": API_KEY, "models": ["gpt-4o-mini"]},
@@ -19,7 +19,7 @@ def config(**overrides: object) -> ModelsConfig:
         "embedded": {"chat": False},
     }
     data.update(overrides)
-    return ModelsConfig.model_validate(data)
+    return ModelsSettings.model_validate(data)
 
 
 @pytest.mark.parametrize(
@@ -123,5 +123,7 @@ def test_secrets_stay_out_of_the_config_repr_and_dump() -> None:
 
 async def test_chat_through_an_alias_reaches_the_upstream_model(fake: FakeOpenAI, make_runtime) -> None:
     runtime = make_runtime(upstream_config(fake, aliases={"langgenius/anthropic/anthropic/*": "openai/gpt-4o-mini"}))
-    await runtime.chat("langgenius/anthropic/anthropic", ChatRequest(model="claude-3", messages=[Message.user("hi")]))
+    await runtime.chat(
+        "langgenius/anthropic/anthropic", ChatCompletionRequest(model="claude-3", messages=[ChatMessage.user("hi")])
+    )
     assert fake.requests[-1].body["model"] == "gpt-4o-mini"

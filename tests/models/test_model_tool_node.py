@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from nodes_support import run_node
 
-from kawa.models import ModelRuntime, ModelsConfig
+from kawa.models import ModelRuntime, ModelsSettings
 from kawa.workflow.nodes.tool import ToolFailed, ToolNode, ToolUnavailable
 
 
 @pytest.fixture
 async def runtime():
-    rt = ModelRuntime(ModelsConfig.model_validate({"embedded": {"enabled": False}}))
+    rt = ModelRuntime(ModelsSettings.model_validate({"embedded": {"enabled": False}}))
     yield rt
     await rt.aclose()
 

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from kawa.sandbox import CodeSandbox, SandboxConfig
+from kawa.sandbox import CodeSandbox, SandboxSettings
 
 
 @pytest.fixture(scope="session")
 async def sandbox() -> AsyncIterator[CodeSandbox]:
-    config = SandboxConfig(python_workers=2, javascript_workers=1, timeout_s=5, memory_mb=256)
+    config = SandboxSettings(python_workers=2, javascript_workers=1, timeout_s=5, memory_mb=256)
     async with CodeSandbox(config) as running:
         await running.wait_ready()
         yield running

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kawa.sandbox import CodeExecutionError, CodeSandbox, SandboxConfig, SandboxUnavailableError
+from kawa.sandbox import CodeExecutionError, CodeSandbox, SandboxSettings, SandboxUnavailableError
 
 HAS_TZDATA = Path("/usr/share/zoneinfo/Asia/Tokyo").exists()
 
@@ -110,7 +110,7 @@ async def test_concurrent_runs_beyond_the_pool_size_all_complete(sandbox: CodeSa
 
 
 async def test_missing_node_makes_javascript_unavailable_but_not_python() -> None:
-    config = SandboxConfig(python_workers=1, javascript_workers=1, node_path="/nonexistent/node")
+    config = SandboxSettings(python_workers=1, javascript_workers=1, node_path="/nonexistent/node")
     async with CodeSandbox(config) as broken:
         with pytest.raises(SandboxUnavailableError, match="javascript sandbox is not available"):
             await broken.run("javascript", "function main() { return {}; }", {})

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from kawa.sandbox import CodeExecutionError, CodeMemoryError, CodeSandbox, CodeTimeoutError, SandboxConfig
+from kawa.sandbox import CodeExecutionError, CodeMemoryError, CodeSandbox, CodeTimeoutError, SandboxSettings
 from kawa.sandbox.confine import landlock_abi
 
 
 @pytest.fixture(scope="module")
 async def bare_sandbox() -> AsyncIterator[CodeSandbox]:
-    config = SandboxConfig(python_workers=1, javascript_workers=1, timeout_s=3, memory_mb=256, namespaces=False)
+    config = SandboxSettings(python_workers=1, javascript_workers=1, timeout_s=3, memory_mb=256, namespaces=False)
     async with CodeSandbox(config) as sandbox:
         await sandbox.wait_ready()
         yield sandbox

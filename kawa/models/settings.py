@@ -1,4 +1,4 @@
-"""`ModelsConfig`: providers, aliases, defaults, prices and call policy; nested into Settings as `models`.
+"""`ModelsSettings`: providers, aliases, defaults, prices and call policy; nested into Settings as `models`.
 
 Example `kawa.toml`::
 
@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field, SecretStr
 ProviderKind = Literal["openai_compatible", "anthropic", "local_gguf"]
 
 
-class ProviderConfig(BaseModel):
+class ProviderSettings(BaseModel):
     """One configured provider. Its key in `providers` is the name aliases and defaults use."""
 
     kind: ProviderKind = Field("openai_compatible", description="Which client talks to it.")
@@ -75,7 +75,7 @@ class ModelPrice(BaseModel):
     currency: str = "USD"
 
 
-class EmbeddedConfig(BaseModel):
+class EmbeddedSettings(BaseModel):
     """Models that run in-process with weights from installed packages (no network)."""
 
     enabled: bool = Field(True, description="Use embedded models when nothing else is configured.")
@@ -90,10 +90,10 @@ class EmbeddedConfig(BaseModel):
     )
 
 
-class ModelsConfig(BaseModel):
+class ModelsSettings(BaseModel):
     """Model providers and how Dify apps' model choices map onto them. Env: `KAWA_MODELS__...`."""
 
-    providers: dict[str, ProviderConfig] = Field(default_factory=dict, description="Configured providers by name.")
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict, description="Configured providers by name.")
     aliases: dict[str, str] = Field(
         default_factory=dict,
         description='Map "provider/model", "provider/*" or "*/model" (Dify ids allowed) to "configured/model".',
@@ -109,4 +109,4 @@ class ModelsConfig(BaseModel):
     connect_timeout_s: float = Field(10.0, gt=0, description="Longest wait to connect to an upstream.")
     max_retries: int = Field(2, ge=0, description="Retries of a retryable upstream failure before any output.")
     retry_backoff_s: float = Field(0.5, ge=0, description="First retry delay; doubles each retry (with jitter).")
-    embedded: EmbeddedConfig = Field(default_factory=EmbeddedConfig)  # type: ignore[arg-type]
+    embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
