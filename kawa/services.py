@@ -7,13 +7,15 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from kawa.apps.chat_runner import ChatRunner
-from kawa.apps.chatflow import ChatflowMode
-from kawa.apps.easy_ui_mode import ConversationNamer, EasyUIMode, Suggester
-from kawa.apps.tasks import TaskRegistry
-from kawa.apps.workflow_runner import WorkflowRunner
+from kawa.apps.modes.chatflow import ChatflowMode
+from kawa.apps.modes.easy_ui.knowledge_citations import KnowledgeCitationRetriever
+from kawa.apps.modes.easy_ui.mode import EasyUIMode
+from kawa.apps.modes.naming_and_suggestions import ConversationNamer, Suggester
+from kawa.apps.runners.chat_runner import ChatRunner
+from kawa.apps.runners.supervisor import TaskSupervisor
+from kawa.apps.runners.turn import ChatMode
+from kawa.apps.runners.workflow_runner import WorkflowRunner
 from kawa.files.storage import FileStorage, build_storage
-from kawa.knowledge.chat_apps import ChatAppRetriever
 from kawa.knowledge.service import KnowledgeBase
 from kawa.models.registry import ModelRuntime
 from kawa.net.ssrf import GuardedClientFactory
@@ -35,6 +37,8 @@ log = logging.getLogger("kawa")
 
 @dataclass
 class Services:
+    """Everything the HTTP layer and the CLI use; `tasks` supervises every run and message of this process."""
+
     settings: Settings
     db: Database
     storage: FileStorage
@@ -43,7 +47,7 @@ class Services:
     end_users: EndUserStore
     files: UploadFileStore
     runs: RunStore
-    tasks: TaskRegistry
+    tasks: TaskSupervisor
     workflow_runner: WorkflowRunner
     models: ModelRuntime
     conversations: ConversationStore
@@ -82,10 +86,12 @@ async def build_node_services(
 async def open_services(
     settings: Settings, *, migrate: bool = True, recover_runs: bool = False
 ) -> AsyncIterator[Services]:
-    """Open the database (migrating it to the newest schema), storage and task registry; close them on exit.
+    """Open the database (migrating it to the newest schema), storage and task supervisor; close them on exit.
 
     With `recover_runs` (the server does this at start), runs left `running` by a process that is gone are marked
     `failed`, so no run stays `running` forever after a crash, and documents left half-indexed are indexed again.
+    At exit the supervisor first cancels the runs and messages still in progress (they record how they ended),
+    then the node services, models and database close.
     """
     settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
@@ -97,9 +103,6 @@ async def open_services(
         runs = RunStore(db)
         if recover_runs and (recovered := await runs.fail_orphans()):
             log.warning("marked %d run(s) of a stopped server as failed", recovered)
-        tasks = TaskRegistry(settings.redis_url)
-        await tasks.start()
-        stack.push_async_callback(tasks.close)
         apps, end_users, files = AppStore(db), EndUserStore(db), UploadFileStore(db)
         models = ModelRuntime(settings.models)
         stack.push_async_callback(models.aclose)
@@ -109,6 +112,9 @@ async def open_services(
         node_services = await stack.enter_async_context(
             build_node_services(settings, models, warm=recover_runs, knowledge=knowledge)
         )
+        tasks = TaskSupervisor(max_active_requests=settings.max_active_requests, redis_url=settings.redis_url)
+        await tasks.start()
+        stack.push_async_callback(tasks.close)
         runner = WorkflowRunner(
             settings=settings,
             apps=apps,
@@ -119,10 +125,9 @@ async def open_services(
             node_services=node_services,
             read_upload=files.reader(storage),
         )
-        stack.push_async_callback(runner.close)
         conversations, messages = ConversationStore(db), MessageStore(db)
-        easy_ui = EasyUIMode(models, retriever=ChatAppRetriever(knowledge), read_upload=files.reader(storage))
-        modes = {
+        easy_ui = EasyUIMode(models, retriever=KnowledgeCitationRetriever(knowledge), read_upload=files.reader(storage))
+        modes: dict[str, ChatMode] = {
             "advanced-chat": ChatflowMode(
                 graphs=runner.graphs,
                 runs=runs,
@@ -145,7 +150,6 @@ async def open_services(
             modes=modes,
             namer=ConversationNamer(models),
         )
-        stack.push_async_callback(chat_runner.close)
         yield Services(
             settings=settings,
             db=db,

@@ -8,7 +8,7 @@ import pytest
 from easy_ui_support import API_KEY
 from fakes.openai_server import FakeOpenAI
 
-from kawa.models import ModelRuntime, ModelsConfig
+from kawa.models import ModelRuntime, ModelsSettings
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +25,7 @@ def fake(easy_ui_upstream: FakeOpenAI) -> FakeOpenAI:
 
 @pytest.fixture
 async def models(easy_ui_upstream: FakeOpenAI) -> AsyncIterator[ModelRuntime]:
-    config = ModelsConfig.model_validate(
+    config = ModelsSettings.model_validate(
         {
             "providers": {"openai": {"base_url": easy_ui_upstream.base_url, "api_key": API_KEY}},
             "timeout_s": 5.0,

@@ -10,13 +10,13 @@ from typing import Any
 
 import yaml
 
-from kawa.apps.easy_ui import (
+from kawa.apps.modes.easy_ui import (
+    CitationRetriever,
     EasyUIRequest,
     HistoryTurn,
     MessageDelta,
     PipelineEvent,
     PipelineFinished,
-    Retriever,
     run_pipeline,
 )
 from kawa.models import ModelRuntime
@@ -70,7 +70,7 @@ async def run(
     request: EasyUIRequest,
     models: ModelRuntime,
     *,
-    retriever: Retriever | None = None,
+    retriever: CitationRetriever | None = None,
     stop: asyncio.Event | None = None,
 ) -> list[PipelineEvent]:
     return [e async for e in run_pipeline(request, models=models, retriever=retriever, stop=stop or asyncio.Event())]

@@ -8,8 +8,8 @@ import re
 from easy_ui_support import deltas, finished, fixture_config, make_request, run
 from fakes.openai_server import FakeOpenAI, Scenario
 
-from kawa.apps.easy_ui import AgentThought, HistoryTurn
-from kawa.apps.easy_ui.config import app_settings_of
+from kawa.apps.modes.easy_ui import AgentThought, HistoryTurn
+from kawa.apps.modes.easy_ui.config import app_settings_of
 
 
 def thoughts(events) -> list[AgentThought]:
@@ -154,7 +154,7 @@ def test_max_iteration_defaults_to_10_and_is_capped_at_99() -> None:
 async def test_stopping_an_agent_mid_answer_keeps_the_partial_answer(fake: FakeOpenAI, models) -> None:
     import asyncio
 
-    from kawa.apps.easy_ui import run_pipeline
+    from kawa.apps.modes.easy_ui import run_pipeline
 
     fake.on_model_in_turn(
         "gpt-4o-mini",
@@ -177,7 +177,7 @@ async def test_stopping_an_agent_mid_answer_keeps_the_partial_answer(fake: FakeO
 
 
 async def test_agent_prompt_carries_the_dataset_context(fake: FakeOpenAI, models) -> None:
-    from kawa.apps.easy_ui import RetrievedSegment
+    from kawa.apps.modes.easy_ui import RetrievedSegment
 
     async def retriever(dataset_ids, query, config):
         return [RetrievedSegment(1, "d", "D", "doc", "doc.md", "s", 0.5, "Office opens at 9.")]

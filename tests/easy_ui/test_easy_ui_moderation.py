@@ -7,7 +7,7 @@ import asyncio
 from easy_ui_support import chat_config, deltas, finished, fixture_config, make_request, run
 from fakes.openai_server import FakeOpenAI, Scenario
 
-from kawa.apps.easy_ui import MessageReplace
+from kawa.apps.modes.easy_ui import MessageReplace
 
 
 def keywords(inputs: bool = True, outputs: bool = False, words: str = "forbidden\nsecret") -> dict:

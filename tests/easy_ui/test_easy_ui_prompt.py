@@ -5,7 +5,7 @@ from __future__ import annotations
 from easy_ui_support import API_KEY, chat_config, finished, fixture_config, make_request, run
 from fakes.openai_server import FakeOpenAI, Scenario
 
-from kawa.apps.easy_ui import HistoryTurn, RetrievedSegment
+from kawa.apps.modes.easy_ui import HistoryTurn, RetrievedSegment
 
 
 def sent_messages(fake: FakeOpenAI) -> list[dict]:
@@ -197,9 +197,9 @@ async def test_a_fake_scenario_answer_is_the_pipeline_answer(fake, models) -> No
 
 
 async def test_images_are_left_out_for_a_model_without_vision(fake, easy_ui_upstream) -> None:
-    from kawa.models import ModelRuntime, ModelsConfig
+    from kawa.models import ModelRuntime, ModelsSettings
 
-    config = ModelsConfig.model_validate(
+    config = ModelsSettings.model_validate(
         {
             "providers": {"openai": {"base_url": easy_ui_upstream.base_url, "api_key": API_KEY, "vision": False}},
             "max_retries": 0,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kawa.apps.easy_ui.react import ReactStep, parse_react
+from kawa.apps.modes.easy_ui.react import ReactStep, parse_react
 
 
 def test_action_with_a_json_action_input() -> None:

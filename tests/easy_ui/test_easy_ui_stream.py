@@ -9,7 +9,7 @@ import pytest
 from easy_ui_support import chat_config, deltas, finished, make_request, run
 from fakes.openai_server import FakeOpenAI, Scenario
 
-from kawa.apps.easy_ui import (
+from kawa.apps.modes.easy_ui import (
     AppUnavailable,
     MessageDelta,
     PipelineFinished,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from easy_ui_support import chat_config
 from fakes.openai_server import FakeOpenAI, Scenario
 
-from kawa.apps.easy_ui import HistoryTurn, generate_conversation_name, suggest_questions
+from kawa.apps.modes.easy_ui import HistoryTurn, generate_conversation_name, suggest_questions
 
 HISTORY = [HistoryTurn(f"question {i}", f"answer {i}") for i in range(5)]
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from kawa.api.auth import AppAuthDep, ServicesDep
-from kawa.apps.parameters import app_info, app_parameters, app_site, tool_icons
+from kawa.apps.inputs.parameters import app_info, app_parameters, app_site, tool_icons
 
 router = APIRouter(tags=["app"])
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from kawa.api.auth import AppAuth, AppAuthDep, ServicesDep
 from kawa.api.routes.workflows import JsonBody, StopBody, blocking_json, stop_owned_task
 from kawa.api.sse import sse_response
-from kawa.apps.chat_runner import ChatRequest
+from kawa.apps.runners.chat_runner import MessageRequest
 from kawa.errors import AppModeMismatch, InvalidParam, KawaError
 
 router = APIRouter(tags=["chat"])
@@ -65,7 +65,7 @@ ChatAuth = Annotated[AppAuth, Depends(chat_app)]
 CompletionAuth = Annotated[AppAuth, Depends(completion_app)]
 
 
-async def _respond(services: Any, auth: AppAuth, request: ChatRequest) -> Response:
+async def _respond(services: Any, auth: AppAuth, request: MessageRequest) -> Response:
     handle = await services.chat_runner.start(auth.app, request)
     if request.streaming:
         return sse_response(handle.stream())
@@ -76,7 +76,7 @@ async def _respond(services: Any, auth: AppAuth, request: ChatRequest) -> Respon
 async def send_chat_message(body: ChatBody, auth: ChatAuth, services: ServicesDep) -> Response:
     if not body.query.strip():
         raise InvalidParam("query is required")
-    request = ChatRequest(
+    request = MessageRequest(
         query=body.query,
         inputs=body.inputs,
         user=body.user,
@@ -91,7 +91,7 @@ async def send_chat_message(body: ChatBody, auth: ChatAuth, services: ServicesDe
 
 @router.post("/completion-messages", dependencies=[JsonBody], summary="Send a completion request")
 async def send_completion_message(body: CompletionBody, auth: CompletionAuth, services: ServicesDep) -> Response:
-    request = ChatRequest(
+    request = MessageRequest(
         query=body.query,
         inputs=body.inputs,
         user=body.user,

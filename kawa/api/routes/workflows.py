@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 
 from kawa.api.auth import AppAuth, AppAuthDep, ServicesDep
 from kawa.api.sse import sse_response
-from kawa.apps.workflow_runner import WorkflowRunRequest, run_view
+from kawa.apps.event_payloads import run_view
+from kawa.apps.runners.workflow_runner import WorkflowRunRequest
 from kawa.errors import AppModeMismatch, BadRequest, InvalidParam, KawaError, NotFound
 from kawa.store.tables import EndUser, WorkflowRun
 

@@ -2,8 +2,9 @@
 
 It owns what all modes share — the conversation (found or created, one message at a time), the message record,
 the stream envelope, stop and the final `message_end` — and hands the generation itself to a mode: the graph
-engine for chatflows (`kawa.apps.chatflow`), the easy-UI pipeline for chat, completion and agent apps
-(`kawa.apps.easy_ui_mode`). Each message runs in its own task, so a disconnecting client neither stops nor loses it.
+engine for chatflows (`kawa.apps.modes.chatflow`), the easy-UI pipeline for chat, completion and agent apps
+(`kawa.apps.modes.easy_ui`). Each message runs in its own task under the `TaskSupervisor`, so a disconnecting
+client neither stops nor loses it, and messages count against the app's concurrency limit like workflow runs.
 """
 
 from __future__ import annotations
@@ -13,15 +14,23 @@ import functools
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from kawa.apps.file_inputs import resolve_request_files
-from kawa.apps.inputs import validate_inputs
-from kawa.apps.task_handle import TaskHandle
-from kawa.apps.tasks import TaskRegistry
-from kawa.apps.wire import jsonable
+from kawa.apps.event_payloads import (
+    jsonable,
+    message_blocking_body,
+    message_end_fields,
+    message_envelope,
+    message_error_fields,
+    message_metadata,
+)
+from kawa.apps.inputs.files import resolve_request_files
+from kawa.apps.inputs.form import validate_inputs
+from kawa.apps.runners.supervisor import TaskSupervisor
+from kawa.apps.runners.task_handle import TaskHandle
+from kawa.apps.runners.turn import ChatMode, Turn
 from kawa.dsl.document import GRAPH_MODES, app_features, app_input_variables
 from kawa.errors import InvalidParam, KawaError, NotFound
 from kawa.settings import Settings
@@ -36,10 +45,16 @@ from kawa.store.tables import App, AppVersion, Conversation, EndUser, Message
 
 log = logging.getLogger("kawa.chat")
 STOPPED_ERROR = "Stopped by user."
+SERVER_STOPPED = "The server stopped while this message was in progress."
+
+ConversationNamerFn = Callable[[App, AppVersion, str], Awaitable[str]]
+"""(app, version, first query) -> a conversation name."""
 
 
 @dataclass(frozen=True)
-class ChatRequest:
+class MessageRequest:
+    """A `/chat-messages` or `/completion-messages` request (not `kawa.models.ChatCompletionRequest`, a model call)."""
+
     query: str
     inputs: dict[str, Any]
     user: str
@@ -49,38 +64,6 @@ class ChatRequest:
     auto_generate_name: bool = True
     workflow_id: str | None = None
     completion: bool = False
-
-
-@dataclass
-class Turn:
-    """One message being generated: what a mode needs to run it and how it reports back."""
-
-    app: App
-    version: AppVersion
-    end_user: EndUser
-    conversation: Conversation | None
-    message: Message
-    query: str
-    inputs: dict[str, Any]
-    files: list[dict[str, Any]]
-    history: list[Message]
-    stop: asyncio.Event
-    publish: Callable[[str, dict[str, Any]], None]
-    answer: str = ""
-    status: str = "normal"
-    error: str | None = None
-    error_code: str = "internal_server_error"
-    usage: dict[str, Any] = field(default_factory=dict)
-    retriever_resources: list[dict[str, Any]] = field(default_factory=list)
-    agent_thoughts: list[dict[str, Any]] = field(default_factory=list)
-    workflow_run_id: str | None = None
-    conversation_variables: dict[str, Any] = field(default_factory=dict)
-
-
-class ChatMode(Protocol):
-    async def run(self, turn: Turn) -> None:
-        """Generate the answer: stream through `turn.publish`, fill `turn.answer`/`status`/`usage`/…; never raise
-        for a failure the client should see as a failed message (set `status="error"` and `error`)."""
 
 
 @dataclass(kw_only=True)
@@ -93,12 +76,27 @@ class MessageHandle(TaskHandle):
     def publish(self, event: str, fields: dict[str, Any]) -> None:
         if not self.streaming:
             return
-        message = {"event": event, "task_id": self.task_id, "message_id": self.message_id}
-        if self.conversation_id is not None:
-            message["conversation_id"] = self.conversation_id
-        message["created_at"] = self.created_at
-        message.update(fields)
-        self.put(message)
+        self.put(
+            message_envelope(
+                event,
+                task_id=self.task_id,
+                message_id=self.message_id,
+                conversation_id=self.conversation_id,
+                created_at=self.created_at,
+                fields=fields,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a message starts from, resolved before its task is spawned."""
+
+    version: AppVersion
+    end_user: EndUser
+    conversation: Conversation | None
+    inputs: dict[str, Any]
+    files: list[dict[str, Any]]
 
 
 def conversation_name_from(query: str) -> str:
@@ -119,9 +117,9 @@ class ChatRunner:
         files: UploadFileStore,
         conversations: ConversationStore,
         messages: MessageStore,
-        tasks: TaskRegistry,
-        modes: dict[str, ChatMode],
-        namer: Callable[[App, AppVersion, str], Awaitable[str]] | None = None,
+        tasks: TaskSupervisor,
+        modes: Mapping[str, ChatMode],
+        namer: ConversationNamerFn | None = None,
     ) -> None:
         self.settings = settings
         self.apps = apps
@@ -133,8 +131,6 @@ class ChatRunner:
         self.modes = modes
         self.namer = namer
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._handles: dict[str, MessageHandle] = {}
-        self._background: set[asyncio.Task[Any]] = set()
 
     async def _version(self, app: App, workflow_id: str | None) -> AppVersion:
         if workflow_id is None or app.mode not in GRAPH_MODES:
@@ -144,9 +140,7 @@ class ChatRunner:
             raise NotFound(f"Workflow not found with id: {workflow_id}")
         return version
 
-    async def start(self, app: App, request: ChatRequest) -> MessageHandle:
-        if app.mode == "agent-chat" and not request.streaming:
-            raise InvalidParam("Agent Chat App does not support blocking mode")
+    async def _context(self, app: App, request: MessageRequest) -> _Context:
         version = await self._version(app, request.workflow_id)
         end_user = await self.end_users.get_or_create(app.id, request.user)
         conversation = None
@@ -167,82 +161,90 @@ class ChatRunner:
             inputs=inputs,
             request_files=request.files,
         )
-        features = app_features(version.document)
+        return _Context(version, end_user, conversation, inputs, files)
 
-        lock = self._locks[conversation.id] if conversation is not None else asyncio.Lock()
-        task_id, message_id = new_id(), new_id()
-        created = time.time()
-        is_new = conversation is None
-        if conversation is None and not request.completion:
-            conversation = await self.conversations.create(
-                app_id=app.id,
-                end_user_id=end_user.id,
-                mode=app.mode,
-                name=conversation_name_from(request.query),
-                inputs=jsonable(inputs),
-                introduction=features.get("opening_statement") or "",
-                variables=list((version.document.get("workflow") or {}).get("conversation_variables") or []),
-            )
-            lock = self._locks[conversation.id]
-            if request.auto_generate_name and self.namer is not None:
-                self._spawn(self._name_conversation(app, version, conversation, request.query))
-        handle = MessageHandle(
-            task_id=task_id,
-            message_id=message_id,
-            conversation_id=conversation.id if conversation else None,
-            mode=app.mode,
-            created_at=int(created),
-            streaming=request.streaming,
-        )
-        message = Message(
-            id=message_id,
+    async def _new_conversation(self, app: App, request: MessageRequest, context: _Context) -> Conversation:
+        version = context.version
+        conversation = await self.conversations.create(
             app_id=app.id,
-            conversation_id=handle.conversation_id,
-            end_user_id=end_user.id,
-            task_id=task_id,
+            end_user_id=context.end_user.id,
             mode=app.mode,
-            inputs=jsonable(inputs),
-            query=request.query,
-            answer="",
-            status="running",
-            message_files=jsonable(files),
-            agent_thoughts=[],
-            retriever_resources=[],
-            owner_pid=process_identity(),
-            created_at=created,
-            updated_at=created,
+            name=conversation_name_from(request.query),
+            inputs=jsonable(context.inputs),
+            introduction=app_features(version.document).get("opening_statement") or "",
+            variables=list((version.document.get("workflow") or {}).get("conversation_variables") or []),
         )
-        registration = self.tasks.register(task_id, app.id, end_user.id)
-        running = registration.__enter__()
-        self._handles[task_id] = handle
+        if request.auto_generate_name and self.namer is not None:
+            self.tasks.spawn_background(
+                self._name_conversation(app, version, conversation, request.query),
+                name=f"name-conversation-{conversation.id}",
+            )
+        return conversation
 
-        async def execute() -> None:
-            try:
-                async with lock:
-                    history = await self.messages.history(conversation.id) if conversation and not is_new else []
-                    await self.messages.add(message)
-                    turn = Turn(
-                        app=app,
-                        version=version,
-                        end_user=end_user,
-                        conversation=conversation,
-                        message=message,
-                        query=request.query,
-                        inputs=inputs,
-                        files=files,
-                        history=history,
-                        stop=running.stop,
-                        publish=handle.publish,
-                    )
-                    await self._run_turn(handle, turn)
-            finally:
-                registration.__exit__(None, None, None)
-                self._handles.pop(task_id, None)
-                if conversation is not None and not lock.locked():
-                    self._locks.pop(conversation.id, None)
+    async def start(self, app: App, request: MessageRequest) -> MessageHandle:
+        with self.tasks.admit(app.id) as slot:
+            if app.mode == "agent-chat" and not request.streaming:
+                raise InvalidParam("Agent Chat App does not support blocking mode")
+            context = await self._context(app, request)
+            task_id, message_id = new_id(), new_id()
+            created = time.time()
+            conversation, is_new = context.conversation, context.conversation is None
+            if conversation is None and not request.completion:
+                conversation = await self._new_conversation(app, request, context)
+            lock = self._locks[conversation.id] if conversation is not None else asyncio.Lock()
+            handle = MessageHandle(
+                task_id=task_id,
+                message_id=message_id,
+                conversation_id=conversation.id if conversation else None,
+                mode=app.mode,
+                created_at=int(created),
+                streaming=request.streaming,
+            )
+            message = Message(
+                id=message_id,
+                app_id=app.id,
+                conversation_id=handle.conversation_id,
+                end_user_id=context.end_user.id,
+                task_id=task_id,
+                mode=app.mode,
+                inputs=jsonable(context.inputs),
+                query=request.query,
+                answer="",
+                status="running",
+                message_files=jsonable(context.files),
+                agent_thoughts=[],
+                retriever_resources=[],
+                owner_pid=process_identity(),
+                created_at=created,
+                updated_at=created,
+            )
 
-        handle.task = asyncio.create_task(execute(), name=f"message-{message_id}")
-        return handle
+            async def work(stop: asyncio.Event) -> None:
+                try:
+                    async with lock:
+                        history = await self.messages.history(conversation.id) if conversation and not is_new else []
+                        await self.messages.add(message)
+                        turn = Turn(
+                            app=app,
+                            version=context.version,
+                            end_user=context.end_user,
+                            conversation=conversation,
+                            message=message,
+                            query=request.query,
+                            inputs=context.inputs,
+                            files=context.files,
+                            history=history,
+                            stop=stop,
+                            publish=handle.publish,
+                        )
+                        await self._run_turn(handle, turn)
+                finally:
+                    if conversation is not None and not lock.locked():
+                        self._locks.pop(conversation.id, None)
+
+            return self.tasks.spawn(
+                slot, handle, end_user_id=context.end_user.id, work=work, name=f"message-{message_id}"
+            )
 
     async def _run_turn(self, handle: MessageHandle, turn: Turn) -> None:
         started = time.perf_counter()
@@ -251,7 +253,7 @@ class ChatRunner:
         except KawaError as exc:
             turn.status, turn.error, turn.error_code = "error", exc.message, exc.code
         except asyncio.CancelledError:
-            turn.status, turn.error = "error", "The server stopped while this message was in progress."
+            turn.status, turn.error = "error", SERVER_STOPPED
             try:
                 await asyncio.shield(self._record(turn, time.perf_counter() - started))
             finally:
@@ -302,17 +304,14 @@ class ChatRunner:
         )
         turn.usage = usage
 
-    def _finish(self, handle: MessageHandle, turn: Turn) -> None:
-        metadata = {
-            "annotation_reply": None,
-            "retriever_resources": jsonable(turn.retriever_resources),
-            "usage": jsonable(turn.usage),
-        }
+    @staticmethod
+    def _finish(handle: MessageHandle, turn: Turn) -> None:
+        metadata = message_metadata(turn.retriever_resources, turn.usage)
+        status = 500 if turn.error_code == "internal_server_error" else 400
         if turn.status == "error":
-            status = 500 if turn.error_code == "internal_server_error" else 400
-            handle.publish("error", {"code": turn.error_code, "status": status, "message": turn.error})
+            handle.publish("error", message_error_fields(turn.error_code, status, turn.error))
         else:
-            handle.publish("message_end", {"id": handle.message_id, "metadata": metadata, "files": []})
+            handle.publish("message_end", message_end_fields(handle.message_id, metadata))
         handle.end_stream()
         if handle.result.done():
             return
@@ -320,16 +319,17 @@ class ChatRunner:
             handle.result.set_exception(KawaError(turn.error, code=turn.error_code, status=status))
             handle.result.exception()  # retrieved here: a blocking caller may have gone away
             return
-        body: dict[str, Any] = {
-            "event": "message",
-            "task_id": handle.task_id,
-            "id": handle.message_id,
-            "message_id": handle.message_id,
-        }
-        if handle.conversation_id is not None:
-            body["conversation_id"] = handle.conversation_id
-        body.update(mode=handle.mode, answer=turn.answer, metadata=metadata, created_at=handle.created_at)
-        handle.result.set_result(body)
+        handle.result.set_result(
+            message_blocking_body(
+                task_id=handle.task_id,
+                message_id=handle.message_id,
+                conversation_id=handle.conversation_id,
+                mode=handle.mode,
+                answer=turn.answer,
+                metadata=metadata,
+                created_at=handle.created_at,
+            )
+        )
 
     async def _name_conversation(self, app: App, version: AppVersion, conversation: Conversation, query: str) -> None:
         assert self.namer is not None
@@ -341,20 +341,6 @@ class ChatRunner:
         if name:
             await self.conversations.rename(conversation, name)
 
-    def _spawn(self, coroutine: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     async def wait_stopped(self, task_id: str, *, timeout: float) -> None:
-        handle = self._handles.get(task_id)
-        if handle is not None:
-            await handle.wait_done(timeout)
-
-    async def close(self) -> None:
-        for task in list(self._background):
-            task.cancel()
-        tasks = [h.task for h in self._handles.values() if h.task is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, *self._background, return_exceptions=True)
+        """Return once the message's task has ended (so the stop endpoint answers after it really stopped)."""
+        await self.tasks.wait_stopped(task_id, timeout=timeout)

@@ -2,9 +2,10 @@
 one request, from its DSL `model_config` to a stream of typed events; plus suggested questions and conversation
 names."""
 
-from kawa.apps.easy_ui.config import AppUnavailable
-from kawa.apps.easy_ui.conversation_name import generate_conversation_name
-from kawa.apps.easy_ui.events import (
+from kawa.apps.modes.easy_ui.config import AppUnavailable
+from kawa.apps.modes.easy_ui.conversation_name import generate_conversation_name
+from kawa.apps.modes.easy_ui.pipeline import run_pipeline
+from kawa.apps.modes.easy_ui.pipeline_events import (
     AgentThought,
     MessageDelta,
     MessageReplace,
@@ -12,15 +13,15 @@ from kawa.apps.easy_ui.events import (
     PipelineFinished,
     RetrieverResources,
 )
-from kawa.apps.easy_ui.pipeline import run_pipeline
-from kawa.apps.easy_ui.request import EasyUIMode, EasyUIRequest, HistoryTurn
-from kawa.apps.easy_ui.retrieval import RetrievedSegment, Retriever
-from kawa.apps.easy_ui.suggested_questions import suggest_questions
+from kawa.apps.modes.easy_ui.request import EasyUIModeName, EasyUIRequest, HistoryTurn
+from kawa.apps.modes.easy_ui.retrieval import CitationRetriever, RetrievedSegment
+from kawa.apps.modes.easy_ui.suggested_questions import suggest_questions
 
 __all__ = [
     "AgentThought",
     "AppUnavailable",
-    "EasyUIMode",
+    "CitationRetriever",
+    "EasyUIModeName",
     "EasyUIRequest",
     "HistoryTurn",
     "MessageDelta",
@@ -28,7 +29,6 @@ __all__ = [
     "PipelineEvent",
     "PipelineFinished",
     "RetrievedSegment",
-    "Retriever",
     "RetrieverResources",
     "generate_conversation_name",
     "run_pipeline",

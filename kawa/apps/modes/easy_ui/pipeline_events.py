@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kawa.apps.easy_ui.retrieval import RetrievedSegment
-from kawa.models.types import Message, Usage
+from kawa.apps.modes.easy_ui.retrieval import RetrievedSegment
+from kawa.models.types import ChatMessage, Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ class PipelineFinished:
 
     answer: str
     usage: Usage
-    prompt_messages: Sequence[Message]
+    prompt_messages: Sequence[ChatMessage]
     finish_reason: str | None
 
 

@@ -8,10 +8,10 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 
-from kawa.apps.easy_ui.events import MessageDelta, PipelineEvent, PipelineFinished
-from kawa.apps.easy_ui.llm_call import LLMCall
+from kawa.apps.modes.easy_ui.llm_call import LLMCall
+from kawa.apps.modes.easy_ui.pipeline_events import MessageDelta, PipelineEvent, PipelineFinished
 from kawa.models.registry import ModelRuntime
-from kawa.models.types import ChatRequest, CompletionParams, Message, ToolDefinition, Usage
+from kawa.models.types import ChatCompletionRequest, ChatMessage, CompletionParams, ToolDefinition, Usage
 
 
 @dataclass(frozen=True)
@@ -24,12 +24,12 @@ class Generation:
     halt: asyncio.Event
 
     def call(
-        self, messages: list[Message], *, tools: list[ToolDefinition] | None = None, stop: list[str] | None = None
+        self, messages: list[ChatMessage], *, tools: list[ToolDefinition] | None = None, stop: list[str] | None = None
     ) -> LLMCall:
         params = self.params
         if stop:
             params = params.model_copy(update={"stop": list(dict.fromkeys([*params.stop, *stop]))[:4]})
-        request = ChatRequest(
+        request = ChatCompletionRequest(
             model=self.model,
             messages=messages,
             params=params,
@@ -45,7 +45,7 @@ def finish_reason_of(call: LLMCall, stopped: bool) -> str | None:
 
 
 async def generate_plain(
-    generation: Generation, messages: list[Message], stop: list[str], stopped: asyncio.Event
+    generation: Generation, messages: list[ChatMessage], stop: list[str], stopped: asyncio.Event
 ) -> AsyncGenerator[PipelineEvent, None]:
     call = generation.call(messages, stop=stop)
     async with aclosing(call.stream()) as chunks:

@@ -8,11 +8,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kawa.apps.easy_ui.config import model_settings_of
-from kawa.apps.easy_ui.prompt import history_text, history_within
-from kawa.apps.easy_ui.request import HistoryTurn
+from kawa.apps.modes.easy_ui.config import model_settings_of
+from kawa.apps.modes.easy_ui.prompt import history_text, history_within
+from kawa.apps.modes.easy_ui.request import HistoryTurn
 from kawa.models.registry import ModelRuntime
-from kawa.models.types import ChatRequest, CompletionParams, Message
+from kawa.models.types import ChatCompletionRequest, ChatMessage, CompletionParams
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,10 @@ async def suggest_questions(
         if not turns:
             return []
         prompt = SUGGESTION_PROMPT.format(histories=history_text(turns, "Human", "Assistant"))
-        request = ChatRequest(
-            model=model.name, messages=[Message.user(prompt)], params=CompletionParams(max_tokens=256, temperature=0.0)
+        request = ChatCompletionRequest(
+            model=model.name,
+            messages=[ChatMessage.user(prompt)],
+            params=CompletionParams(max_tokens=256, temperature=0.0),
         )
         result = await models.chat(model.provider, request)
         return parse_questions(result.text)

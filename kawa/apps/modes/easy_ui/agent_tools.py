@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kawa.apps.easy_ui.config import AgentToolSettings
+from kawa.apps.modes.easy_ui.config import AgentToolSettings
 from kawa.models.types import ToolDefinition
 from kawa.tools import BuiltinTool, ToolError, find_builtin_tool
 

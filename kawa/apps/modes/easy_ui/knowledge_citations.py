@@ -1,17 +1,20 @@
-"""Knowledge for chat, agent-chat and completion apps: the easy-UI pipeline's `Retriever`, backed by the knowledge
-base. It reads the app's `dataset_configs` (multiple or single retrieval, top_k, threshold, weights, rerank)."""
+"""Knowledge for chat, agent-chat and completion apps: the easy-UI pipeline's `CitationRetriever`, backed by the
+knowledge base. It reads the app's `dataset_configs` (multiple or single retrieval, top_k, threshold, weights, rerank).
+
+It lives in kawa.apps, not kawa.knowledge, because it adapts the knowledge base to an apps seam (apps import
+knowledge, never the other way)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from kawa.apps.easy_ui.retrieval import RetrievedSegment as CitedSegment
+from kawa.apps.modes.easy_ui.retrieval import RetrievedSegment as CitedSegment
 from kawa.knowledge.service import KnowledgeBase
 from kawa.knowledge.types import RetrievalConfig
 
 
-class ChatAppRetriever:
+class KnowledgeCitationRetriever:
     """`await retriever(dataset_ids, query, dataset_configs)` -> cited segments, best first, numbered from 1.
 
     A dataset id that does not exist raises `MissingDataset` (400 `dataset_not_found`), naming it."""

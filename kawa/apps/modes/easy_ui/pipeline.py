@@ -10,22 +10,22 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import replace
 
-from kawa.apps.easy_ui.agent_tools import resolve_tools
-from kawa.apps.easy_ui.config import AppSettings, AppUnavailable, app_settings_of
-from kawa.apps.easy_ui.events import (
+from kawa.apps.modes.easy_ui.agent_tools import resolve_tools
+from kawa.apps.modes.easy_ui.config import AppSettings, AppUnavailable, app_settings_of
+from kawa.apps.modes.easy_ui.function_calling import run_function_calling
+from kawa.apps.modes.easy_ui.generation import Generation, generate_plain
+from kawa.apps.modes.easy_ui.moderation import OUTPUT_CHECK_CHARS, Moderator
+from kawa.apps.modes.easy_ui.pipeline_events import (
     MessageDelta,
     MessageReplace,
     PipelineEvent,
     PipelineFinished,
     RetrieverResources,
 )
-from kawa.apps.easy_ui.function_calling import run_function_calling
-from kawa.apps.easy_ui.generation import Generation, generate_plain
-from kawa.apps.easy_ui.moderation import OUTPUT_CHECK_CHARS, Moderator
-from kawa.apps.easy_ui.prompt import Prompt, PromptBuilder, image_parts
-from kawa.apps.easy_ui.react import run_react
-from kawa.apps.easy_ui.request import EasyUIRequest
-from kawa.apps.easy_ui.retrieval import Retriever, context_of, dataset_ids_of, retrieval_query
+from kawa.apps.modes.easy_ui.prompt import Prompt, PromptBuilder, image_parts
+from kawa.apps.modes.easy_ui.react import run_react
+from kawa.apps.modes.easy_ui.request import EasyUIRequest
+from kawa.apps.modes.easy_ui.retrieval import CitationRetriever, context_of, dataset_ids_of, retrieval_query
 from kawa.models.provider import Capability
 from kawa.models.registry import ModelRuntime
 from kawa.models.types import Usage
@@ -48,7 +48,7 @@ async def _mirror(stop: asyncio.Event, halt: asyncio.Event) -> None:
 
 
 async def run_pipeline(
-    request: EasyUIRequest, *, models: ModelRuntime, retriever: Retriever | None, stop: asyncio.Event
+    request: EasyUIRequest, *, models: ModelRuntime, retriever: CitationRetriever | None, stop: asyncio.Event
 ) -> AsyncGenerator[PipelineEvent, None]:
     """The events of one request, ending with `PipelineFinished`. Setting `stop` ends the model stream at once and
     finishes with the partial answer. Model errors propagate as kawa's typed errors."""

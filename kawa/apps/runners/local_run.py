@@ -11,8 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from kawa.apps.inputs import validate_inputs
-from kawa.apps.workflow_runner import environment_of
+from kawa.apps.inputs.form import validate_inputs
+from kawa.apps.runners.published_workflow import environment_of
 from kawa.dsl import AppDocument
 from kawa.errors import InvalidParam
 from kawa.files.types import file_kind
@@ -20,6 +20,7 @@ from kawa.workflow import events as ev
 from kawa.workflow.engine import WorkflowEngine
 from kawa.workflow.graph import compile_graph
 from kawa.workflow.runtime import EngineLimits, NodeServices
+from kawa.workflow.system_variables import SystemVariables
 
 
 def parse_cli_inputs(pairs: list[str]) -> dict[str, Any]:
@@ -83,16 +84,10 @@ async def run_document(
     checked = validate_inputs(doc.input_variables, inputs)
     environment, secrets = environment_of(doc.document)
     engine = WorkflowEngine(graph, services=replace(services, file_reader=_read_local), limits=limits)
-    system = {
-        "user_id": "cli",
-        "files": [],
-        "app_id": "local",
-        "workflow_id": "local",
-        "workflow_run_id": str(uuid.uuid4()),
-    }
+    system = SystemVariables(user_id="cli", app_id="local", workflow_id="local", workflow_run_id=str(uuid.uuid4()))
     async for event in engine.run(
         inputs=checked,
-        system=system,
+        system=system.pool_values(),
         environment=environment,
         secret_env_names=secrets,
         conversation={},

@@ -8,9 +8,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from kawa.apps.easy_ui.config import model_settings_of
+from kawa.apps.modes.easy_ui.config import model_settings_of
 from kawa.models.registry import ModelRuntime
-from kawa.models.types import ChatRequest, CompletionParams, Message
+from kawa.models.types import ChatCompletionRequest, ChatMessage, CompletionParams
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,10 @@ async def generate_conversation_name(query: str, *, models: ModelRuntime, model_
         model = model_settings_of(model_config)
         text = query if len(query) <= 2000 else query[:300] + "...[TRUNCATED]..." + query[-300:]
         prompt = NAME_PROMPT + text.replace("\n", " ") + "\n"
-        request = ChatRequest(
-            model=model.name, messages=[Message.user(prompt)], params=CompletionParams(max_tokens=500, temperature=1.0)
+        request = ChatCompletionRequest(
+            model=model.name,
+            messages=[ChatMessage.user(prompt)],
+            params=CompletionParams(max_tokens=500, temperature=1.0),
         )
         result = await models.chat(model.provider, request)
     except Exception:

@@ -9,7 +9,8 @@ from typing import TypeVar
 
 from kawa.models.pricing import estimate_tokens
 from kawa.models.registry import ModelRuntime
-from kawa.models.types import ChatChunk, ChatRequest, TokenCount, ToolCall, Usage
+from kawa.models.tool_calls import ToolCallAccumulator
+from kawa.models.types import ChatChunk, ChatCompletionRequest, TokenCount, ToolCall, Usage
 
 T = TypeVar("T")
 
@@ -44,7 +45,9 @@ class LLMCall:
     """`async for chunk in call.stream()` relays chunks; afterwards `text`, `tool_calls`, `usage` and `halted` tell
     how it went. A halted call has no usage from the upstream, so its usage is estimated from the text."""
 
-    def __init__(self, models: ModelRuntime, provider: str, request: ChatRequest, halt: asyncio.Event) -> None:
+    def __init__(
+        self, models: ModelRuntime, provider: str, request: ChatCompletionRequest, halt: asyncio.Event
+    ) -> None:
         self.models = models
         self.provider = provider
         self.request = request
@@ -54,24 +57,17 @@ class LLMCall:
         self.usage: Usage | None = None
         self.halted = False
         self.chunks = 0
-        self._calls: dict[int, ToolCall] = {}
+        self._calls = ToolCallAccumulator()
 
     @property
     def tool_calls(self) -> list[ToolCall]:
-        return [
-            call.model_copy(update={"id": call.id or f"call_{i}", "arguments": call.arguments or "{}"})
-            for i, call in sorted(self._calls.items())
-        ]
+        return self._calls.calls()
 
     async def stream(self) -> AsyncGenerator[ChatChunk, None]:
         async for chunk in until_set(self.models.chat_stream(self.provider, self.request), self.halt):
             self.chunks += 1
             self.text += chunk.text
-            for delta in chunk.tool_calls:
-                call = self._calls.setdefault(delta.index, ToolCall(id="", name="", arguments=""))
-                call.id = call.id or (delta.id or "")
-                call.name = call.name or (delta.name or "")
-                call.arguments += delta.arguments
+            self._calls.add(chunk.tool_calls)
             if chunk.finish_reason:
                 self.finish_reason = chunk.finish_reason
             if chunk.usage is not None:
@@ -87,6 +83,6 @@ class LLMCall:
         except Exception:
             return Usage()
         prompt = "".join(m.text() for m in self.request.messages)
-        produced = self.text + "".join(c.arguments for c in self._calls.values())
+        produced = self.text + self._calls.arguments_text()
         tokens = TokenCount(prompt_tokens=estimate_tokens(prompt), completion_tokens=estimate_tokens(produced))
         return self.models.usage_of(target.provider_name, target.model, tokens)

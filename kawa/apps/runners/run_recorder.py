@@ -11,7 +11,7 @@ import contextlib
 import time
 from typing import Any
 
-from kawa.apps.wire import jsonable
+from kawa.apps.event_payloads import jsonable
 from kawa.store.runs import RunStore, process_identity
 from kawa.store.tables import NodeExecution, WorkflowRun
 from kawa.workflow import events as ev

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from kawa.apps.easy_ui.config import ModerationSettings
-from kawa.apps.easy_ui.prompt import input_text
+from kawa.apps.modes.easy_ui.config import ModerationSettings
+from kawa.apps.modes.easy_ui.prompt import input_text
 from kawa.errors import ModelNotSupported, ProviderNotInitialized
 from kawa.models.registry import ModelRuntime
 

@@ -1,5 +1,5 @@
-"""Knowledge retrieval for easy-UI apps: the `Retriever` the knowledge service supplies, the segments it returns,
-which datasets an app's `model_config` names, and how segments become the prompt's context."""
+"""Knowledge retrieval for easy-UI apps: the `CitationRetriever` the knowledge service supplies, the segments it
+returns, which datasets an app's `model_config` names, and how segments become the prompt's context."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class RetrievedSegment:
     content: str
 
 
-class Retriever(Protocol):
+class CitationRetriever(Protocol):
     async def __call__(self, dataset_ids: list[str], query: str, config: Mapping[str, Any]) -> list[RetrievedSegment]:
         """The segments of `dataset_ids` that best match `query`, best first. `config` is the app's
         `dataset_configs` (retrieval_model, top_k, score_threshold, reranking...)."""

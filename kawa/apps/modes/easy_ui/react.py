@@ -12,10 +12,10 @@ from contextlib import aclosing
 from dataclasses import dataclass, replace
 from typing import Any
 
-from kawa.apps.easy_ui.agent_tools import AgentTool, labels_of, missing_tool_observation
-from kawa.apps.easy_ui.events import AgentThought, MessageDelta, PipelineEvent, PipelineFinished
-from kawa.apps.easy_ui.generation import Generation, finish_reason_of
-from kawa.models.types import Message, Usage
+from kawa.apps.modes.easy_ui.agent_tools import AgentTool, labels_of, missing_tool_observation
+from kawa.apps.modes.easy_ui.generation import Generation, finish_reason_of
+from kawa.apps.modes.easy_ui.pipeline_events import AgentThought, MessageDelta, PipelineEvent, PipelineFinished
+from kawa.models.types import ChatMessage, Usage
 
 REACT_PROMPT = """{{instruction}}
 
@@ -171,7 +171,7 @@ class _AnswerStream:
 
 async def run_react(
     generation: Generation,
-    messages: list[Message],
+    messages: list[ChatMessage],
     instruction: str,
     tools: Mapping[str, AgentTool],
     max_iteration: int,
@@ -180,14 +180,14 @@ async def run_react(
 ) -> AsyncGenerator[PipelineEvent, None]:
     system_at = next((i for i, m in enumerate(messages) if m.role == "system"), None)
     conversation = [m for i, m in enumerate(messages) if i != system_at]
-    scratchpad: list[Message] = []
+    scratchpad: list[ChatMessage] = []
     usage = Usage()
     answer = ""
     finish_reason: str | None = None
-    sent: list[Message] = []
+    sent: list[ChatMessage] = []
     for position in range(1, max_iteration + 2):
         offered = tools if position <= max_iteration else {}
-        system = Message.system(react_system_prompt(template or REACT_PROMPT, instruction, offered))
+        system = ChatMessage.system(react_system_prompt(template or REACT_PROMPT, instruction, offered))
         sent = [system, *conversation, *scratchpad]
         thought = AgentThought(id=str(uuid.uuid4()), position=position)
         yield thought
@@ -227,8 +227,8 @@ async def run_react(
             else step.action_input
         )
         scratchpad += [
-            Message.assistant(f"Thought: {step.thought}\nAction: {name}\nAction Input: {written}"),
-            Message.user(f"Observation: {result}"),
+            ChatMessage.assistant(f"Thought: {step.thought}\nAction: {name}\nAction Input: {written}"),
+            ChatMessage.user(f"Observation: {result}"),
         ]
         if stopped.is_set() or generation.halt.is_set():
             break

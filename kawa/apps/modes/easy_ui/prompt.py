@@ -9,10 +9,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kawa.apps.easy_ui.config import AppSettings
-from kawa.apps.easy_ui.request import HistoryTurn
+from kawa.apps.modes.easy_ui.config import AppSettings
+from kawa.apps.modes.easy_ui.request import HistoryTurn
 from kawa.models.pricing import estimate_tokens
-from kawa.models.types import ContentPart, ImagePart, Message, TextPart
+from kawa.models.types import ChatMessage, ContentPart, ImagePart, TextPart
 
 # `{{name}}` (a form variable) or one of the three special slots; other `{{...}}` text is left alone.
 _VARIABLE = re.compile(r"\{\{([a-zA-Z_][a-zA-Z0-9_]{0,29}|#histories#|#query#|#context#)\}\}")
@@ -38,7 +38,7 @@ MAX_HISTORY_TURNS = 500
 
 @dataclass(frozen=True)
 class Prompt:
-    messages: list[Message]
+    messages: list[ChatMessage]
     stop: list[str]
 
 
@@ -79,14 +79,14 @@ def image_parts(files: Sequence[Mapping[str, Any]], detail: str) -> list[ImagePa
     return parts
 
 
-def user_message(text: str, images: Sequence[ImagePart]) -> Message:
+def user_message(text: str, images: Sequence[ImagePart]) -> ChatMessage:
     if not images:
-        return Message.user(text)
+        return ChatMessage.user(text)
     content: list[ContentPart] = [TextPart(text=text), *images]
-    return Message.user(content)
+    return ChatMessage.user(content)
 
 
-def message_tokens(messages: Sequence[Message]) -> int:
+def message_tokens(messages: Sequence[ChatMessage]) -> int:
     return sum(estimate_tokens(m.text()) + 4 + 85 * len(m.images()) for m in messages)
 
 
@@ -102,10 +102,10 @@ def history_within(history: Sequence[HistoryTurn], budget: int) -> list[HistoryT
     return turns[start:]
 
 
-def history_messages(turns: Sequence[HistoryTurn]) -> list[Message]:
-    messages: list[Message] = []
+def history_messages(turns: Sequence[HistoryTurn]) -> list[ChatMessage]:
+    messages: list[ChatMessage] = []
     for turn in turns:
-        messages += [Message.user(turn.query), Message.assistant(turn.answer)]
+        messages += [ChatMessage.user(turn.query), ChatMessage.assistant(turn.answer)]
     return messages
 
 
@@ -133,7 +133,7 @@ class PromptBuilder:
         self.images = list(images)
         self.history = list(history) if app_mode != "completion" else []
 
-    def _budget(self, current: Sequence[Message]) -> int:
+    def _budget(self, current: Sequence[ChatMessage]) -> int:
         model = self.settings.model
         return max(model.context_tokens - (model.params.max_tokens or 0) - message_tokens(current), 0)
 
@@ -158,9 +158,9 @@ class PromptBuilder:
     def simple_chat(self, context: str | None) -> Prompt:
         """System (context + pre_prompt), history, then the query: also the base prompt of agents."""
         system = self.system_text(context).rstrip()
-        messages: list[Message] = []
+        messages: list[ChatMessage] = []
         if system and self.query:
-            messages.append(Message.system(system))
+            messages.append(ChatMessage.system(system))
         last = user_message(self.query if self.query else system, self.images)
         turns = history_within(self.history, self._budget([*messages, last]))
         return Prompt([*messages, *history_messages(turns), last], [])
@@ -171,7 +171,7 @@ class PromptBuilder:
             return Prompt([user_message(head + self.query, self.images)], [])
         query = fill_template(CHAT_QUERY_PROMPT, {"#query#": self.query})
         if self.history:
-            turns = history_within(self.history, self._budget([Message.user(head + query)]))
+            turns = history_within(self.history, self._budget([ChatMessage.user(head + query)]))
             histories = fill_template(HISTORIES_PROMPT, {"#histories#": history_text(turns, "Human", "Assistant")})
             head += histories
         return Prompt([user_message(head + query, self.images)], list(CHAT_COMPLETION_STOPS))
@@ -180,16 +180,16 @@ class PromptBuilder:
         return {**self.values, "#context#": context or ""}
 
     def _advanced_chat(self, context: str | None) -> Prompt:
-        messages: list[Message] = []
+        messages: list[ChatMessage] = []
         for role, text in self.settings.chat_prompt:
             filled = fill_template(text, self._slots(context))
             if role == "system":
                 if filled:
-                    messages.append(Message.system(filled))
+                    messages.append(ChatMessage.system(filled))
             elif role == "assistant":
-                messages.append(Message.assistant(filled))
+                messages.append(ChatMessage.assistant(filled))
             else:
-                messages.append(Message.user(filled))
+                messages.append(ChatMessage.user(filled))
         last = user_message(self.query, self.images) if self.query or self.images else None
         current = [*messages, last] if last is not None else messages
         turns = history_within(self.history, self._budget(current))
@@ -201,7 +201,7 @@ class PromptBuilder:
         template = self.settings.completion_prompt or ""
         slots = {**self._slots(context), "#query#": self.query, "#histories#": ""}
         if self.history and "{{#histories#}}" in template:
-            turns = history_within(self.history, self._budget([Message.user(fill_template(template, slots))]))
+            turns = history_within(self.history, self._budget([ChatMessage.user(fill_template(template, slots))]))
             s = self.settings
             slots["#histories#"] = history_text(turns, s.user_prefix, s.assistant_prefix)
         return Prompt([user_message(fill_template(template, slots), self.images)], [])

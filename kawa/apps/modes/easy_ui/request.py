@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-EasyUIMode = Literal["chat", "completion", "agent-chat"]
+EasyUIModeName = Literal["chat", "completion", "agent-chat"]
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class HistoryTurn:
 
 @dataclass(frozen=True)
 class EasyUIRequest:
-    mode: EasyUIMode
+    mode: EasyUIModeName
     model_config: Mapping[str, Any]  # the DSL's model_config
     query: str
     inputs: Mapping[str, Any]  # validated input form values

@@ -15,7 +15,7 @@ _FALSE = {"false", "0", "no", "off"}
 def validate_inputs(variables: list[dict[str, Any]], inputs: dict[str, Any]) -> dict[str, Any]:
     """Checked and coerced inputs for every declared variable (absent ones take their default).
 
-    File values are left as mappings; `kawa.apps.file_inputs` resolves them against storage afterwards.
+    File values are left as mappings; `kawa.apps.inputs.files` resolves them against storage afterwards.
     """
     if not isinstance(inputs, dict):
         raise InvalidParam("inputs must be a JSON object")
@@ -38,28 +38,13 @@ def validate_inputs(variables: list[dict[str, Any]], inputs: dict[str, Any]) -> 
 
 def _check_value(variable: dict[str, Any], name: str, kind: str, value: Any) -> Any:
     if kind in _TEXT_TYPES:
-        if not isinstance(value, str):
-            raise InvalidParam(f"(type '{kind}') {name} in input form must be a string")
-        value = value.replace("\x00", "")
-        if kind == "select":
-            options = list(variable.get("options") or [])
-            if value not in options:
-                raise InvalidParam(f"{name} in input form must be one of the following: {options}")
-        _check_length(variable, name, len(value), "characters")
-        return value
+        return _text(variable, name, kind, value)
     if kind == "number":
         return _number(name, value)
     if kind == "checkbox":
         return _checkbox(name, value)
     if kind == "json_object":
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                raise InvalidParam(f"{name} in input form must be a JSON object") from None
-        if not isinstance(value, dict):
-            raise InvalidParam(f"{name} in input form must be a JSON object")
-        return value
+        return _json_object(name, value)
     if kind == "file":
         if not isinstance(value, dict):
             raise InvalidParam(f"{name} in input form must be a file")
@@ -71,6 +56,29 @@ def _check_value(variable: dict[str, Any], name: str, kind: str, value: Any) -> 
         return value
     if isinstance(value, dict):
         raise InvalidParam(f"Invalid input type for [{name}]")
+    return value
+
+
+def _text(variable: dict[str, Any], name: str, kind: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidParam(f"(type '{kind}') {name} in input form must be a string")
+    text = value.replace("\x00", "")
+    if kind == "select":
+        options = list(variable.get("options") or [])
+        if text not in options:
+            raise InvalidParam(f"{name} in input form must be one of the following: {options}")
+    _check_length(variable, name, len(text), "characters")
+    return text
+
+
+def _json_object(name: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise InvalidParam(f"{name} in input form must be a JSON object") from None
+    if not isinstance(value, dict):
+        raise InvalidParam(f"{name} in input form must be a JSON object")
     return value
 
 

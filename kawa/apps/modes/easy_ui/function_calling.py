@@ -10,15 +10,15 @@ from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from dataclasses import replace
 
-from kawa.apps.easy_ui.agent_tools import AgentTool, labels_of, missing_tool_observation
-from kawa.apps.easy_ui.events import AgentThought, MessageDelta, PipelineEvent, PipelineFinished
-from kawa.apps.easy_ui.generation import Generation, finish_reason_of
-from kawa.models.types import Message, Usage
+from kawa.apps.modes.easy_ui.agent_tools import AgentTool, labels_of, missing_tool_observation
+from kawa.apps.modes.easy_ui.generation import Generation, finish_reason_of
+from kawa.apps.modes.easy_ui.pipeline_events import AgentThought, MessageDelta, PipelineEvent, PipelineFinished
+from kawa.models.types import ChatMessage, Usage
 
 
 async def run_function_calling(
     generation: Generation,
-    messages: list[Message],
+    messages: list[ChatMessage],
     tools: Mapping[str, AgentTool],
     max_iteration: int,
     stopped: asyncio.Event,
@@ -57,7 +57,7 @@ async def run_function_calling(
         yield thought
         if not calls:
             break
-        messages.append(Message.assistant(call.text, tool_calls=calls))
+        messages.append(ChatMessage.assistant(call.text, tool_calls=calls))
         observations: dict[str, str] = {}
         for tool_call in calls:
             tool = tools.get(tool_call.name)
@@ -66,7 +66,7 @@ async def run_function_calling(
             else:
                 result = await tool.invoke(tool_call.parsed_arguments())
             observations[tool_call.name] = result
-            messages.append(Message.tool(tool_call.id, result, name=tool_call.name))
+            messages.append(ChatMessage.tool(tool_call.id, result, name=tool_call.name))
         yield replace(thought, observation=json.dumps(observations, ensure_ascii=False))
         if stopped.is_set() or generation.halt.is_set():
             break

@@ -1,0 +1,137 @@
+"""`TaskSupervisor`: the one owner of the tasks that run workflow runs and messages.
+
+It admits a request against the app's concurrency limit (`max_active_requests`), spawns its task with a stop event,
+keeps its handle until the task ends, stops it (here, or through Redis in the process that runs it), waits for it to
+end, and cancels every task at shutdown. Admission is synchronous — counting and taking a slot happen with no await
+in between — so concurrent requests of one process can never exceed the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from kawa.apps.runners.stop_channel import StopChannel, StopRequest
+from kawa.apps.runners.task_handle import TaskHandle
+from kawa.errors import TooManyRequests
+
+HandleT = TypeVar("HandleT", bound=TaskHandle)
+TaskWork = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+"""What a supervised task does, given its stop event."""
+
+
+@dataclass
+class AdmissionSlot:
+    """One of an app's concurrent-request slots, held from admission until its task ends."""
+
+    app_id: str
+    handed_to_task: bool = False
+
+
+@dataclass
+class RunningTask:
+    task_id: str
+    app_id: str
+    end_user_id: str
+    handle: TaskHandle
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class TaskSupervisor:
+    def __init__(self, *, max_active_requests: int = 0, redis_url: str | None = None) -> None:
+        self._limit = max_active_requests
+        self._running: dict[str, RunningTask] = {}
+        self._slots: Counter[str] = Counter()
+        self._background: set[asyncio.Task[None]] = set()
+        self._channel = StopChannel(redis_url, self._stop_local)
+
+    async def start(self) -> None:
+        """Start listening for stop requests of other processes (with Redis configured)."""
+        await self._channel.start()
+
+    async def close(self) -> None:
+        """Shut down: cancel every task of this process and wait for them to record how they ended."""
+        tasks = [r.handle.task for r in self._running.values() if r.handle.task is not None]
+        for task in [*tasks, *self._background]:
+            task.cancel()
+        await asyncio.gather(*tasks, *self._background, return_exceptions=True)
+        await self._channel.close()
+
+    @contextmanager
+    def admit(self, app_id: str) -> Iterator[AdmissionSlot]:
+        """Take one of the app's slots for the block, or raise 429 `too_many_requests` when all are taken.
+
+        A slot passed to `spawn` stays taken until that task ends; otherwise it is given back when the block exits.
+        """
+        if self._limit and self._slots[app_id] >= self._limit:
+            raise TooManyRequests(
+                f"Too many requests. Please try again later. The current maximum concurrent requests allowed "
+                f"for {app_id} is {self._limit}."
+            )
+        self._slots[app_id] += 1
+        slot = AdmissionSlot(app_id)
+        try:
+            yield slot
+        finally:
+            if not slot.handed_to_task:
+                self._release(app_id)
+
+    def spawn(self, slot: AdmissionSlot, handle: HandleT, *, end_user_id: str, work: TaskWork, name: str) -> HandleT:
+        """Run `work` in its own task under `handle`, holding `slot` until it ends."""
+        running = RunningTask(task_id=handle.task_id, app_id=slot.app_id, end_user_id=end_user_id, handle=handle)
+        self._running[handle.task_id] = running
+        slot.handed_to_task = True
+
+        async def supervised() -> None:
+            try:
+                await work(running.stop)
+            finally:
+                self._forget(running)
+
+        handle.task = asyncio.create_task(supervised(), name=name)
+        # A task cancelled before it ever ran skips its `finally`: forget it here too (forgetting is idempotent).
+        handle.task.add_done_callback(lambda _: self._forget(running))
+        return handle
+
+    def spawn_background(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        """A fire-and-forget task (e.g. naming a conversation): no slot, no stop, cancelled at shutdown."""
+        task = asyncio.create_task(work, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _forget(self, running: RunningTask) -> None:
+        if self._running.get(running.task_id) is running:
+            del self._running[running.task_id]
+            self._release(running.app_id)
+
+    def _release(self, app_id: str) -> None:
+        self._slots[app_id] -= 1
+        if self._slots[app_id] <= 0:
+            del self._slots[app_id]
+
+    def running_count(self, app_id: str) -> int:
+        """The app's taken slots: tasks running or queued, and requests being admitted."""
+        return self._slots[app_id]
+
+    def _stop_local(self, request: StopRequest) -> bool:
+        running = self._running.get(request.task_id)
+        if running is None or running.app_id != request.app_id or running.end_user_id != request.end_user_id:
+            return False
+        running.stop.set()
+        return True
+
+    async def request_stop(self, task_id: str, app_id: str, end_user_id: str) -> None:
+        """Stop the task wherever it runs. The caller has checked that this end user owns it."""
+        request = StopRequest(task_id=task_id, app_id=app_id, end_user_id=end_user_id)
+        if not self._stop_local(request):
+            await self._channel.publish(request)
+
+    async def wait_stopped(self, task_id: str, *, timeout: float) -> None:
+        """Return once the task has ended, or after `timeout` s (e.g. when it runs in another process)."""
+        running = self._running.get(task_id)
+        if running is not None:
+            await running.handle.wait_done(timeout)
