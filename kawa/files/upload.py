@@ -219,10 +219,6 @@ class UploadReader:
         elif part.field_name:
             self.form.fields[part.field_name] = part.buffer.decode("utf-8", "replace")
 
-    @property
-    def files_seen(self) -> int:
-        return len(self.pending) + len(self.form.files)
-
 
 def require_file(form: UploadForm) -> StoredUpload:
     if not form.files:

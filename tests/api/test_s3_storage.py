@@ -12,7 +12,7 @@ from support.apps import import_app
 from support.clients import client_for, make_settings
 from support.server import RunningServer, free_port, start_server
 
-from kawa.settings import StorageSettings
+from kawa.files.settings import StorageSettings
 
 
 @pytest.fixture(scope="module")
