@@ -1,4 +1,5 @@
-"""The `kawa` command, run as a user would (subprocesses), on SQLite and PostgreSQL."""
+"""The `kawa` command on SQLite and PostgreSQL, run in-process as a user's shell would run it: arguments, and an
+environment holding only the user's `KAWA_*` variables. One test starts the real `kawa serve` process."""
 
 from __future__ import annotations
 
@@ -8,32 +9,46 @@ import re
 import subprocess
 import sys
 import time
+import traceback
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
+from click.testing import Result
 from support.server import free_port
+from typer.testing import CliRunner
+
+from kawa.cli import cli, main
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dsl"
 KAWA = [sys.executable, "-m", "kawa.cli"]
 
 
 @pytest.fixture
-def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAWA_")}
+def env(database_url: str, tmp_path: Path) -> dict[str, str | None]:
+    """This test's `KAWA_*` environment; any other `KAWA_*` variable of the test process is unset while it runs."""
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("KAWA_")}
     env.update(KAWA_HOME=str(tmp_path / "home"), KAWA_DATABASE_URL=database_url)
     return env
 
 
-def kawa(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([*KAWA, *args], env=env, capture_output=True, text=True, timeout=60)
+def kawa(env: dict[str, str | None], *args: str, ok: bool = True) -> Result:
+    """Run `kawa ARGS...` in this process; stdout and stderr are kept apart, as a terminal shows them."""
+    result = CliRunner().invoke(cli, list(args), env=env)
     if ok:
-        assert result.returncode == 0, result.stderr
+        crash = "".join(traceback.format_exception(result.exception)) if result.exception else ""
+        assert result.exit_code == 0, result.stderr + crash
     return result
 
 
-def test_import_prints_app_id_and_key_as_json(env: dict[str, str]) -> None:
+def test_the_console_script_is_kawa_cli_main() -> None:
+    (script,) = entry_points(group="console_scripts", name="kawa")
+    assert script.load() is main
+
+
+def test_import_prints_app_id_and_key_as_json(env: dict[str, str | None]) -> None:
     out = json.loads(kawa(env, "app", "import", str(FIXTURES / "chat-assistant.yml"), "--json").stdout)
     assert set(out) >= {"app_id", "api_key"}
     assert re.fullmatch(r"app-[A-Za-z0-9]{24}", out["api_key"])
@@ -41,19 +56,19 @@ def test_import_prints_app_id_and_key_as_json(env: dict[str, str]) -> None:
     assert [a["id"] for a in listed if a["name"] == "Weather assistant"][-1] == out["app_id"]
 
 
-def test_broken_file_changes_nothing(env: dict[str, str], tmp_path: Path) -> None:
+def test_broken_file_changes_nothing(env: dict[str, str | None], tmp_path: Path) -> None:
     before = kawa(env, "app", "list", "--json").stdout
     broken = yaml.safe_load((FIXTURES / "workflow-files.yml").read_text())
     broken["workflow"]["graph"]["nodes"][1]["data"]["type"] = "foo"
     path = tmp_path / "broken.yml"
     path.write_text(yaml.safe_dump(broken))
     result = kawa(env, "app", "import", str(path), ok=False)
-    assert result.returncode == 1
+    assert result.exit_code == 1
     assert "workflow.graph.nodes[1].data.type: unknown node type 'foo'" in result.stderr
     assert kawa(env, "app", "list", "--json").stdout == before
 
 
-def test_export_then_reimport_as_a_new_version(env: dict[str, str], tmp_path: Path) -> None:
+def test_export_then_reimport_as_a_new_version(env: dict[str, str | None], tmp_path: Path) -> None:
     out = json.loads(kawa(env, "app", "import", str(FIXTURES / "workflow-files.yml"), "--json").stdout)
     exported = tmp_path / "exported.yml"
     kawa(env, "app", "export", out["app_id"], "-o", str(exported), "--include-secret")
@@ -67,13 +82,13 @@ def test_export_then_reimport_as_a_new_version(env: dict[str, str], tmp_path: Pa
     assert old["app"] == first["app"]
 
 
-def test_reimport_of_another_mode_is_refused(env: dict[str, str]) -> None:
+def test_reimport_of_another_mode_is_refused(env: dict[str, str | None]) -> None:
     out = json.loads(kawa(env, "app", "import", str(FIXTURES / "workflow-files.yml"), "--json").stdout)
     result = kawa(env, "app", "import", str(FIXTURES / "chat-assistant.yml"), "--app", out["app_id"], ok=False)
-    assert result.returncode == 1 and "app.mode" in result.stderr
+    assert result.exit_code == 1 and "app.mode" in result.stderr
 
 
-def test_keys_are_listed_by_hint_and_revocable(env: dict[str, str]) -> None:
+def test_keys_are_listed_by_hint_and_revocable(env: dict[str, str | None]) -> None:
     app_id = json.loads(kawa(env, "app", "import", str(FIXTURES / "chat-assistant.yml"), "--json").stdout)["app_id"]
     created = json.loads(kawa(env, "key", "create", app_id, "--json").stdout)
     keys = json.loads(kawa(env, "key", "list", app_id, "--json").stdout)
@@ -85,24 +100,26 @@ def test_keys_are_listed_by_hint_and_revocable(env: dict[str, str]) -> None:
     assert revoked[created["id"]] is True
 
 
-def test_delete_removes_the_app(env: dict[str, str]) -> None:
+def test_delete_removes_the_app(env: dict[str, str | None]) -> None:
     app_id = json.loads(kawa(env, "app", "import", str(FIXTURES / "chat-assistant.yml"), "--json").stdout)["app_id"]
     kawa(env, "app", "delete", app_id)
     assert app_id not in kawa(env, "app", "list").stdout
-    assert kawa(env, "app", "delete", app_id, ok=False).returncode == 1
+    assert kawa(env, "app", "delete", app_id, ok=False).exit_code == 1
 
 
-def test_db_upgrade_is_idempotent(env: dict[str, str]) -> None:
+def test_db_upgrade_is_idempotent(env: dict[str, str | None]) -> None:
     kawa(env, "db", "upgrade")
     assert "newest schema" in kawa(env, "db", "upgrade").stdout
 
 
-def test_serve_with_example_starts_quickly_and_answers(env: dict[str, str]) -> None:
+def test_serve_with_example_starts_quickly_and_answers(env: dict[str, str | None]) -> None:
     port = free_port()
     started = time.monotonic()
+    process_env = {k: v for k, v in os.environ.items() if not k.startswith("KAWA_")}
+    process_env.update({k: v for k, v in env.items() if v is not None})
     proc = subprocess.Popen(
         [*KAWA, "serve", "--port", str(port), "--example"],
-        env=env,
+        env=process_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -135,7 +152,7 @@ def test_serve_with_example_starts_quickly_and_answers(env: dict[str, str]) -> N
         proc.wait(timeout=15)
 
 
-def test_run_executes_a_workflow_without_a_server(env: dict[str, str]) -> None:
+def test_run_executes_a_workflow_without_a_server(env: dict[str, str | None]) -> None:
     out = kawa(env, "run", str(FIXTURES / "workflow-hello.yml"), "-i", "name=Ada", "--json").stdout
     assert json.loads(out)["outputs"] == {"greeting": "Hello, Ada! Your name has 3 letters."}
     live = kawa(env, "run", str(FIXTURES / "workflow-hello.yml"), "-i", "name=Bo")
@@ -143,11 +160,11 @@ def test_run_executes_a_workflow_without_a_server(env: dict[str, str]) -> None:
     assert json.loads(live.stdout[live.stdout.index("{") :]) == {"greeting": "Hello, Bo! Your name has 2 letters."}
 
 
-def test_run_uses_the_code_sandbox(env: dict[str, str]) -> None:
+def test_run_uses_the_code_sandbox(env: dict[str, str | None]) -> None:
     out = kawa(env, "run", str(FIXTURES / "workflow-slow.yml"), "-i", "seconds=0.1", "--json").stdout
     assert json.loads(out)["outputs"] == {"slept": 0.1}
 
 
-def test_run_refuses_bad_inputs_clearly(env: dict[str, str]) -> None:
+def test_run_refuses_bad_inputs_clearly(env: dict[str, str | None]) -> None:
     result = kawa(env, "run", str(FIXTURES / "workflow-hello.yml"), ok=False)
-    assert result.returncode == 1 and "name is required in input form" in result.stderr
+    assert result.exit_code == 1 and "name is required in input form" in result.stderr
