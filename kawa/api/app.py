@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kawa import __version__
 from kawa.api.errors import install_error_handlers
-from kawa.api.routes import app_info, audio, chat, conversations, datasets, files, workflows
+from kawa.api.routes import app_info, audio, chat, conversations, files, knowledge, workflows
 from kawa.services import Services, open_services
 from kawa.settings import Settings
 
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         chat.router,
         conversations.router,
         audio.router,
-        datasets.router,
+        knowledge.router,
     ):
         app.include_router(router, prefix="/v1")
     app.include_router(files.public_router)

@@ -1,22 +1,17 @@
 """API key authentication: `Bearer app-...` resolves to the app it belongs to; `Bearer dataset-...` (Knowledge API)
-to a dataset key, which sees every dataset (kawa has no tenants)."""
+to a dataset key, which sees every dataset (kawa has no tenants). Also the typed `Services` dependency."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 from fastapi import Depends, Request
 
 from kawa.errors import Forbidden, Unauthorized
 from kawa.services import Services
-from kawa.store.tables import ApiKey, App
+from kawa.store.keys import AppKey, OrphanAppKey
 
-
-@dataclass(frozen=True)
-class AppAuth:
-    app: App
-    key: ApiKey
+AppAuth: TypeAlias = AppKey
 
 
 async def get_services(request: Request) -> Services:
@@ -39,27 +34,25 @@ def bearer_token(request: Request) -> str:
 
 async def app_auth(request: Request, services: ServicesDep) -> AppAuth:
     token = bearer_token(request)
-    found = await services.keys.resolve_with_app(token) if token.startswith("app-") else None
-    if found is None or found[0].type != "app" or found[0].app_id is None:
+    found = await services.keys.resolve_app_key(token) if token.startswith("app-") else None
+    if found is None:
         raise Unauthorized("Access token is invalid")
-    key, app = found
-    if app is None:
+    if isinstance(found, OrphanAppKey):
         raise Forbidden("The app no longer exists.")
-    if not app.enable_api:
+    if not found.app.enable_api:
         raise Forbidden("The app's API service has been disabled.")
-    return AppAuth(app=app, key=key)
+    return found
 
 
 AppAuthDep = Annotated[AppAuth, Depends(app_auth)]
 
 
-async def dataset_auth(request: Request, services: ServicesDep) -> ApiKey:
+async def dataset_auth(request: Request, services: ServicesDep) -> None:
     """The Knowledge API's key check: only `dataset-` keys; an app key here is "invalid", as in Dify."""
     token = bearer_token(request)
     key = await services.keys.resolve(token) if token.startswith("dataset-") else None
     if key is None or key.type != "dataset":
         raise Unauthorized("Access token is invalid")
-    return key
 
 
-DatasetAuthDep = Annotated[ApiKey, Depends(dataset_auth)]
+DatasetAuthDep = Annotated[None, Depends(dataset_auth)]

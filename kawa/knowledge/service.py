@@ -42,6 +42,11 @@ def new_batch() -> str:
     return time.strftime("%Y%m%d%H%M%S") + str(random.randint(100000, 999999))
 
 
+def upload_source_info(upload_file: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Dify's `data_source_info` of an uploaded source: its description under a new `upload_file_id`."""
+    return None if upload_file is None else {"upload_file_id": new_id(), "upload_file": upload_file}
+
+
 class KnowledgeBase:
     def __init__(
         self,
@@ -170,7 +175,8 @@ class KnowledgeBase:
         data: bytes,
         filename: str,
         mime_type: str | None,
-        data_source_info: dict[str, Any],
+        data_source_info: dict[str, Any] | None = None,
+        upload_file: dict[str, Any] | None = None,
         process_rule: dict[str, Any] | None = None,
         doc_form: str | None = None,
         doc_language: str | None = None,
@@ -180,7 +186,10 @@ class KnowledgeBase:
         embedding_model_provider: str | None = None,
         batch: str | None = None,
     ) -> DatasetDocument:
-        """Store the source and queue it for indexing; returns at once with the document `waiting`."""
+        """Store the source and queue it for indexing; returns at once with the document `waiting`.
+
+        `upload_file` describes an uploaded source (Dify's `data_source_info.upload_file`); it gets a new id.
+        """
         dataset = await self._prepare_dataset(
             dataset_id, doc_form, indexing_technique, retrieval_model, embedding_model, embedding_model_provider
         )
@@ -196,7 +205,7 @@ class KnowledgeBase:
             position=0,
             name=name,
             data_source_type="upload_file",
-            data_source_info=data_source_info,
+            data_source_info=upload_source_info(upload_file) or data_source_info or {},
             storage_key=key,
             source_filename=filename,
             mime_type=mime_type,
@@ -241,6 +250,7 @@ class KnowledgeBase:
         filename: str | None = None,
         mime_type: str | None = None,
         data_source_info: dict[str, Any] | None = None,
+        upload_file: dict[str, Any] | None = None,
         process_rule: dict[str, Any] | None = None,
     ) -> DatasetDocument:
         """New name, content or rules; new content or rules re-index the document (a new batch)."""
@@ -255,7 +265,7 @@ class KnowledgeBase:
             fields.update(
                 mime_type=mime_type,
                 source_filename=filename or document.source_filename,
-                data_source_info=data_source_info or document.data_source_info,
+                data_source_info=upload_source_info(upload_file) or data_source_info or document.data_source_info,
             )
         if process_rule is not None:
             fields["process_rule"] = parse_process_rule(process_rule, document.doc_form).dump()

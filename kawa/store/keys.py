@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -23,6 +24,21 @@ def hash_token(token: str) -> str:
 def generate_token(prefix: str) -> str:
     """`app-` or `dataset-` followed by 24 alphanumerics, as Dify's keys look."""
     return prefix + "-" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+
+
+@dataclass(frozen=True, slots=True)
+class AppKey:
+    """A live `app` key and the app it opens."""
+
+    key_id: str
+    app: App
+
+
+@dataclass(frozen=True, slots=True)
+class OrphanAppKey:
+    """A live `app` key whose app was deleted."""
+
+    key_id: str
 
 
 class KeyStore:
@@ -56,8 +72,8 @@ class KeyStore:
                 await session.commit()
             return key
 
-    async def resolve_with_app(self, token: str) -> tuple[ApiKey, App | None] | None:
-        """The live key for `token` with its app, in one query (the hot path of every app request)."""
+    async def resolve_app_key(self, token: str) -> AppKey | OrphanAppKey | None:
+        """The live `app` key for `token` with its app, in one query (the hot path of every app request)."""
         async with self.db.session() as session:
             row = (
                 await session.execute(
@@ -72,7 +88,9 @@ class KeyStore:
             if key.last_used_at is None or now() - key.last_used_at > LAST_USED_RESOLUTION_S:
                 key.last_used_at = now()
                 await session.commit()
-            return key, app
+            if key.type != "app" or key.app_id is None:
+                return None
+            return OrphanAppKey(key.id) if app is None else AppKey(key.id, app)
 
     async def list(self, app_id: str | None = None) -> list[ApiKey]:
         async with self.db.session() as session:

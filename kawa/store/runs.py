@@ -92,10 +92,55 @@ async def _write_nodes(conn: AsyncConnection, new: list[NodeExecution], changed:
         await conn.execute(_NODE_UPDATE, rows)
 
 
+@dataclass(frozen=True, slots=True)
+class RunLogUser:
+    """The end user who started a logged run."""
+
+    id: str
+    type: str
+    is_anonymous: bool
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunLogEntry:
+    """One line of a workflow app's run log."""
+
+    id: str
+    version: str
+    status: str
+    triggered_from: str
+    error: str | None
+    elapsed_time: float
+    total_tokens: int
+    total_steps: int
+    exceptions_count: int
+    created_at: float
+    finished_at: float | None
+    end_user: RunLogUser | None
+
+    @classmethod
+    def of(cls, run: WorkflowRun, user: EndUser | None) -> RunLogEntry:
+        return cls(
+            id=run.id,
+            version=run.version,
+            status=run.status,
+            triggered_from=run.triggered_from,
+            error=run.error,
+            elapsed_time=run.elapsed_time,
+            total_tokens=run.total_tokens,
+            total_steps=run.total_steps,
+            exceptions_count=run.exceptions_count,
+            created_at=run.created_at,
+            finished_at=run.finished_at,
+            end_user=None if user is None else RunLogUser(user.id, user.type, user.is_anonymous, user.session_id),
+        )
+
+
 @dataclass
 class LogPage:
     total: int
-    rows: list[tuple[WorkflowRun, EndUser | None]]
+    rows: list[RunLogEntry]
 
 
 class RunStore:
@@ -185,7 +230,7 @@ class RunStore:
             result = await session.execute(
                 query.order_by(WorkflowRun.created_at.desc()).offset((page - 1) * limit).limit(limit)
             )
-            return LogPage(total=total, rows=[(run, user) for run, user in result.all()])
+            return LogPage(total=total, rows=[RunLogEntry.of(run, user) for run, user in result.all()])
 
     async def fail_orphans(self) -> int:
         """Mark `running` runs (and their running nodes) `failed`, and `running` messages `error`, when their

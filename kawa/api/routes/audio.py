@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from kawa.api.auth import AppAuthDep, ServicesDep
-from kawa.api.routes.workflows import JsonBody
+from kawa.api.bodies import JsonBody
 from kawa.dsl.document import app_features
 from kawa.errors import AudioTooLarge, InvalidParam, NoAudioUploaded, NotFound, UnsupportedAudioType
 

@@ -10,10 +10,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
 from kawa.api.auth import AppAuth, AppAuthDep, ServicesDep
-from kawa.api.routes.workflows import JsonBody, StopBody, blocking_json, stop_owned_task
+from kawa.api.bodies import JsonBody, blocking_json
+from kawa.api.routes.task_stop import StopBody, stop_owned_task
 from kawa.api.sse import sse_response
 from kawa.apps.runners.chat_runner import MessageRequest
 from kawa.errors import AppModeMismatch, InvalidParam, KawaError
+from kawa.services import Services
 
 router = APIRouter(tags=["chat"])
 CHAT_MODES = ("advanced-chat", "chat", "agent-chat")
@@ -65,7 +67,7 @@ ChatAuth = Annotated[AppAuth, Depends(chat_app)]
 CompletionAuth = Annotated[AppAuth, Depends(completion_app)]
 
 
-async def _respond(services: Any, auth: AppAuth, request: MessageRequest) -> Response:
+async def _respond(services: Services, auth: AppAuth, request: MessageRequest) -> Response:
     handle = await services.chat_runner.start(auth.app, request)
     if request.streaming:
         return sse_response(handle.stream())
@@ -102,7 +104,7 @@ async def send_completion_message(body: CompletionBody, auth: CompletionAuth, se
     return await _respond(services, auth, request)
 
 
-async def _stop(task_id: str, body: StopBody, auth: AppAuth, services: Any) -> dict[str, str]:
+async def _stop(task_id: str, body: StopBody, auth: AppAuth, services: Services) -> dict[str, str]:
     message = await services.messages.by_task(task_id, app_id=auth.app.id)
     return await stop_owned_task(services, auth.app.id, task_id, body.user, message, services.chat_runner)
 

@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from kawa.api.auth import AppAuthDep, ServicesDep
+from kawa.api.bodies import JsonBody
 from kawa.api.routes.chat import ChatAuth
-from kawa.api.routes.workflows import JsonBody
 from kawa.errors import BadRequest, InvalidParam, NotFound
 from kawa.store.tables import Conversation, ConversationVariable, Message, MessageFeedback
 

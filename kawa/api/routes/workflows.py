@@ -7,16 +7,19 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from kawa.api.auth import AppAuth, AppAuthDep, ServicesDep
+from kawa.api.bodies import JsonBody, blocking_json
+from kawa.api.routes.task_stop import StopBody, stop_owned_task
 from kawa.api.sse import sse_response
 from kawa.apps.event_payloads import run_view
 from kawa.apps.runners.workflow_runner import WorkflowRunRequest
-from kawa.errors import AppModeMismatch, BadRequest, InvalidParam, KawaError, NotFound
-from kawa.store.tables import EndUser, WorkflowRun
+from kawa.errors import AppModeMismatch, BadRequest, InvalidParam, NotFound
+from kawa.services import Services
+from kawa.store.runs import RunLogEntry
 
 router = APIRouter(tags=["workflow"])
 
@@ -29,20 +32,6 @@ class RunBody(BaseModel):
     trace_id: str | None = Field(None, description="Trace id (the X-Trace-Id header and ?trace_id= take precedence).")
 
 
-class StopBody(BaseModel):
-    user: str = Field(min_length=1)
-
-
-async def require_json(request: Request) -> None:
-    content_type = request.headers.get("content-type", "")
-    if not content_type.split(";")[0].strip().lower().endswith("json"):
-        raise KawaError(
-            "Did not attempt to load JSON data because the request Content-Type was not 'application/json'.",
-            code="unsupported_media_type",
-            status=415,
-        )
-
-
 async def workflow_app(auth: AppAuthDep) -> AppAuth:
     if auth.app.mode != "workflow":
         raise AppModeMismatch("not_workflow_app")
@@ -50,15 +39,11 @@ async def workflow_app(auth: AppAuthDep) -> AppAuth:
 
 
 WorkflowAuth = Annotated[AppAuth, Depends(workflow_app)]
-JsonBody = Depends(require_json)
 
 
-def blocking_json(payload: dict[str, Any]) -> Response:
-    """Blocking run bodies use `json.dumps` default separators, as Dify sends them."""
-    return Response(json.dumps(payload, ensure_ascii=False), media_type="application/json; charset=utf-8")
-
-
-async def _run(auth: AppAuth, services: Any, body: RunBody, version_id: str | None, trace_id: str | None) -> Response:
+async def _run(
+    auth: AppAuth, services: Services, body: RunBody, version_id: str | None, trace_id: str | None
+) -> Response:
     runner = services.workflow_runner
     request = WorkflowRunRequest(
         inputs=body.inputs,
@@ -101,19 +86,6 @@ async def run_workflow_version(
     return await _run(auth, services, body, workflow_id, x_trace_id or trace_id or body.trace_id)
 
 
-async def stop_owned_task(
-    services: Any, app_id: str, task_id: str, user: str, record: Any, runner: Any
-) -> dict[str, str]:
-    """Stop a task (a run or a message) of this end user; answers once it has ended (or after 1 s, elsewhere)."""
-    end_user = await services.end_users.find(app_id, user)
-    if record is None or end_user is None or record.end_user_id != end_user.id:
-        raise NotFound("Task not found.", code="task_not_found")
-    if record.status == "running":
-        await services.tasks.request_stop(task_id, app_id, end_user.id)
-        await runner.wait_stopped(task_id, timeout=1.0)
-    return {"result": "success"}
-
-
 @router.post("/workflows/tasks/{task_id}/stop", dependencies=[JsonBody], summary="Stop a running task")
 async def stop_task(task_id: str, body: StopBody, auth: WorkflowAuth, services: ServicesDep) -> dict[str, str]:
     run = await services.runs.by_task(task_id, app_id=auth.app.id)
@@ -125,7 +97,7 @@ async def get_run(workflow_run_id: str, auth: AppAuthDep, services: ServicesDep)
     run = await services.runs.get(workflow_run_id, app_id=auth.app.id)
     if run is None:
         raise NotFound("Workflow run not found.", code="not_found")
-    view = run_view(run)
+    view: dict[str, Any] = run_view(run)
     view["inputs"] = json.dumps(view["inputs"], ensure_ascii=False)
     view["outputs"] = json.dumps(view["outputs"], ensure_ascii=False) if view["outputs"] is not None else None
     return view
@@ -140,7 +112,8 @@ def _timestamp(value: str | None, name: str) -> float | None:
         raise InvalidParam(f"{name} must be an ISO 8601 date-time") from None
 
 
-def _log_row(run: WorkflowRun, user: EndUser | None) -> dict[str, Any]:
+def _log_row(run: RunLogEntry) -> dict[str, Any]:
+    user = run.end_user
     return {
         "id": run.id,
         "workflow_run": {
@@ -204,6 +177,6 @@ async def get_logs(
             "limit": limit,
             "total": result.total,
             "has_more": page * limit < result.total,
-            "data": [_log_row(run, user) for run, user in result.rows],
+            "data": [_log_row(run) for run in result.rows],
         }
     )
