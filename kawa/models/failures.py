@@ -28,11 +28,11 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
 
 
 def is_retryable(error: BaseException) -> bool:
-    return bool(getattr(error, "retryable", False))
+    return isinstance(error, KawaError) and error.retryable
 
 
 def mark_retryable(error: KawaError, retryable: bool) -> KawaError:
-    error.retryable = retryable  # type: ignore[attr-defined]
+    error.retryable = retryable
     return error
 
 

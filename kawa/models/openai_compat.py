@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import openai
 
@@ -26,7 +26,14 @@ from kawa.models.types import (
     Transcript,
 )
 
-_AUDIO_MIME = {"mp3": "audio/mpeg", "wav": "audio/wav", "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac"}
+SpeechFormat = Literal["mp3", "wav", "opus", "aac", "flac"]
+_AUDIO_MIME: dict[SpeechFormat, str] = {
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+}
 
 
 class OpenAICompatibleProvider(ModelProvider):
@@ -130,13 +137,13 @@ class OpenAICompatibleProvider(ModelProvider):
         return Transcript(text=result.text, language=language)
 
     async def synthesize(self, model: str, text: str, voice: str | None, audio_format: str) -> Speech:
-        fmt = audio_format if audio_format in _AUDIO_MIME else "mp3"
+        fmt = _speech_format(audio_format)
         with self._translated():
             response = await self._client.audio.speech.create(
                 model=model,
                 input=text,
                 voice=voice or "alloy",
-                response_format=fmt,  # type: ignore[arg-type]
+                response_format=fmt,
             )
             audio = response.content
         return Speech(audio=audio, mime_type=_AUDIO_MIME[fmt], sample_rate=24000, duration_s=0.0)
@@ -147,6 +154,11 @@ class OpenAICompatibleProvider(ModelProvider):
         first = result.results[0]
         categories = {k: bool(v) for k, v in first.categories.model_dump().items() if v is not None}
         return ModerationResult(flagged=first.flagged, categories=categories)
+
+
+def _speech_format(name: str) -> SpeechFormat:
+    """The audio format asked for when the API offers it, else mp3."""
+    return next((fmt for fmt in _AUDIO_MIME if fmt == name), "mp3")
 
 
 def _message_of(error: Exception) -> str:

@@ -31,17 +31,17 @@ class PriceTable:
     ) -> Usage:
         price = self.price_of(provider, model)
         total_tokens = tokens.prompt_tokens + tokens.completion_tokens
-        timing = {
-            "latency": round(latency, 3),
-            "time_to_first_token": None if time_to_first_token is None else round(time_to_first_token, 3),
-            "time_to_generate": None if time_to_generate is None else round(time_to_generate, 3),
-        }
+        latency = round(latency, 3)
+        time_to_first_token = _seconds(time_to_first_token)
+        time_to_generate = _seconds(time_to_generate)
         if price is None:
             return Usage(
                 prompt_tokens=tokens.prompt_tokens,
                 completion_tokens=tokens.completion_tokens,
                 total_tokens=total_tokens,
-                **timing,  # type: ignore[arg-type]
+                latency=latency,
+                time_to_first_token=time_to_first_token,
+                time_to_generate=time_to_generate,
             )
         prompt_price = _amount(tokens.prompt_tokens, price.input, price.unit)
         completion_price = _amount(tokens.completion_tokens, price.output, price.unit)
@@ -57,8 +57,14 @@ class PriceTable:
             total_tokens=total_tokens,
             total_price=prompt_price + completion_price,
             currency=price.currency,
-            **timing,  # type: ignore[arg-type]
+            latency=latency,
+            time_to_first_token=time_to_first_token,
+            time_to_generate=time_to_generate,
         )
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _amount(tokens: int, unit_price: Decimal, unit: Decimal) -> Decimal:

@@ -175,48 +175,55 @@ class _Checker:
         if kind == "boolean":
             return self.boolean(value, path)
         if kind == "object":
-            if value is None:
-                return None
-            if not isinstance(value, dict):
-                raise OutputValidationError(f"Output {path} is not an object, got {_type_name(value)} instead.")
-            if spec.children is None:
-                self.untyped(value, path, depth + 1)
-                return value
-            return self.typed(value, spec.children, path, depth + 1)
+            return self.object(value, spec, path, depth)
         if kind == "array[string]":
             items = self.array(value, path, limits.max_string_array_length)
             return None if items is None else [self.string(v, f"{path}[{i}]") for i, v in enumerate(items)]
         if kind == "array[number]":
-            items = self.array(value, path, limits.max_number_array_length)
-            if items is None:
-                return None
-            for i, item in enumerate(items):
-                if not isinstance(item, int | float):
-                    raise OutputValidationError(
-                        f"The element at index {i} of output variable `{path}` must be a number."
-                    )
-            return [self.number(v, f"{path}[{i}]") for i, v in enumerate(items)]
+            return self.number_array(value, path)
         if kind == "array[boolean]":
             items = self.array(value, path, None)
             return None if items is None else [self.boolean(v, f"{path}[{i}]") for i, v in enumerate(items)]
         if kind == "array[object]":
-            items = self.array(value, path, limits.max_object_array_length)
-            if items is None:
-                return None
-            checked: list[Any] = []
-            for i, item in enumerate(items):
-                item_path = f"{path}[{i}]"
-                if item is None:
-                    checked.append(None)
-                elif not isinstance(item, dict):
-                    raise OutputValidationError(f"Output {item_path} is not an object, got {_type_name(item)} instead.")
-                elif spec.children is None:
-                    self.untyped(item, item_path, depth + 1)
-                    checked.append(item)
-                else:
-                    checked.append(self.typed(item, spec.children, item_path, depth + 1))
-            return checked
+            return self.object_array(value, spec, path, depth)
         raise OutputValidationError(f"Output type {kind} is not supported.")
+
+    def object(self, value: Any, spec: OutputDeclaration, path: str, depth: int) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise OutputValidationError(f"Output {path} is not an object, got {_type_name(value)} instead.")
+        if spec.children is None:
+            self.untyped(value, path, depth + 1)
+            return value
+        return self.typed(value, spec.children, path, depth + 1)
+
+    def number_array(self, value: Any, path: str) -> list[int | float | None] | None:
+        items = self.array(value, path, self.limits.max_number_array_length)
+        if items is None:
+            return None
+        for i, item in enumerate(items):
+            if not isinstance(item, int | float):
+                raise OutputValidationError(f"The element at index {i} of output variable `{path}` must be a number.")
+        return [self.number(v, f"{path}[{i}]") for i, v in enumerate(items)]
+
+    def object_array(self, value: Any, spec: OutputDeclaration, path: str, depth: int) -> list[Any] | None:
+        items = self.array(value, path, self.limits.max_object_array_length)
+        if items is None:
+            return None
+        checked: list[Any] = []
+        for i, item in enumerate(items):
+            item_path = f"{path}[{i}]"
+            if item is None:
+                checked.append(None)
+            elif not isinstance(item, dict):
+                raise OutputValidationError(f"Output {item_path} is not an object, got {_type_name(item)} instead.")
+            elif spec.children is None:
+                self.untyped(item, item_path, depth + 1)
+                checked.append(item)
+            else:
+                checked.append(self.typed(item, spec.children, item_path, depth + 1))
+        return checked
 
     def untyped(self, result: Mapping[str, Any], prefix: str, depth: int) -> None:
         """Check an undeclared object by the types its values have."""

@@ -76,6 +76,35 @@ def _words(text: str) -> list[str]:
     return [p for p in pieces if p]
 
 
+def _stream_chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": None,
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+    }
+
+
+def _stream_events(model: str, s: Scenario) -> list[dict[str, Any]]:
+    """The chunks of a streamed answer: role, reasoning words, text words, each tool call (name, then its arguments
+    in two halves), then the finish reason."""
+    events = [_stream_chunk(model, {"role": "assistant", "content": ""})]
+    events += [_stream_chunk(model, {"content": None, "reasoning_content": w}) for w in _words(s.reasoning)]
+    events += [_stream_chunk(model, {"content": piece}) for piece in _words(s.text)]
+    for i, (name, args) in enumerate(s.tool_calls):
+        call = {"index": i, "id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": ""}}
+        events.append(_stream_chunk(model, {"tool_calls": [call]}))
+        text = json.dumps(args)
+        half = len(text) // 2
+        for part in (text[:half], text[half:]):
+            events.append(_stream_chunk(model, {"tool_calls": [{"index": i, "function": {"arguments": part}}]}))
+    finish = s.finish_reason or ("tool_calls" if s.tool_calls else "stop")
+    events.append(_stream_chunk(model, {}, finish))
+    return events
+
+
 def fake_embedding(text: str, dims: int = 16) -> list[float]:
     digest = hashlib.sha256(text.encode()).digest()
     raw = [(digest[i % len(digest)] - 128) / 128 for i in range(dims)]
@@ -297,16 +326,6 @@ class FakeOpenAI:
 
         watcher = asyncio.create_task(watch())
 
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            return {
-                "id": "chatcmpl-fake",
-                "object": "chat.completion.chunk",
-                "created": int(time.time()),
-                "model": model,
-                "system_fingerprint": None,
-                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-            }
-
         async def emit(payload: dict[str, Any] | str) -> bool:
             """Send one SSE event after the scenario's delay; False once the client has gone."""
             if s.chunk_delay_s:
@@ -329,31 +348,7 @@ class FakeOpenAI:
                     ],
                 }
             )
-            events: list[dict[str, Any]] = [chunk({"role": "assistant", "content": ""})]
-            events += [chunk({"content": None, "reasoning_content": piece}) for piece in _words(s.reasoning)]
-            events += [chunk({"content": piece}) for piece in _words(s.text)]
-            for i, (name, args) in enumerate(s.tool_calls):
-                events.append(
-                    chunk(
-                        {
-                            "tool_calls": [
-                                {
-                                    "index": i,
-                                    "id": f"call_{i}",
-                                    "type": "function",
-                                    "function": {"name": name, "arguments": ""},
-                                }
-                            ]
-                        }
-                    )
-                )
-                text = json.dumps(args)
-                half = len(text) // 2
-                for part in (text[:half], text[half:]):
-                    events.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": part}}]}))
-            finish = s.finish_reason or ("tool_calls" if s.tool_calls else "stop")
-            events.append(chunk({}, finish))
-            for n, event in enumerate(events):
+            for n, event in enumerate(_stream_events(model, s)):
                 sent = n - 1  # content chunks sent so far (the role chunk does not count)
                 if s.error_after_chunks is not None and sent == s.error_after_chunks:
                     await emit({"error": {"message": s.error_message, "type": "server_error", "code": s.error_code}})
