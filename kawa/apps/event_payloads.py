@@ -286,7 +286,7 @@ def chatflow_workflow_fields(workflow_run_id: str, data: Payload) -> Payload:
     return {"workflow_run_id": workflow_run_id, "data": data}
 
 
-def chatflow_usage(total_tokens: int, total_price: Decimal | float | str | None, currency: str | None) -> Payload:
+def chatflow_usage(total_tokens: int, total_price: Decimal | None, currency: str | None) -> Payload:
     """A chatflow message's `usage`: the run's totals (token split is not tracked across nodes)."""
     return {
         "prompt_tokens": 0,

@@ -42,9 +42,9 @@ from kawa.store.files import UploadFileStore
 from kawa.store.messages import MessageStore
 from kawa.store.runs import process_identity
 from kawa.store.tables import App, AppVersion, Conversation, EndUser, Message
+from kawa.workflow.events import STOPPED_BY_USER
 
 log = logging.getLogger("kawa.chat")
-STOPPED_ERROR = "Stopped by user."
 SERVER_STOPPED = "The server stopped while this message was in progress."
 
 ConversationNamerFn = Callable[[App, AppVersion, str], Awaitable[str]]
@@ -265,7 +265,7 @@ class ChatRunner:
             log.exception("message %s failed unexpectedly", turn.message.id)
             turn.status, turn.error = "error", f"Internal error: {type(exc).__name__}: {exc}"
         if turn.stop.is_set() and turn.status == "normal":
-            turn.status, turn.error = "stopped", STOPPED_ERROR
+            turn.status, turn.error = "stopped", STOPPED_BY_USER
         try:
             await self._record(turn, time.perf_counter() - started)
         except Exception as exc:  # tell the client; the server-start recovery settles the stored row

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from kawa.apps.event_payloads import jsonable
@@ -17,6 +18,8 @@ from kawa.store.tables import NodeExecution, WorkflowRun
 from kawa.workflow import events as ev
 
 FLUSH_INTERVAL_S = 0.5
+_NodeEvent = ev.NodeStarted | ev.ContainerStarted | ev.NodeFinished | ev.NodeRetry | ev.ContainerCompleted
+"""The events that open or close a node execution row."""
 
 
 class RunRecorder:
@@ -39,56 +42,11 @@ class RunRecorder:
 
     async def on_event(self, event: ev.EngineEvent) -> None:
         if isinstance(event, ev.NodeStarted):
-            self._started(
-                event.id,
-                event.node_id,
-                event.node_type,
-                event.title,
-                event.index,
-                event.predecessor_node_id,
-                event.created_at,
-                event.iteration_id,
-                event.loop_id,
-            )
+            self._open(event)
         elif isinstance(event, ev.ContainerStarted):
-            self._started(
-                event.id,
-                event.node_id,
-                event.node_type,
-                event.title,
-                1,
-                event.predecessor_node_id,
-                event.created_at,
-                event.iteration_id,
-                event.loop_id,
-                inputs=event.inputs,
-            )
-        elif isinstance(event, ev.NodeFinished | ev.NodeRetry):
-            self._finished(
-                event.id,
-                status=event.status,
-                inputs=event.inputs,
-                process_data=event.process_data,
-                outputs=event.outputs,
-                metadata=event.execution_metadata,
-                error=event.error,
-                elapsed=event.elapsed_time,
-                finished_at=event.finished_at,
-                event=event,
-            )
-        elif isinstance(event, ev.ContainerCompleted):
-            self._finished(
-                event.id,
-                status=event.status,
-                inputs=event.inputs,
-                process_data=None,
-                outputs=event.outputs,
-                metadata=event.execution_metadata,
-                error=event.error,
-                elapsed=event.elapsed_time,
-                finished_at=event.finished_at,
-                event=event,
-            )
+            self._open(event, inputs=event.inputs)
+        elif isinstance(event, ev.NodeFinished | ev.NodeRetry | ev.ContainerCompleted):
+            self._close(event)
         else:
             return
         if self._pending_flush is None:
@@ -100,75 +58,41 @@ class RunRecorder:
         self._pending_flush = None
         await self.flush()
 
-    def _started(
-        self,
-        execution_id: str,
-        node_id: str,
-        node_type: str,
-        title: str,
-        index: int,
-        predecessor: str | None,
-        created_at: float,
-        iteration_id: str | None,
-        loop_id: str | None,
-        inputs: Any = None,
-    ) -> None:
-        self._nodes[execution_id] = NodeExecution(
-            id=execution_id,
+    def _open(self, event: _NodeEvent, inputs: Mapping[str, Any] | None = None) -> NodeExecution:
+        row = NodeExecution(
+            id=event.id,
             workflow_run_id=self.run_id,
             app_id=self.app_id,
-            node_id=node_id,
-            node_type=node_type,
-            title=title,
-            index=index,
-            predecessor_node_id=predecessor,
-            iteration_id=iteration_id,
-            loop_id=loop_id,
+            node_id=event.node_id,
+            node_type=event.node_type,
+            title=event.title,
+            index=event.index if isinstance(event, ev.NodeStarted | ev.NodeFinished | ev.NodeRetry) else 1,
+            predecessor_node_id=event.predecessor_node_id,
+            iteration_id=event.iteration_id,
+            loop_id=event.loop_id,
             status="running",
             inputs=jsonable(inputs),
-            created_at=created_at,
+            created_at=event.created_at,
             finished_at=None,
             elapsed_time=0.0,
         )
-        self._dirty.add(execution_id)
+        self._nodes[event.id] = row
+        self._dirty.add(event.id)
+        return row
 
-    def _finished(
-        self,
-        execution_id: str,
-        *,
-        status: str,
-        inputs: Any,
-        process_data: Any,
-        outputs: Any,
-        metadata: Any,
-        error: str | None,
-        elapsed: float,
-        finished_at: float,
-        event: Any,
-    ) -> None:
-        row = self._nodes.get(execution_id)
+    def _close(self, event: ev.NodeFinished | ev.NodeRetry | ev.ContainerCompleted) -> None:
+        row = self._nodes.get(event.id)
         if row is None:  # a finish without a start (defensive): record it whole
-            self._started(
-                execution_id,
-                event.node_id,
-                event.node_type,
-                event.title,
-                getattr(event, "index", 1),
-                getattr(event, "predecessor_node_id", None),
-                event.created_at,
-                getattr(event, "iteration_id", None),
-                getattr(event, "loop_id", None),
-            )
-            row = self._nodes[execution_id]
-        row.status = status
-        row.inputs = jsonable(inputs)
-        row.process_data = jsonable(process_data)
-        row.outputs = jsonable(outputs)
-        row.execution_metadata = jsonable(metadata)
-        row.error = error
-        row.elapsed_time = elapsed
-        row.finished_at = finished_at
-        self._dirty.add(execution_id)
+            row = self._open(event)
+        row.status = event.status
+        row.inputs = jsonable(event.inputs)
+        row.process_data = None if isinstance(event, ev.ContainerCompleted) else jsonable(event.process_data)
+        row.outputs = jsonable(event.outputs)
+        row.execution_metadata = jsonable(event.execution_metadata)
+        row.error = event.error
+        row.elapsed_time = event.elapsed_time
+        row.finished_at = event.finished_at
+        self._dirty.add(event.id)
 
     def _take_dirty(self) -> tuple[list[NodeExecution], list[NodeExecution]]:
         """(new, changed) rows to write; called under the write lock, just before the write."""
