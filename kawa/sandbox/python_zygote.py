@@ -24,12 +24,15 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import audit_hook  # type: ignore[import-not-found, unused-ignore]
-import confine  # type: ignore[import-not-found, unused-ignore]
-import protocol  # type: ignore[import-not-found, unused-ignore]
-import seccomp  # type: ignore[import-not-found, unused-ignore]
+if TYPE_CHECKING:  # the same modules, under the names the type checker knows
+    from kawa.sandbox import audit_hook, confine, protocol, seccomp
+else:
+    import audit_hook
+    import confine
+    import protocol
+    import seccomp
 
 CODE_FILENAME = "<code>"
 _dumps = json.dumps  # bound before any user code can rebind it

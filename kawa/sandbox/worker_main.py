@@ -11,14 +11,17 @@ import json
 import os
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import confine  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
-import python_zygote  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
-import seccomp  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
+if TYPE_CHECKING:  # the same modules, under the names the type checker knows
+    from kawa.sandbox import confine, python_zygote, seccomp
+else:
+    import confine
+    import python_zygote
+    import seccomp
 
 sys.path.remove(HERE)
 
