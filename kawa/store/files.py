@@ -7,6 +7,7 @@ stored upload (`kawa.files.upload.StoredUpload` has them) and a key-to-bytes rea
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from kawa.errors import FileNotFound
@@ -32,6 +33,37 @@ class StoredFileFacts(Protocol):
     def storage_key(self) -> str: ...
 
 
+@dataclass(frozen=True, slots=True)
+class UploadFileRecord:
+    """An uploaded file as callers see it: who uploaded it, what it is, where its bytes are."""
+
+    id: str
+    app_id: str
+    end_user_id: str
+    name: str
+    size: int
+    extension: str
+    mime_type: str
+    storage_key: str
+    sha256: str
+    created_at: float
+
+    @classmethod
+    def of(cls, row: UploadFile) -> UploadFileRecord:
+        return cls(
+            id=row.id,
+            app_id=row.app_id,
+            end_user_id=row.end_user_id,
+            name=row.name,
+            size=row.size,
+            extension=row.extension,
+            mime_type=row.mime_type,
+            storage_key=row.storage_key,
+            sha256=row.sha256,
+            created_at=row.created_at,
+        )
+
+
 class BlobReader(Protocol):
     async def read(self, key: str) -> bytes: ...
 
@@ -40,7 +72,7 @@ class UploadFileStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def add(self, app_id: str, end_user_id: str, stored: StoredFileFacts) -> UploadFile:
+    async def add(self, app_id: str, end_user_id: str, stored: StoredFileFacts) -> UploadFileRecord:
         record = UploadFile(
             id=new_id(),
             app_id=app_id,
@@ -55,13 +87,13 @@ class UploadFileStore:
         )
         async with self.db.session() as session, session.begin():
             session.add(record)
-        return record
+        return UploadFileRecord.of(record)
 
-    async def get(self, file_id: str, *, app_id: str) -> UploadFile | None:
+    async def get(self, file_id: str, *, app_id: str) -> UploadFileRecord | None:
         """The file if it belongs to `app_id`; files of other apps do not exist from this app's point of view."""
         async with self.db.session() as session:
             record = await session.get(UploadFile, file_id)
-            return record if record is not None and record.app_id == app_id else None
+            return UploadFileRecord.of(record) if record is not None and record.app_id == app_id else None
 
     def reader(self, storage: BlobReader) -> Callable[[str, str], Awaitable[bytes]]:
         """`await read(app_id, file_id)`: the bytes of an upload of that app."""
@@ -74,7 +106,8 @@ class UploadFileStore:
 
         return read
 
-    async def get_any(self, file_id: str) -> UploadFile | None:
+    async def get_any(self, file_id: str) -> UploadFileRecord | None:
         """The file whatever its app; only for requests that proved access another way (a signed URL)."""
         async with self.db.session() as session:
-            return await session.get(UploadFile, file_id)
+            record = await session.get(UploadFile, file_id)
+            return None if record is None else UploadFileRecord.of(record)

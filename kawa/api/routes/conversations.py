@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -15,71 +13,28 @@ from pydantic import BaseModel, Field
 from kawa.api.auth import AppAuthDep, ServicesDep
 from kawa.api.bodies import JsonBody
 from kawa.api.routes.chat import ChatAuth
+from kawa.api.routes.conversation_views import app_feedback_view, conversation_view, message_view, variable_view
 from kawa.errors import BadRequest, InvalidParam, NotFound
-from kawa.store.tables import Conversation, ConversationVariable, Message, MessageFeedback
+from kawa.services import Services
 
 router = APIRouter(tags=["conversations"])
-NIL_UUID = "00000000-0000-0000-0000-000000000000"
 _VARIABLE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,255}$")
 
 
-def conversation_view(c: Conversation) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "name": c.name,
-        "inputs": c.inputs,
-        "status": c.status,
-        "introduction": c.introduction,
-        "created_at": int(c.created_at),
-        "updated_at": int(c.updated_at),
-    }
-
-
-def message_view(m: Message, feedback: MessageFeedback | None) -> dict[str, Any]:
-    return {
-        "id": m.id,
-        "conversation_id": m.conversation_id,
-        "parent_message_id": NIL_UUID,
-        "inputs": m.inputs,
-        "query": m.query,
-        "answer": m.answer,
-        "feedback": {"rating": feedback.rating} if feedback else None,
-        "retriever_resources": m.retriever_resources or [],
-        "created_at": int(m.created_at),
-        "agent_thoughts": [{**t, "message_id": m.id} for t in m.agent_thoughts or []],
-        "message_files": [_message_file(f) for f in m.message_files or []],
-        "status": m.status,
-        "error": m.error,
-    }
-
-
-def _message_file(f: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": f.get("related_id") or f.get("id"),
-        "filename": f.get("filename"),
-        "type": f.get("type"),
-        "url": f.get("url"),
-        "mime_type": f.get("mime_type"),
-        "size": f.get("size"),
-        "transfer_method": f.get("transfer_method"),
-        "belongs_to": "user",
-        "upload_file_id": f.get("related_id"),
-    }
-
-
-async def _end_user_id(services: Any, app_id: str, user: str | None) -> str | None:
+async def _end_user_id(services: Services, app_id: str, user: str | None) -> str | None:
     end_user = await services.end_users.find(app_id, user or "DEFAULT-USER")
     return end_user.id if end_user else None
 
 
-async def _conversation(services: Any, app_id: str, conversation_id: str, user: str | None) -> Conversation:
+async def _conversation_id(services: Services, app_id: str, conversation_id: str, user: str | None) -> str:
+    """The id of this end user's conversation; other users' conversations do not exist for them."""
     end_user_id = await _end_user_id(services, app_id, user)
     conversation = None
     if end_user_id is not None:
         conversation = await services.conversations.get(conversation_id, app_id=app_id, end_user_id=end_user_id)
     if conversation is None:
         raise NotFound("Conversation Not Exists.")
-    return conversation
+    return conversation.id
 
 
 def _check_uuid(value: str, name: str) -> None:
@@ -99,9 +54,9 @@ async def list_messages(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> JSONResponse:
     _check_uuid(conversation_id, "conversation_id")
-    conversation = await _conversation(services, auth.app.id, conversation_id, user)
+    owned_id = await _conversation_id(services, auth.app.id, conversation_id, user)
     try:
-        rows, has_more = await services.messages.page(conversation.id, first_id=first_id or None, limit=limit)
+        rows, has_more = await services.messages.page(owned_id, first_id=first_id or None, limit=limit)
     except LookupError:
         raise NotFound("First Message Not Exists.") from None
     feedbacks = await services.messages.feedbacks_of([m.id for m in rows])
@@ -131,10 +86,6 @@ async def message_feedback(
     return {"result": "success"}
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat()
-
-
 @router.get("/app/feedbacks", summary="Feedback given to this app's messages")
 async def app_feedbacks(
     auth: AppAuthDep,
@@ -143,26 +94,7 @@ async def app_feedbacks(
     limit: Annotated[int, Query(ge=1, le=101)] = 20,
 ) -> JSONResponse:
     rows = await services.messages.app_feedbacks(auth.app.id, page=page, limit=limit)
-    return JSONResponse(
-        {
-            "data": [
-                {
-                    "id": f.id,
-                    "app_id": f.app_id,
-                    "conversation_id": f.conversation_id,
-                    "message_id": f.message_id,
-                    "rating": f.rating,
-                    "content": f.content,
-                    "from_source": "user",
-                    "from_end_user_id": f.from_end_user_id,
-                    "from_account_id": None,
-                    "created_at": _iso(f.created_at),
-                    "updated_at": _iso(f.updated_at),
-                }
-                for f in rows
-            ]
-        }
-    )
+    return JSONResponse({"data": [app_feedback_view(f) for f in rows]})
 
 
 @router.get("/messages/{message_id}/suggested", summary="Questions the user may ask next")
@@ -202,8 +134,8 @@ class UserBody(BaseModel):
 async def delete_conversation(
     conversation_id: str, auth: ChatAuth, services: ServicesDep, body: UserBody | None = None
 ) -> Response:
-    conversation = await _conversation(services, auth.app.id, conversation_id, body.user if body else None)
-    await services.conversations.delete(conversation.id)
+    owned_id = await _conversation_id(services, auth.app.id, conversation_id, body.user if body else None)
+    await services.conversations.delete(owned_id)
     return Response(status_code=204)
 
 
@@ -217,7 +149,12 @@ class RenameBody(BaseModel):
 async def rename_conversation(
     conversation_id: str, body: RenameBody, auth: ChatAuth, services: ServicesDep
 ) -> dict[str, Any]:
-    conversation = await _conversation(services, auth.app.id, conversation_id, body.user)
+    end_user_id = await _end_user_id(services, auth.app.id, body.user)
+    conversation = None
+    if end_user_id is not None:
+        conversation = await services.conversations.get(conversation_id, app_id=auth.app.id, end_user_id=end_user_id)
+    if conversation is None:
+        raise NotFound("Conversation Not Exists.")
     if body.auto_generate:
         first = await services.messages.page(conversation.id, first_id=None, limit=1)
         history = await services.messages.history(conversation.id, limit=500)
@@ -229,19 +166,6 @@ async def rename_conversation(
     else:
         raise InvalidParam("name is required when auto_generate is false")
     return conversation_view(await services.conversations.rename(conversation, name[:255]))
-
-
-def variable_view(v: ConversationVariable) -> dict[str, Any]:
-    value = v.value
-    return {
-        "id": v.id,
-        "name": v.name,
-        "value_type": v.value_type,
-        "value": json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value,
-        "description": v.description,
-        "created_at": int(v.created_at),
-        "updated_at": int(v.updated_at),
-    }
 
 
 @router.get("/conversations/{conversation_id}/variables", summary="Conversation variables (chatflow)")
@@ -256,8 +180,8 @@ async def conversation_variables(
 ) -> JSONResponse:
     if variable_name is not None and not _VARIABLE_NAME.match(variable_name):
         raise InvalidParam("variable_name must be 1-255 characters of letters, digits, '_', '.' and '-'")
-    conversation = await _conversation(services, auth.app.id, conversation_id, user)
-    rows = await services.conversations.variables(conversation.id)
+    owned_id = await _conversation_id(services, auth.app.id, conversation_id, user)
+    rows = await services.conversations.variables(owned_id)
     if variable_name:
         rows = [v for v in rows if variable_name in v.name]
     if last_id:
@@ -297,14 +221,14 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 async def update_variable(
     conversation_id: str, variable_id: str, body: VariableBody, auth: ChatAuth, services: ServicesDep
 ) -> dict[str, Any]:
-    conversation = await _conversation(services, auth.app.id, conversation_id, body.user)
-    existing = {v.id: v for v in await services.conversations.variables(conversation.id)}
+    owned_id = await _conversation_id(services, auth.app.id, conversation_id, body.user)
+    existing = {v.id: v for v in await services.conversations.variables(owned_id)}
     variable = existing.get(variable_id)
     if variable is None:
         raise NotFound("Conversation Variable Not Exists.")
     allowed = _PYTHON_TYPES.get(variable.value_type, (object,))
     if not isinstance(body.value, allowed) or (variable.value_type != "boolean" and isinstance(body.value, bool)):
         raise BadRequest(f"Type mismatch: variable '{variable.name}' expects {variable.value_type}.")
-    updated = await services.conversations.set_variable(conversation.id, variable_id, body.value)
+    updated = await services.conversations.set_variable(owned_id, variable_id, body.value)
     assert updated is not None
     return variable_view(updated)

@@ -12,7 +12,7 @@ from kawa.errors import FileNotFound, Forbidden, KawaError
 from kawa.files.signing import sign_file_url, verify_file_signature
 from kawa.files.upload import UploadReader, require_file
 from kawa.services import Services
-from kawa.store.tables import UploadFile
+from kawa.store.files import UploadFileRecord
 
 router = APIRouter(tags=["files"])
 public_router = APIRouter(tags=["files"])
@@ -20,7 +20,7 @@ public_router = APIRouter(tags=["files"])
 DRAIN_LIMIT = 128 * 1024 * 1024
 
 
-def upload_file_view(record: UploadFile, services: Services) -> dict[str, Any]:
+def upload_file_view(record: UploadFileRecord, services: Services) -> dict[str, Any]:
     settings = services.settings
     return {
         "id": record.id,
@@ -85,7 +85,7 @@ async def upload_file(request: Request, auth: AppAuthDep, services: ServicesDep)
     return upload_file_view(record, services)
 
 
-async def _file_response(record: UploadFile, services: Services, as_attachment: bool) -> StreamingResponse:
+async def _file_response(record: UploadFileRecord, services: Services, as_attachment: bool) -> StreamingResponse:
     headers = {"Cache-Control": "public, max-age=3600", "Content-Length": str(record.size)}
     media_type = record.mime_type
     if as_attachment:
