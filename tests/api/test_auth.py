@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from support.apps import ImportedApp, import_app, revoke_all_keys
+from support.apps import ImportedApp, disable_api, import_app, revoke_all_keys
 from support.clients import client_for
 from support.server import RunningServer
 
@@ -68,3 +68,17 @@ def test_each_key_sees_only_its_own_app(server: RunningServer) -> None:
         denied = b.get(f"/files/{uploaded['id']}/preview")
         assert denied.status_code == 404
         assert denied.json()["code"] == "file_not_found"
+
+
+def test_key_of_an_app_whose_api_is_disabled_is_403(server: RunningServer) -> None:
+    app = import_app(server.settings, "workflow-hello.yml")
+    with client_for(server, app.api_key) as client:
+        assert client.get("/info").status_code == 200
+        disable_api(server.settings, app.app_id)
+        response = client.get("/info")
+        assert response.status_code == 403
+        assert response.json() == {
+            "code": "forbidden",
+            "message": "The app's API service has been disabled.",
+            "status": 403,
+        }

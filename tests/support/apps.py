@@ -6,6 +6,8 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from kawa.dsl import load_dsl
 from kawa.services import open_services
 from kawa.settings import Settings
@@ -44,6 +46,18 @@ def revoke_all_keys(settings: Settings, app_id: str) -> None:
         async with open_services(settings) as services:
             for key in await services.keys.list(app_id):
                 await services.keys.revoke(key.id)
+
+    asyncio.run(work())
+
+
+def disable_api(settings: Settings, app_id: str) -> None:
+    """Turn the app's Service API off (Dify's "API access" switch; kawa has no command for it yet)."""
+
+    async def work() -> None:
+        async with open_services(settings) as services, services.db.engine.begin() as conn:
+            await conn.execute(
+                sa.text("UPDATE apps SET enable_api = :off WHERE id = :id"), {"off": False, "id": app_id}
+            )
 
     asyncio.run(work())
 
