@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+from kawa.apps.file_saver import UploadFileSaver
+from kawa.apps.knowledge_search import KnowledgeBaseSearch
 from kawa.apps.modes.chatflow import ChatflowMode
 from kawa.apps.modes.easy_ui.knowledge_citations import KnowledgeCitationRetriever
 from kawa.apps.modes.easy_ui.mode import EasyUIMode
@@ -30,6 +32,7 @@ from kawa.store.keys import KeyStore
 from kawa.store.messages import MessageStore
 from kawa.store.migrate import upgrade
 from kawa.store.runs import RunStore
+from kawa.workflow.ports import FileSaver
 from kawa.workflow.runtime import NodeServices
 
 log = logging.getLogger("kawa")
@@ -59,15 +62,18 @@ class Services:
 
 @asynccontextmanager
 async def build_node_services(
-    settings: Settings, models: ModelRuntime, *, warm: bool = False, knowledge: KnowledgeBase | None = None
+    settings: Settings,
+    models: ModelRuntime,
+    *,
+    warm: bool = False,
+    knowledge: KnowledgeBase | None = None,
+    file_saver: FileSaver | None = None,
 ) -> AsyncIterator[NodeServices]:
-    """What workflow nodes may use: the code sandbox, SSRF-guarded HTTP, files, models. Closed on exit.
+    """What workflow nodes may use: the code sandbox, SSRF-guarded HTTP, models, knowledge search, and where files
+    they produce are kept (without `file_saver`, as in `kawa run`, such files are reported, not kept). Closed on exit.
 
     The sandbox starts its workers on first use, or at once with `warm` (the server does that).
     """
-    extras: dict[str, object] = {}
-    if knowledge is not None:
-        extras["knowledge"] = knowledge
     sandbox = CodeSandbox(settings.sandbox)
     if warm:
         await sandbox.start()
@@ -75,8 +81,9 @@ async def build_node_services(
         yield NodeServices(
             code_runner=sandbox,
             http_client_factory=GuardedClientFactory(settings.http_request.allowed_targets),
+            file_saver=file_saver,
             models=models,
-            extras=extras,
+            knowledge=KnowledgeBaseSearch(knowledge) if knowledge is not None else None,
         )
     finally:
         await sandbox.close()
@@ -110,7 +117,15 @@ async def open_services(
         await knowledge.start(recover=recover_runs)
         stack.push_async_callback(knowledge.close)
         node_services = await stack.enter_async_context(
-            build_node_services(settings, models, warm=recover_runs, knowledge=knowledge)
+            build_node_services(
+                settings,
+                models,
+                warm=recover_runs,
+                knowledge=knowledge,
+                file_saver=UploadFileSaver(
+                    files, end_users, storage, base_url=settings.base_url, signing_key=settings.signing_key()
+                ),
+            )
         )
         tasks = TaskSupervisor(max_active_requests=settings.max_active_requests, redis_url=settings.redis_url)
         await tasks.start()

@@ -12,17 +12,16 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from kawa.workflow.events import EngineEvent, WorkflowFinished, WorkflowStarted
+from kawa.workflow.events import STOPPED_BY_USER, EngineEvent, RunStatus, WorkflowFinished, WorkflowStarted
 from kawa.workflow.graph import Graph
 from kawa.workflow.mailbox import Mailbox
 from kawa.workflow.masking import SecretMasker
+from kawa.workflow.outcome import LevelOutcome
 from kawa.workflow.runtime import EngineLimits, NodeServices, Scope
-from kawa.workflow.scheduler import STOPPED_BY_USER, LevelOutcome, RunState, Scheduler
+from kawa.workflow.scheduler import RunState, Scheduler
 from kawa.workflow.variable_pool import VariablePool
 
 logger = logging.getLogger(__name__)
-
-_END = object()
 
 
 class WorkflowEngine:
@@ -46,7 +45,7 @@ class WorkflowEngine:
         variables' current values. The last event is always `WorkflowFinished`."""
         masker = SecretMasker(str(environment[name]) for name in secret_env_names if name in environment)
         pool = VariablePool(system=system, environment=environment, conversation=conversation, user_inputs=inputs)
-        queue: Mailbox[Any] = Mailbox()
+        queue: Mailbox[EngineEvent | None] = Mailbox()  # None: the run's task ended
         state = RunState(services=self.services, limits=self.limits, emit=queue.put)
         scheduler = Scheduler(self.graph, pool, state, Scope(), stream_responses=True)
 
@@ -58,7 +57,7 @@ class WorkflowEngine:
         yield masker.mask_event(started_event) if masker else started_event
 
         task = asyncio.create_task(scheduler.run(), name="workflow-run")
-        task.add_done_callback(lambda _: queue.put(_END))
+        task.add_done_callback(lambda _: queue.put(None))
         stop_waiter = asyncio.create_task(stop.wait(), name="workflow-stop-watch")
         stop_waiter.add_done_callback(lambda t: None if t.cancelled() else scheduler.abort("stopped", STOPPED_BY_USER))
         timer = asyncio.get_running_loop().call_later(
@@ -70,7 +69,7 @@ class WorkflowEngine:
         try:
             while True:
                 event = await queue.get()
-                if event is _END:
+                if event is None:
                     break
                 yield masker.mask_event(event) if masker else event
             outcome = _outcome_of(task)
@@ -85,11 +84,11 @@ class WorkflowEngine:
         outputs: Mapping[str, Any] = outcome.end_outputs
         if not outputs and outcome.answers:
             outputs = {"answer": "".join(outcome.answers)}
-        status = outcome.status
+        status: RunStatus = outcome.status
         if status == "succeeded" and state.exceptions_count:
             status = "partial-succeeded"
         finished = WorkflowFinished(
-            status=status,  # type: ignore[arg-type]
+            status=status,
             outputs=outputs,
             error=outcome.error,
             elapsed_time=time.perf_counter() - started,

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Any, Final, Literal
 
 NodeStatus = Literal["succeeded", "failed", "exception", "stopped", "retry"]
 RunStatus = Literal["succeeded", "failed", "stopped", "partial-succeeded"]
+
+# The error of a run, and of the nodes and containers it cancelled, when the user stopped it.
+STOPPED_BY_USER: Final = "Stopped by user."
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +203,7 @@ class WorkflowFinished:
     error: str | None
     elapsed_time: float
     total_tokens: int
-    total_price: Any  # Decimal
+    total_price: Decimal
     currency: str | None
     total_steps: int
     exceptions_count: int

@@ -6,9 +6,13 @@ uploaded files, models) arrives through `NodeServices`, built once by the app ru
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kawa.models import ChatMessage
+from kawa.workflow.events import RunStatus
+from kawa.workflow.ports import ChatModels, CodeRunner, FileReader, FileSaver, HttpClientFactory, KnowledgeSearch
 
 if TYPE_CHECKING:
     from kawa.workflow.events import EngineEvent
@@ -17,22 +21,19 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class NodeServices:
-    """Dependencies of nodes. Every field is optional: a node that needs a missing one fails with a clear error.
-
-    The engineers who own the consuming nodes narrow these types in their own modules:
-    - `code_runner`: runs `code` nodes in the sandbox (kawa.sandbox).
-    - `http_client_factory`: returns an `httpx.AsyncClient` (SSRF-safe) for `http-request` nodes.
-    - `file_reader`: `await file_reader(upload_file_id) -> bytes` for `document-extractor` and friends.
-    - `models`: the model runtime for llm / question-classifier / parameter-extractor / agent / tool nodes.
-    - `extras`: anything else a later node needs, by name, until it earns a field (shared by every run:
-      never store per-run state in it).
+    """Dependencies of nodes (the seams are in `ports.py`). Every field is optional: a node that needs a missing
+    one fails with a clear error. Shared by every run, except `file_reader` and `conversation_history`, which a
+    runner sets per run with `dataclasses.replace`.
     """
 
-    code_runner: Any = None
-    http_client_factory: Callable[..., Any] | None = None
-    file_reader: Callable[[str], Awaitable[bytes]] | None = None
-    models: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    code_runner: CodeRunner | None = None
+    http_client_factory: HttpClientFactory | None = None
+    file_reader: FileReader | None = None
+    file_saver: FileSaver | None = None
+    models: ChatModels | None = None
+    knowledge: KnowledgeSearch | None = None
+    # The chatflow conversation so far (user/assistant turns, oldest first), for nodes with memory.
+    conversation_history: Sequence[ChatMessage] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ class Scope:
 class SubgraphOutcome:
     """How one run of a container's child graph (one iteration item or one loop round) ended."""
 
-    status: str  # "succeeded" | "failed"
+    status: RunStatus
     error: str | None = None
     error_type: str | None = None
     loop_ended: bool = False  # a loop-end node was reached

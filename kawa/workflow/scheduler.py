@@ -1,9 +1,9 @@
 """`Scheduler`: runs one level of a graph (the workflow, or one iteration item / loop round) to completion.
 
-Every node runs as an asyncio task; tasks report back through the scheduler's inbox and all run state (pool
-writes, edge resolution, events) changes in the scheduler's own loop, so nothing needs a lock. A node is ready once
-all its incoming edges are resolved and one was taken; a node whose incoming edges were all skipped is skipped,
-and so on downstream.
+Every node runs as an asyncio task; tasks report back through the scheduler's inbox (typed messages) and all run
+state (pool writes, edge resolution, events) changes in the scheduler's own loop, so nothing needs a lock. Which
+nodes run next is decided by `readiness.follow_edges`; what a finished node adds to the level's outcome, by the
+node class (`Node.record_outcome`).
 """
 
 from __future__ import annotations
@@ -12,27 +12,33 @@ import asyncio
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
 from kawa.workflow.errors import RunLimitExceeded
-from kawa.workflow.events import EngineEvent, NodeFinished, NodeRetry, NodeStarted, NodeStatus, TextChunk
+from kawa.workflow.events import (
+    STOPPED_BY_USER,
+    EngineEvent,
+    NodeFinished,
+    NodeRetry,
+    NodeStarted,
+    NodeStatus,
+    RunStatus,
+    TextChunk,
+)
 from kawa.workflow.graph import Graph, NodeSpec
 from kawa.workflow.mailbox import Mailbox
 from kawa.workflow.node_failure import error_outputs, error_text
 from kawa.workflow.nodes.base import NodeResult
+from kawa.workflow.outcome import LevelOutcome
+from kawa.workflow.readiness import EdgeState, follow_edges
 from kawa.workflow.response_stream import ResponseStreamCoordinator
 from kawa.workflow.runtime import EngineLimits, NodeContext, NodeServices, Scope, SubgraphOutcome
 from kawa.workflow.variable_pool import VariablePool
 
-_DONE: Final = 0
-_CHUNK: Final = 1
-_ABORT: Final = 2
 _INLINE_BURST: Final = 32
-
-STOPPED_BY_USER: Final = "Stopped by user."
 
 
 @dataclass(slots=True)
@@ -52,17 +58,6 @@ class RunState:
     cancel_reason: str | None = None
 
 
-@dataclass(slots=True)
-class LevelOutcome:
-    status: str = "succeeded"  # succeeded | failed | stopped
-    error: str | None = None
-    error_type: str | None = None
-    end_outputs: dict[str, Any] = field(default_factory=dict)
-    answers: list[str] = field(default_factory=list)
-    loop_ended: bool = False
-    total_tokens: int = 0
-
-
 class _Execution:
     __slots__ = ("created_at", "id", "index", "predecessor", "spec", "started", "task")
 
@@ -76,6 +71,38 @@ class _Execution:
         self.task: asyncio.Task[None] | None = None
 
 
+# -- the scheduler's inbox
+
+
+@dataclass(frozen=True, slots=True)
+class _NodeDone:
+    """A node task ended: with a result, or with the error it raised."""
+
+    execution: _Execution
+    result: NodeResult | None
+    error: BaseException | None
+
+
+@dataclass(frozen=True, slots=True)
+class _TextDelta:
+    """A node streamed a text delta of one of its outputs."""
+
+    node_id: str
+    variable: str
+    delta: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Abort:
+    """Stop the level (the user stopped the run, or a run limit was hit)."""
+
+    status: RunStatus
+    error: str
+
+
+_Message = _NodeDone | _TextDelta | _Abort
+
+
 class Scheduler:
     def __init__(
         self, graph: Graph, pool: VariablePool, state: RunState, scope: Scope, *, stream_responses: bool = False
@@ -84,22 +111,20 @@ class Scheduler:
         self._pool = pool
         self._state = state
         self._scope = scope
-        self._inbox: Mailbox[tuple[Any, ...]] = Mailbox()
+        self._inbox: Mailbox[_Message] = Mailbox()
         self._running: dict[str, _Execution] = {}
         # Ready nodes that run in the scheduler's own task (no I/O, no retry): no task, no mailbox round trip.
         self._inline: deque[tuple[_Execution, NodeContext]] = deque()
         self._inline_streak = 0
-        self._remaining = {nid: len(edges) for nid, edges in graph.in_edges.items()}
-        self._predecessor: dict[str, str] = {}
-        self._taken: set[str] = set()
+        self._edges = EdgeState.initial(graph.in_edges)
         self._outcome = LevelOutcome()
         self._coordinator = ResponseStreamCoordinator(graph, pool, state.emit) if stream_responses else None
 
     # -- control from outside (engine watchers)
 
-    def abort(self, status: str, error: str) -> None:
+    def abort(self, status: RunStatus, error: str) -> None:
         """Stop the level as soon as possible with this status (`stopped` for the user, `failed` for a limit)."""
-        self._inbox.put((_ABORT, status, error))
+        self._inbox.put(_Abort(status, error))
 
     # -- the loop
 
@@ -107,20 +132,19 @@ class Scheduler:
         try:
             self._launch(self._graph.root_id, None)
             if self._coordinator is not None:
-                self._coordinator.on_edges_taken(self._taken)
+                self._coordinator.on_edges_taken(self._edges.taken)
             while self._running and self._outcome.status == "succeeded":
                 if self._inline and self._inbox.empty():
                     await self._run_inline()
                     continue
-                message = await self._inbox.get()
-                kind = message[0]
-                if kind == _DONE:
-                    self._on_done(message[1], message[2], message[3])
-                elif kind == _CHUNK:
-                    if self._coordinator is not None:
-                        self._coordinator.on_chunk(message[1], message[2], message[3])
-                else:
-                    self._set_failure(message[1], message[2], None)
+                match await self._inbox.get():
+                    case _NodeDone(execution, result, error):
+                        self._finish(execution, result, error, follow_edges=True)
+                    case _TextDelta(node_id, variable, delta):
+                        if self._coordinator is not None:
+                            self._coordinator.on_chunk(node_id, variable, delta)
+                    case _Abort(status, error):
+                        self._set_failure(status, error, None)
             if self._running:
                 self._note_cancel_reason()
                 await self._cancel_running()
@@ -132,7 +156,7 @@ class Scheduler:
             raise
         return self._outcome
 
-    def _set_failure(self, status: str, error: str, error_type: str | None) -> None:
+    def _set_failure(self, status: RunStatus, error: str, error_type: str | None) -> None:
         if self._outcome.status == "succeeded":
             self._outcome.status = status
             self._outcome.error = error
@@ -175,8 +199,8 @@ class Scheduler:
         # Nodes that finished before the cancel still report; the rest were stopped.
         while not self._inbox.empty():
             message = self._inbox.get_nowait()
-            if message[0] == _DONE and message[1].spec.id in self._running:
-                self._finish(message[1], message[2], message[3], follow_edges=False)
+            if isinstance(message, _NodeDone) and message.execution.spec.id in self._running:
+                self._finish(message.execution, message.result, message.error, follow_edges=False)
         for execution in list(self._running.values()):
             del self._running[execution.spec.id]
             if execution.spec.node.emits_node_events:
@@ -234,7 +258,7 @@ class Scheduler:
 
     def _on_stream(self, node_id: str, variable: str, delta: str) -> None:
         if self._coordinator is not None:
-            self._inbox.put((_CHUNK, node_id, variable, delta))
+            self._inbox.put(_TextDelta(node_id, variable, delta))
 
     async def _execute(self, execution: _Execution, ctx: NodeContext) -> None:
         node = execution.spec.node
@@ -244,7 +268,7 @@ class Scheduler:
             try:
                 result = _checked(await node.run(ctx), execution)
             except RunLimitExceeded as exc:
-                self._inbox.put((_DONE, execution, None, exc))
+                self._inbox.put(_NodeDone(execution, None, exc))
                 return
             except Exception as exc:
                 if retry.retry_enabled and attempt < retry.max_retries:
@@ -253,15 +277,12 @@ class Scheduler:
                     if retry.retry_interval > 0:
                         await asyncio.sleep(retry.retry_interval / 1000)
                     continue
-                self._inbox.put((_DONE, execution, None, exc))
+                self._inbox.put(_NodeDone(execution, None, exc))
                 return
-            self._inbox.put((_DONE, execution, result, None))
+            self._inbox.put(_NodeDone(execution, result, None))
             return
 
     # -- completion
-
-    def _on_done(self, execution: _Execution, result: NodeResult | None, error: BaseException | None) -> None:
-        self._finish(execution, result, error, follow_edges=True)
 
     def _finish(
         self, execution: _Execution, result: NodeResult | None, error: BaseException | None, *, follow_edges: bool
@@ -303,44 +324,28 @@ class Scheduler:
         self._pool.set_outputs(spec.id, outputs)
         if node.emits_node_events:
             self._emit_finished(execution, status, inputs, process_data, error_message, outputs, metadata)
-        if spec.type == "end":
-            self._outcome.end_outputs.update(outputs)
-        elif spec.type == "answer":
-            self._outcome.answers.append(str(outputs.get("answer", "")))
-            if self._coordinator is None and outputs.get("answer"):
-                self._state.emit(TextChunk(str(outputs["answer"]), [spec.id, "answer"], spec.id))
-        elif spec.type == "loop-end":
-            self._outcome.loop_ended = True
+        node.record_outcome(outputs, self._outcome)
+        text_output = node.text_output
+        if text_output is not None and self._coordinator is None and outputs.get(text_output):
+            self._state.emit(TextChunk(str(outputs[text_output]), [spec.id, text_output], spec.id))
         if self._coordinator is not None:
             self._coordinator.on_resolved(spec.id, ran=True)
         if follow_edges:
             self._follow(spec.id, handle)
 
     def _follow(self, node_id: str, handle: str) -> None:
-        ready: list[str] = []
-        any_taken = False
-        work = [(edge, edge.source_handle == handle) for edge in self._graph.out_edges.get(node_id, ())]
-        while work:
-            edge, taken = work.pop()
-            target = edge.target
-            if taken:
-                any_taken = True
-                self._taken.add(edge.id)
-                self._predecessor.setdefault(target, edge.source)
-            self._remaining[target] -= 1
-            if self._remaining[target] == 0:
-                if target in self._predecessor:
-                    ready.append(target)
-                else:  # every way in was skipped: skip it and what only it leads to
-                    if self._coordinator is not None:
-                        self._coordinator.on_resolved(target, ran=False)
-                    work.extend((e, False) for e in self._graph.out_edges.get(target, ()))
-        if any_taken and self._coordinator is not None:
-            self._coordinator.on_edges_taken(self._taken)
-        for target in reversed(ready):
+        readiness = follow_edges(self._graph.out_edges, self._edges, node_id, handle)
+        coordinator = self._coordinator
+        if coordinator is not None:
+            for skipped in readiness.skipped:
+                coordinator.on_resolved(skipped, ran=False)
+            if readiness.took_edge:
+                coordinator.on_edges_taken(self._edges.taken)
+        predecessor = self._edges.predecessor
+        for target in readiness.ready:
             if self._outcome.status != "succeeded":
                 return
-            self._launch(target, self._predecessor[target])
+            self._launch(target, predecessor[target])
 
     # -- events
 
@@ -348,10 +353,10 @@ class Scheduler:
         self,
         execution: _Execution,
         status: NodeStatus,
-        inputs: Any,
-        process_data: Any,
+        inputs: Mapping[str, Any] | None,
+        process_data: Mapping[str, Any] | None,
         error: str | None,
-        outputs: Any,
+        outputs: Mapping[str, Any] | None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         spec, scope = execution.spec, self._scope
@@ -410,7 +415,7 @@ class Scheduler:
 
     # -- containers
 
-    def _subgraph_runner(self, spec: NodeSpec) -> Callable[[VariablePool, int], Any]:
+    def _subgraph_runner(self, spec: NodeSpec) -> Callable[[VariablePool, int], Awaitable[SubgraphOutcome]]:
         subgraph = self._graph.subgraphs[spec.id]
         depth = self._scope.depth + 1
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kawa.apps.knowledge_search import KnowledgeBaseSearch
 from kawa.knowledge import RetrievalConfig, retriever_resources_from_context
 from kawa.knowledge.errors import MissingDataset
 from kawa.knowledge.references import chat_app_dataset_ids, dataset_references
@@ -106,7 +107,9 @@ def _graph(**node_data: Any) -> dict[str, Any]:
 
 async def _run(services: Services, spec: dict[str, Any], **inputs: Any) -> WorkflowFinished:
     engine = WorkflowEngine(
-        compile_graph(spec), services=NodeServices(extras={"knowledge": services.knowledge}), limits=EngineLimits()
+        compile_graph(spec),
+        services=NodeServices(knowledge=KnowledgeBaseSearch(services.knowledge)),
+        limits=EngineLimits(),
     )
     events = [e async for e in engine.run(inputs, {}, {}, set(), {}, asyncio.Event())]
     finished = events[-1]

@@ -8,14 +8,14 @@ import pytest
 from workflow_dsl import chain, compile_test_graph, end, graph, node, run_graph, start
 
 from kawa.errors import DslError
-from kawa.sandbox import CodeSandbox, SandboxConfig
+from kawa.sandbox import CodeSandbox, SandboxSettings
 from kawa.workflow import NodeServices
 
 
 @pytest.fixture(scope="module")
 async def services() -> AsyncIterator[NodeServices]:
-    async with CodeSandbox(SandboxConfig(python_workers=1, javascript_workers=1, timeout_s=5)) as sandbox:
-        yield NodeServices(code_runner=sandbox, extras={})
+    async with CodeSandbox(SandboxSettings(python_workers=1, javascript_workers=1, timeout_s=5)) as sandbox:
+        yield NodeServices(code_runner=sandbox)
 
 
 def code(language: str, source: str, outputs: dict[str, str], **variables: list[str]) -> dict[str, object]:

@@ -76,7 +76,7 @@ async def extract(value: Any, allowed: list[str] | None = None) -> Run:
         [start(), node("doc", "document-extractor", variable_selector=["sys", "files"]), end(text=["doc", "text"])],
         chain("start", "doc", "end"),
     )
-    services = NodeServices(file_reader=read_upload, http_client_factory=GuardedClientFactory(allowed or []), extras={})
+    services = NodeServices(file_reader=read_upload, http_client_factory=GuardedClientFactory(allowed or []))
     return await run_graph(spec, system={"files": value}, services=services)
 
 

@@ -13,6 +13,7 @@ from workflow_dsl import Run, chain, end, graph, node, run_graph, start
 
 from kawa.net.ssrf import GuardedClientFactory
 from kawa.workflow import NodeServices
+from kawa.workflow.ports import FileOwner, FileSaver
 
 UPLOADS = {"f-1": b"hello file", "f-2": b"\x00\x01binary"}
 
@@ -43,9 +44,25 @@ def port() -> Iterator[int]:
         yield running
 
 
-def services_for(port: int, **extras: Any) -> NodeServices:
+class RecordingSaver:
+    """A file saver that keeps what it was given in memory and returns a minimal file value."""
+
+    def __init__(self) -> None:
+        self.saved: list[tuple[bytes, str, str]] = []
+
+    async def save(self, content: bytes, *, filename: str, mime_type: str, owner: FileOwner) -> dict[str, Any]:
+        self.saved.append((content, filename, mime_type))
+        return {
+            "dify_model_identity": "__dify__file__",
+            "filename": filename,
+            "mime_type": mime_type,
+            "size": len(content),
+        }
+
+
+def services_for(port: int, file_saver: FileSaver | None = None) -> NodeServices:
     return NodeServices(
-        http_client_factory=GuardedClientFactory([f"127.0.0.1:{port}"]), file_reader=read_upload, extras=dict(extras)
+        http_client_factory=GuardedClientFactory([f"127.0.0.1:{port}"]), file_reader=read_upload, file_saver=file_saver
     )
 
 
@@ -186,7 +203,7 @@ async def test_non_2xx_fails_the_node_when_an_error_strategy_is_set(port: int) -
 
 
 async def test_internal_destination_is_refused_without_the_allow_list(port: int) -> None:
-    services = NodeServices(http_client_factory=GuardedClientFactory([]), extras={})
+    services = NodeServices(http_client_factory=GuardedClientFactory([]))
     run = await run_http(port, services=services, url=f"http://127.0.0.1:{port}/")
     assert run.finished.status == "failed"
     assert run.node_finished("http").error is not None
@@ -194,19 +211,9 @@ async def test_internal_destination_is_refused_without_the_allow_list(port: int)
 
 
 async def test_binary_response_becomes_a_file_through_the_saver(port: int) -> None:
-    saved: list[tuple[bytes, str, str]] = []
-
-    async def save(data: bytes, filename: str, mime_type: str) -> dict[str, Any]:
-        saved.append((data, filename, mime_type))
-        return {
-            "dify_model_identity": "__dify__file__",
-            "filename": filename,
-            "mime_type": mime_type,
-            "size": len(data),
-        }
-
+    saver = RecordingSaver()
     run = await run_http(
-        port, services=services_for(port, file_saver=save), url=f"http://127.0.0.1:{port}/binary?size=300"
+        port, services=services_for(port, file_saver=saver), url=f"http://127.0.0.1:{port}/binary?size=300"
     )
     outputs = run.node_finished("http").outputs
     assert outputs is not None
@@ -219,7 +226,7 @@ async def test_binary_response_becomes_a_file_through_the_saver(port: int) -> No
             "size": 300,
         }
     ]
-    assert saved[0][0] == bytes(range(256)) + bytes(44)
+    assert saver.saved[0][0] == bytes(range(256)) + bytes(44)
 
 
 async def test_binary_response_without_file_storage_is_reported_not_kept(port: int) -> None:

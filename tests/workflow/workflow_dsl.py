@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,17 +65,20 @@ class FlakyError(NodeError):
 
 
 class FlakyNode(Node[FlakyData]):
-    """Fails `failures` times per run (counted in services.extras["attempts"]), then outputs the attempt count."""
+    """Fails `failures` times per execution (retries share one execution id), then outputs the attempt count."""
 
     node_type = "test-flaky"
     data_model = FlakyData
 
+    def __init__(self, node_id: str, data: FlakyData) -> None:
+        super().__init__(node_id, data)
+        self.attempts: dict[str, int] = {}  # execution id -> attempts so far
+
     async def run(self, ctx: NodeContext) -> NodeResult:
-        attempts: dict[str, int] = ctx.services.extras.setdefault("attempts", {})
-        attempts[self.id] = attempts.get(self.id, 0) + 1
-        if attempts[self.id] <= self.data.failures:
+        attempt = self.attempts[ctx.execution_id] = self.attempts.get(ctx.execution_id, 0) + 1
+        if attempt <= self.data.failures:
             raise FlakyError(self.data.message)
-        return NodeResult(outputs={"attempts": attempts[self.id]})
+        return NodeResult(outputs={"attempts": attempt})
 
 
 class StreamData(NodeData):
@@ -158,7 +161,6 @@ class Run:
     events: list[EngineEvent]
     services: NodeServices
     elapsed: float = 0.0
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def finished(self) -> WorkflowFinished:
@@ -209,7 +211,7 @@ async def run_graph(
     limits: EngineLimits | None = None,
     services: NodeServices | None = None,
 ) -> Run:
-    services = services or NodeServices(extras={})
+    services = services or NodeServices()
     engine = WorkflowEngine(compile_test_graph(spec), services=services, limits=limits or EngineLimits())
     loop = asyncio.get_running_loop()
     began = loop.time()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kawa.workflow.nodes.base import Node, NodeData, NodeResult
+from kawa.workflow.outcome import LevelOutcome
 from kawa.workflow.runtime import NodeContext
 from kawa.workflow.template import Segment, VariableSegment, parse_template, render_segments
 from kawa.workflow.values import is_file
@@ -20,6 +21,10 @@ class AnswerNode(Node[AnswerData]):
     data_model = AnswerData
     runs_inline = True
     is_response = True
+    text_output = "answer"
+
+    def record_outcome(self, outputs: Mapping[str, Any], level: LevelOutcome) -> None:
+        level.answers.append(str(outputs.get("answer", "")))
 
     def response_segments(self) -> Sequence[Segment]:
         return parse_template(self.data.answer)

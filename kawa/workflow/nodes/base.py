@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
+    from kawa.workflow.outcome import LevelOutcome
     from kawa.workflow.runtime import NodeContext
     from kawa.workflow.template import Segment
 
@@ -121,6 +122,9 @@ class Node(Generic[DataT]):
     # Nodes that never await I/O (pure computation on the pool) may run inside the scheduler's loop instead of
     # their own task, which is several times cheaper. Leave False for anything that awaits.
     runs_inline: ClassVar[bool] = False
+    # The output shown to the user as a text chunk when no response coordinator streams the level the node runs in
+    # (an answer inside an iteration or loop).
+    text_output: ClassVar[str | None] = None
 
     __slots__ = ("data", "id")
 
@@ -149,6 +153,9 @@ class Node(Generic[DataT]):
     def response_segments(self) -> Sequence[Segment] | None:
         """For response nodes (answer, end): the text/variable segments streamed in order."""
         return None
+
+    def record_outcome(self, outputs: Mapping[str, Any], level: LevelOutcome) -> None:
+        """What this node's completion adds to the outcome of its level (end outputs, answers, loop end)."""
 
     async def run(self, ctx: NodeContext) -> NodeResult:
         raise NotImplementedError

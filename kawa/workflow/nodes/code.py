@@ -1,27 +1,21 @@
 """The `code` node: runs the user's python3 or javascript `main` in the sandbox and checks its declared outputs.
 
-The sandbox arrives as `NodeServices.code_runner` (a `kawa.sandbox.CodeSandbox`, or anything with the same `run`);
-output limits come from the runner's `config.limits` when it has one, else Dify's defaults.
+The sandbox arrives as `NodeServices.code_runner` (the `CodeRunner` seam: a `kawa.sandbox.CodeSandbox`); output
+limits come from the runner's `config.limits` when it has one (the sandbox's settings), else Dify's defaults.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kawa.sandbox.config import OutputLimits
 from kawa.sandbox.outputs import OUTPUT_TYPES, OutputDeclaration, check_outputs
+from kawa.sandbox.settings import OutputLimits
 from kawa.workflow.errors import NodeError
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.runtime import NodeContext
-
-
-class CodeRunner(Protocol):
-    async def run(
-        self, language: str, code: str, inputs: dict[str, Any], timeout_s: float | None = None
-    ) -> dict[str, Any]: ...
 
 
 class SandboxNotConfigured(NodeError):
@@ -64,7 +58,7 @@ class CodeNode(Node[CodeData]):
                 raise NodeConfigError(f"variables[{index}].variable", f"duplicate variable name {name!r}")
 
     async def run(self, ctx: NodeContext) -> NodeResult:
-        runner: CodeRunner | None = ctx.services.code_runner
+        runner = ctx.services.code_runner
         if runner is None:
             raise SandboxNotConfigured("The code sandbox is not configured on this server.")
         inputs = {v.variable: ctx.pool.get(v.value_selector) for v in self.data.variables}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kawa.workflow.nodes.base import Node, NodeData, NodeResult
+from kawa.workflow.outcome import LevelOutcome
 from kawa.workflow.runtime import NodeContext
 from kawa.workflow.template import Segment, VariableSegment
 
@@ -38,6 +40,9 @@ class EndNode(Node[EndData]):
                 segments.append("\n")
             segments.append(VariableSegment(tuple(output.value_selector)))
         return segments
+
+    def record_outcome(self, outputs: Mapping[str, Any], level: LevelOutcome) -> None:
+        level.end_outputs.update(outputs)
 
     async def run(self, ctx: NodeContext) -> NodeResult:
         outputs = {o.variable: ctx.pool.get(o.value_selector) for o in self.data.outputs}

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kawa.workflow.errors import NodeError
+from kawa.workflow.runtime import NodeContext
 
 MAX_REMOTE_FILE_BYTES = 15 * 1024 * 1024
 
@@ -18,7 +19,9 @@ class FileDownloadError(NodeError):
     pass
 
 
-async def read_file_content(ctx: Any, file: Mapping[str, Any], *, max_bytes: int = MAX_REMOTE_FILE_BYTES) -> bytes:
+async def read_file_content(
+    ctx: NodeContext, file: Mapping[str, Any], *, max_bytes: int = MAX_REMOTE_FILE_BYTES
+) -> bytes:
     """The content of `file`; raises `FileDownloadError` with Dify's wording when it cannot be had."""
     if file.get("transfer_method") == "remote_url":
         url = file.get("remote_url") or file.get("url")
@@ -32,7 +35,7 @@ async def read_file_content(ctx: Any, file: Mapping[str, Any], *, max_bytes: int
     if not file_id:
         raise FileDownloadError("Error downloading file: the file has no id")
     try:
-        data: bytes = await reader(str(file_id))
+        data = await reader(str(file_id))
     except NodeError:
         raise
     except Exception as exc:
@@ -40,7 +43,7 @@ async def read_file_content(ctx: Any, file: Mapping[str, Any], *, max_bytes: int
     return data
 
 
-async def _download(ctx: Any, url: str, max_bytes: int) -> bytes:
+async def _download(ctx: NodeContext, url: str, max_bytes: int) -> bytes:
     factory = ctx.services.http_client_factory
     if factory is None:
         raise FileDownloadError("Error downloading file: outbound HTTP is not configured")

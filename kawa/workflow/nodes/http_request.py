@@ -1,11 +1,10 @@
 """The `http-request` node: one HTTP request built from templates, sent through the SSRF-guarded client.
 
 Outputs `status_code`, `body` (text; empty for a file response), `headers` and `files`. A response the server marks
-as a file (attachment, or a binary content type) becomes a file value when the runner provides
-`services.extras["file_saver"]` (`await saver(data, filename, mime_type) -> file mapping`); without one, `files` is
-empty and the size is reported in `process_data`. Caps: 10 MB for files, 1 MB for text (Dify's). Timeouts are
-capped at 10 s connect, 600 s read and write. A non-2xx status only fails the node when an error strategy or retry
-is configured, as in Dify.
+as a file (attachment, or a binary content type) becomes a file value, kept by `NodeServices.file_saver` for the
+run's app and user; without a saver, `files` is empty and the size is reported in `process_data`. Caps: 10 MB for
+files, 1 MB for text (Dify's). Timeouts are capped at 10 s connect, 600 s read and write. A non-2xx status only
+fails the node when an error strategy or retry is configured, as in Dify.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from kawa.workflow.errors import NodeError
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.nodes.file_content import read_file_content
+from kawa.workflow.ports import FileOwner
 from kawa.workflow.runtime import NodeContext
 from kawa.workflow.template import render_text
 from kawa.workflow.values import is_file
@@ -193,8 +193,7 @@ class HttpRequestNode(Node[HttpRequestData]):
                 yield f"body.data[{index}].file", item.file
 
     async def run(self, ctx: NodeContext) -> NodeResult:
-        # A `kawa.net.ssrf.GuardedClientFactory` (or any factory taking `verify` and `timeout` keywords).
-        factory: Any = ctx.services.http_client_factory
+        factory = ctx.services.http_client_factory
         if factory is None:
             raise HttpRequestNodeError("Outbound HTTP is not configured on this server.")
         pool = ctx.pool
@@ -208,7 +207,7 @@ class HttpRequestNode(Node[HttpRequestData]):
             async with factory(verify=verify, timeout=_timeout(self.data.timeout)) as client:
                 # httpx replaces a URL's query with `params`: keep the URL's own query and append the lines.
                 target = httpx.URL(url)
-                query = [*target.params.multi_items(), *params]
+                query = (*target.params.multi_items(), *params)
                 request = client.build_request(
                     self.data.method.upper(), target, params=query, headers=headers, **request_args
                 )
@@ -332,7 +331,7 @@ class HttpRequestNode(Node[HttpRequestData]):
             outputs["body"] = data.decode(response.encoding or "utf-8", errors="replace")
             return outputs
         mime_type = response.headers.get("content-type", "application/octet-stream").split(";", 1)[0].strip()
-        saver = ctx.services.extras.get("file_saver")
+        saver = ctx.services.file_saver
         if saver is None:
             process_data["file_response"] = {
                 "size": len(data),
@@ -340,7 +339,10 @@ class HttpRequestNode(Node[HttpRequestData]):
                 "note": "no file storage configured; the file was not kept",
             }
             return outputs
-        outputs["files"] = [await saver(data, _response_filename(response, mime_type), mime_type)]
+        system = ctx.pool.system
+        owner = FileOwner(app_id=str(system.get("app_id") or ""), user_id=str(system.get("user_id") or ""))
+        filename = _response_filename(response, mime_type)
+        outputs["files"] = [await saver.save(data, filename=filename, mime_type=mime_type, owner=owner)]
         return outputs
 
 

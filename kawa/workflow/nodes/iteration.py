@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from kawa.workflow.errors import NodeError
-from kawa.workflow.events import IterationCompleted, IterationNext, IterationStarted
+from kawa.workflow.events import STOPPED_BY_USER, IterationCompleted, IterationNext, IterationStarted
 from kawa.workflow.nodes.base import Node, NodeData, NodeResult
 from kawa.workflow.nodes.container_events import ContainerEvents
 from kawa.workflow.runtime import NodeContext
@@ -55,7 +55,7 @@ class IterationNode(Node[IterationData]):
             else:
                 results = await self._run_sequential(ctx, events, items)
         except asyncio.CancelledError:
-            events.complete("stopped", outputs=None, error="Stopped by user.", steps=0)
+            events.complete("stopped", outputs=None, error=STOPPED_BY_USER, steps=0)
             raise
         except Exception as exc:
             events.complete(

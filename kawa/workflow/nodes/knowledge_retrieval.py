@@ -6,6 +6,8 @@
   that dataset's own settings; without a usable model it keeps the dataset whose best hit scores highest.
 - `manual` metadata filtering applies `metadata_filtering_conditions` (values may hold `{{#node.var#}}`);
   `automatic` (model-generated filters) is treated as no filter.
+
+The search itself is `NodeServices.knowledge` (the `KnowledgeSearch` seam of ports.py).
 """
 
 from __future__ import annotations
@@ -15,12 +17,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kawa.errors import KawaError
-from kawa.knowledge.metadata_filter import MetadataCondition, MetadataConditions
-from kawa.knowledge.types import RetrievalConfig, RetrievedSegment, own_config
-from kawa.models import Message
+from kawa.models import ChatMessage, Usage
 from kawa.workflow.errors import NodeError
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.nodes.model_call import ModelData, call_model, node_usage, parse_json_object
+from kawa.workflow.ports import KnowledgeSearch, MetadataCondition, MetadataFilter, RetrievedItem
 from kawa.workflow.runtime import NodeContext
 from kawa.workflow.template import render_text
 from kawa.workflow.values import to_text
@@ -32,6 +33,19 @@ class KnowledgeUnavailable(NodeError):
 
 class RetrievalFailed(NodeError):
     pass
+
+
+class MetadataConditionData(BaseModel):
+    name: str
+    comparison_operator: str
+    value: Any = None
+
+
+class MetadataConditionsData(BaseModel):
+    """`metadata_filtering_conditions` of the node (values may hold `{{#node.var#}}`)."""
+
+    logical_operator: Literal["and", "or"] = "and"
+    conditions: list[MetadataConditionData] = Field(default_factory=list)
 
 
 class SingleRetrievalConfig(BaseModel):
@@ -47,19 +61,7 @@ class KnowledgeRetrievalData(NodeData):
     multiple_retrieval_config: dict[str, Any] | None = None
     single_retrieval_config: SingleRetrievalConfig | None = None
     metadata_filtering_mode: Literal["disabled", "automatic", "manual"] | None = "disabled"
-    metadata_filtering_conditions: MetadataConditions | None = None
-
-
-def multiple_config(raw: dict[str, Any] | None) -> RetrievalConfig:
-    """The node's `multiple_retrieval_config` (reranking_model as `{provider, model}`) as a RetrievalConfig."""
-    raw = dict(raw or {})
-    model = raw.get("reranking_model")
-    if isinstance(model, dict) and ("provider" in model or "model" in model):
-        raw["reranking_model"] = {
-            "reranking_provider_name": model.get("provider") or "",
-            "reranking_model_name": model.get("model") or "",
-        }
-    return RetrievalConfig.from_dataset_configs(raw)
+    metadata_filtering_conditions: MetadataConditionsData | None = None
 
 
 class KnowledgeRetrievalNode(Node[KnowledgeRetrievalData]):
@@ -71,7 +73,7 @@ class KnowledgeRetrievalNode(Node[KnowledgeRetrievalData]):
             raise NodeConfigError("query_variable_selector", "the query variable is required")
 
     async def run(self, ctx: NodeContext) -> NodeResult:
-        knowledge = ctx.services.extras.get("knowledge")
+        knowledge = ctx.services.knowledge
         if knowledge is None:
             raise KnowledgeUnavailable("Knowledge bases are not available to this run.")
         query = to_text(ctx.pool.get(self.data.query_variable_selector)).strip()
@@ -92,50 +94,47 @@ class KnowledgeRetrievalNode(Node[KnowledgeRetrievalData]):
             if self.data.retrieval_mode == "single":
                 hits, usage = await self._single(ctx, knowledge, query, conditions)
             else:
-                config = multiple_config(self.data.multiple_retrieval_config)
-                config.metadata_filtering_conditions = conditions
-                hits = await knowledge.retrieve(self.data.dataset_ids, query, config)
+                hits = await knowledge.search(
+                    self.data.dataset_ids, query, self.data.multiple_retrieval_config, conditions
+                )
         except KawaError as exc:
             raise RetrievalFailed(exc.message) from None
         return NodeResult(
             inputs=inputs,
-            outputs={"result": [h.result_item() for h in hits]},
+            outputs={"result": hits},
             usage=node_usage(usage) if usage is not None else None,
         )
 
-    def _conditions(self, ctx: NodeContext) -> MetadataConditions | None:
+    def _conditions(self, ctx: NodeContext) -> MetadataFilter | None:
         data = self.data
         if data.metadata_filtering_mode != "manual" or data.metadata_filtering_conditions is None:
             return None
-        rendered = [
+        rendered = tuple(
             MetadataCondition(
                 name=c.name,
                 comparison_operator=c.comparison_operator,
                 value=render_text(c.value, ctx.pool) if isinstance(c.value, str) else c.value,
             )
             for c in data.metadata_filtering_conditions.conditions
-        ]
-        return MetadataConditions(
-            logical_operator=data.metadata_filtering_conditions.logical_operator, conditions=rendered
         )
+        return MetadataFilter(data.metadata_filtering_conditions.logical_operator, rendered)
 
     async def _single(
-        self, ctx: NodeContext, knowledge: Any, query: str, conditions: MetadataConditions | None
-    ) -> tuple[list[RetrievedSegment], Any]:
+        self, ctx: NodeContext, knowledge: KnowledgeSearch, query: str, conditions: MetadataFilter | None
+    ) -> tuple[list[RetrievedItem], Usage | None]:
         ids = list(dict.fromkeys(self.data.dataset_ids))
-        found = await knowledge.datasets.find(ids)
-        datasets = [found[i] for i in ids]
+        datasets = await knowledge.describe_datasets(ids)
         usage = None
         chosen = datasets[0] if len(datasets) == 1 else None
         model = self.data.single_retrieval_config.model if self.data.single_retrieval_config else None
         if chosen is None and model is not None and ctx.services.models is not None:
             listing = "\n".join(f"{n}. {d.name}: {d.description or d.name}" for n, d in enumerate(datasets, 1))
             messages = [
-                Message.system(
+                ChatMessage.system(
                     "Pick the one knowledge base most likely to answer the user's question. Reply with JSON only: "
                     '{"number": <n>}.\nKnowledge bases:\n' + listing
                 ),
-                Message.user(query),
+                ChatMessage.user(query),
             ]
             try:
                 result = await call_model(ctx, model, messages)
@@ -147,5 +146,5 @@ class KnowledgeRetrievalNode(Node[KnowledgeRetrievalData]):
                 chosen = None
         if chosen is None:
             # No router answer: the dataset whose best hit is best.
-            return await knowledge.retrieve_single(ids, query, conditions), usage
-        return await knowledge.retrieve([chosen.id], query, own_config(chosen.retrieval_model, conditions)), usage
+            return await knowledge.search_best_dataset(ids, query, conditions), usage
+        return await knowledge.search_dataset(chosen.id, query, conditions), usage

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field
 
-from kawa.models import Capability, ImagePart, Message, ResponseFormat, TextPart
+from kawa.models import Capability, ChatMessage, ImagePart, ResponseFormat, TextPart
 from kawa.workflow.errors import NodeError
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.nodes.model_call import (
@@ -187,11 +187,11 @@ class LLMNode(Node[LLMData]):
             rendered = render_text(text, ctx.pool)
         return rendered.replace("{{#context#}}", context)
 
-    async def _messages(self, ctx: NodeContext, context: str, images: list[ImagePart]) -> list[Message]:
+    async def _messages(self, ctx: NodeContext, context: str, images: list[ImagePart]) -> list[ChatMessage]:
         data = self.data
-        past = await history(ctx, data.memory)
+        past = history(ctx, data.memory)
         template = data.prompt_template
-        messages: list[Message] = []
+        messages: list[ChatMessage] = []
         if isinstance(template, CompletionPrompt):
             text = self._render(ctx, template.text, template.edition_type, template.jinja2_text, context)
             if "#histories#" in text or "{{#histories#}}" in text:
@@ -199,23 +199,23 @@ class LLMNode(Node[LLMData]):
                 user, assistant = (prefix.user, prefix.assistant) if prefix else ("Human", "Assistant")
                 lines = [f"{user if m.role == 'user' else assistant}: {m.text()}" for m in past]
                 text = text.replace("{{#histories#}}", "\n".join(lines)).replace("#histories#", "\n".join(lines))
-            messages.append(Message.user(text))
+            messages.append(ChatMessage.user(text))
         else:
             for item in template:
                 text = self._render(ctx, item.text, item.edition_type, item.jinja2_text, context)
-                messages.append(Message(role=item.role, content=text))
+                messages.append(ChatMessage(role=item.role, content=text))
             messages.extend(past)
             if data.memory is not None:
                 query = data.memory.query_prompt_template or "{{#sys.query#}}"
                 rendered = render_text(query, ctx.pool)
                 if rendered and rendered != "sys.query":
-                    messages.append(Message.user(rendered))
+                    messages.append(ChatMessage.user(rendered))
         if images:
             last = messages[-1] if messages else None
             if last is not None and last.role == "user":
-                messages[-1] = Message.user([*images, TextPart(text=last.text())])
+                messages[-1] = ChatMessage.user([*images, TextPart(text=last.text())])
             else:
-                messages.append(Message.user(list(images)))
+                messages.append(ChatMessage.user(list(images)))
         messages = [m for m in messages if m.text() or m.images()]
         if not messages:
             raise NoPromptFound("No prompt found in the LLM configuration.")
@@ -223,8 +223,8 @@ class LLMNode(Node[LLMData]):
 
     @staticmethod
     def _structured(
-        messages: list[Message], schema: dict[str, Any], native: bool
-    ) -> tuple[list[Message], dict[str, Any]]:
+        messages: list[ChatMessage], schema: dict[str, Any], native: bool
+    ) -> tuple[list[ChatMessage], dict[str, Any]]:
         if native:
             return messages, {"response_format": ResponseFormat(type="json_schema", json_schema=schema)}
         # No native structured output: ask for it in the system prompt and parse the answer.
@@ -234,8 +234,8 @@ class LLMNode(Node[LLMData]):
         )
         if messages and messages[0].role == "system":
             first = messages[0]
-            return [Message.system(first.text() + "\n\n" + instruction), *messages[1:]], {}
-        return [Message.system(instruction), *messages], {}
+            return [ChatMessage.system(first.text() + "\n\n" + instruction), *messages[1:]], {}
+        return [ChatMessage.system(instruction), *messages], {}
 
 
 def _jinja_value(value: Any) -> Any:

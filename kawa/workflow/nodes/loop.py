@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kawa.workflow.conditions import Condition, ConditionError, evaluate_conditions
 from kawa.workflow.errors import NodeError
-from kawa.workflow.events import LoopCompleted, LoopNext, LoopStarted
+from kawa.workflow.events import STOPPED_BY_USER, LoopCompleted, LoopNext, LoopStarted
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.nodes.container_events import ContainerEvents
+from kawa.workflow.outcome import LevelOutcome
 from kawa.workflow.runtime import NodeContext
 from kawa.workflow.variable_pool import MISSING, VariablePool
 
@@ -93,7 +94,7 @@ class LoopNode(Node[LoopData]):
                 if index + 1 < count:
                     events.next(index + 1, outputs)
         except asyncio.CancelledError:
-            events.complete("stopped", outputs=None, error="Stopped by user.", steps=rounds)
+            events.complete("stopped", outputs=None, error=STOPPED_BY_USER, steps=rounds)
             raise
         except Exception as exc:
             events.complete("failed", outputs=None, error=str(exc) or type(exc).__name__, steps=rounds)
@@ -154,6 +155,9 @@ class LoopEndNode(Node[NodeData]):
     node_type = "loop-end"
     data_model = NodeData
     runs_inline = True
+
+    def record_outcome(self, outputs: Mapping[str, Any], level: LevelOutcome) -> None:
+        level.loop_ended = True
 
     async def run(self, ctx: NodeContext) -> NodeResult:
         return NodeResult()

@@ -1,14 +1,13 @@
 """What the model-backed nodes (llm, question-classifier, parameter-extractor) share: their `model`, `memory` and
 `vision` data, conversation history, image files as model inputs, and one streamed model call.
 
-Conversation history comes from the runner (chatflow) as `NodeServices.extras["conversation_history"]`: a list of
-`kawa.models.Message` (user/assistant turns, oldest first) or an async callable `(limit_pairs) -> list[Message]`.
+Conversation history comes from the runner (chatflow) as `NodeServices.conversation_history`: the user/assistant
+turns (`kawa.models.ChatMessage`), oldest first.
 """
 
 from __future__ import annotations
 
 import base64
-import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import aclosing
@@ -17,9 +16,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kawa.models import ChatRequest, ChatResult, CompletionParams, ImagePart, Message, ModelRuntime, ToolCall, Usage
+from kawa.models import (
+    ChatCompletionRequest,
+    ChatMessage,
+    ChatResult,
+    CompletionParams,
+    ImagePart,
+    ToolCallAccumulator,
+    Usage,
+)
 from kawa.workflow.errors import NodeError
 from kawa.workflow.nodes.base import NodeUsage
+from kawa.workflow.ports import ChatModels
 from kawa.workflow.runtime import NodeContext
 from kawa.workflow.values import is_file
 
@@ -80,27 +88,19 @@ class ModelsUnavailable(NodeError):
     pass
 
 
-def runtime_of(ctx: NodeContext) -> ModelRuntime:
+def runtime_of(ctx: NodeContext) -> ChatModels:
     models = ctx.services.models
-    if not isinstance(models, ModelRuntime):
+    if models is None:
         raise ModelsUnavailable("No model runtime is available to this workflow.")
     return models
 
 
-async def history(ctx: NodeContext, memory: MemoryData | None) -> list[Message]:
+def history(ctx: NodeContext, memory: MemoryData | None) -> list[ChatMessage]:
     """The conversation so far, cut to the memory window (pairs of turns), when the runner provides one."""
     if memory is None:
         return []
-    source = ctx.services.extras.get("conversation_history")
     pairs = memory.window.size if memory.window.enabled and memory.window.size else MAX_HISTORY_MESSAGES
-    if source is None:
-        return []
-    if callable(source):
-        result = source(pairs)
-        messages = list(await result if inspect.isawaitable(result) else result)
-    else:
-        messages = list(source)
-    messages = [m for m in messages if isinstance(m, Message) and m.role in ("user", "assistant")]
+    messages = [m for m in ctx.services.conversation_history if m.role in ("user", "assistant")]
     return messages[-2 * pairs :]
 
 
@@ -133,7 +133,7 @@ async def _image_url(ctx: NodeContext, file: Mapping[str, Any]) -> str:
 async def call_model(
     ctx: NodeContext,
     model: ModelData,
-    messages: list[Message],
+    messages: list[ChatMessage],
     *,
     on_text: Callable[[str], None] | None = None,
     **request: Any,
@@ -141,9 +141,9 @@ async def call_model(
     """One streamed call. `on_text` sees each text delta as it arrives; provider reasoning arrives as text inside
     `<think>` tags, as Dify's providers present it."""
     runtime = runtime_of(ctx)
-    chat = ChatRequest(model=model.name, messages=messages, params=model.params(), **request)
+    chat = ChatCompletionRequest(model=model.name, messages=messages, params=model.params(), **request)
     text: list[str] = []
-    calls: dict[int, ToolCall] = {}
+    calls = ToolCallAccumulator()
     result = ChatResult()
     thinking = False
 
@@ -165,11 +165,7 @@ async def call_model(
                     thinking = False
                 if chunk.text:
                     forward(chunk.text)
-            for delta in chunk.tool_calls:
-                call = calls.setdefault(delta.index, ToolCall(id="", name="", arguments=""))
-                call.id = call.id or (delta.id or f"call_{delta.index}")
-                call.name = call.name or (delta.name or "")
-                call.arguments += delta.arguments
+            calls.add(chunk.tool_calls)
             if chunk.finish_reason:
                 result.finish_reason = chunk.finish_reason
             if chunk.usage is not None:
@@ -177,7 +173,7 @@ async def call_model(
     if thinking:
         forward("\n</think>")
     result.text = "".join(text)
-    result.tool_calls = [calls[i] for i in sorted(calls)]
+    result.tool_calls = calls.calls()
     return result
 
 
@@ -189,7 +185,7 @@ def usage_json(usage: Usage) -> dict[str, Any]:
     return usage.model_dump(mode="json")
 
 
-def prompts_for_saving(messages: Sequence[Message], mode: str) -> list[dict[str, Any]]:
+def prompts_for_saving(messages: Sequence[ChatMessage], mode: str) -> list[dict[str, Any]]:
     """`process_data.prompts` as Dify shows them: role, text and the files sent."""
     if mode == "completion":
         return [{"role": "user", "text": "\n".join(m.text() for m in messages), "files": []}]

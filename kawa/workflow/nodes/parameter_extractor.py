@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from kawa.models import Capability, Message, TextPart, ToolDefinition
+from kawa.models import Capability, ChatMessage, TextPart, ToolDefinition
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.nodes.model_call import (
     MemoryData,
@@ -103,8 +103,8 @@ class ParameterExtractorNode(Node[ParameterExtractorData]):
             + (f"\nInstructions: {instruction}" if instruction else "")
         )
         images = await image_parts(ctx, data.vision)
-        user = Message.user([*images, TextPart(text=query)] if images else query)
-        messages = [Message.system(system), *await history(ctx, data.memory), user]
+        user = ChatMessage.user([*images, TextPart(text=query)] if images else query)
+        messages = [ChatMessage.system(system), *history(ctx, data.memory), user]
         request: dict[str, Any] = {}
         if use_tool:
             request = {

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from kawa.models import Message, TextPart
+from kawa.models import ChatMessage, TextPart
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.nodes.model_call import (
     MemoryData,
@@ -68,8 +68,8 @@ class QuestionClassifierNode(Node[QuestionClassifierData]):
             categories=categories, instruction=f"Additional instructions: {instruction}" if instruction else ""
         ).strip()
         images = await image_parts(ctx, data.vision)
-        user: Message = Message.user([*images, TextPart(text=query)] if images else query)
-        messages = [Message.system(system), *await history(ctx, data.memory), user]
+        user: ChatMessage = ChatMessage.user([*images, TextPart(text=query)] if images else query)
+        messages = [ChatMessage.system(system), *history(ctx, data.memory), user]
         result = await call_model(ctx, data.model, messages)
         chosen = self._choose(result.text)
         return NodeResult(
