@@ -9,15 +9,29 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import threading
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 from kawa.errors import CompletionRequestError, ProviderNotInitialized
 from kawa.models.provider import Capability, ModelProvider
 from kawa.models.types import ChatChunk, ChatCompletionRequest, TokenCount
 
-_DONE = object()
+# What the generating thread hands the event loop: a chunk, the error that ended it, or None when it is done.
+_Handoff = ChatChunk | BaseException | None
+
+
+class _ChunkStream(Protocol):
+    def __iter__(self) -> Iterator[dict[str, Any]]: ...
+    def close(self) -> None: ...
+
+
+class _Llama(Protocol):
+    """What kawa uses of `llama_cpp.Llama`: token counts and streamed chat completions."""
+
+    def tokenize(self, text: bytes, add_bos: bool = ...) -> list[int]: ...
+    def create_chat_completion(self, messages: list[dict[str, str]], **kwargs: Any) -> _ChunkStream: ...
+    def close(self) -> None: ...
 
 
 def available() -> bool:
@@ -32,10 +46,10 @@ class LocalGGUFProvider(ModelProvider):
         self.model_path = Path(model_path)
         self._threads = threads
         self._context_size = context_size
-        self._llama: Any = None
+        self._llama: _Llama | None = None
         self._lock = threading.Lock()
 
-    def _loaded(self) -> Any:
+    def _loaded(self) -> _Llama:
         """Called with the lock held."""
         if self._llama is None:
             if not available():
@@ -46,16 +60,22 @@ class LocalGGUFProvider(ModelProvider):
                 raise ProviderNotInitialized(f"Provider {self.name}: the GGUF file {self.model_path.name} is missing.")
             from llama_cpp import Llama
 
-            self._llama = Llama(
-                model_path=str(self.model_path),
-                n_ctx=self._context_size,
-                n_threads=self._threads,
-                n_threads_batch=self._threads,
-                verbose=False,
+            # A cast: llama_cpp types messages as TypedDicts and returns a union over `stream`; kawa always streams.
+            self._llama = cast(
+                "_Llama",
+                Llama(
+                    model_path=str(self.model_path),
+                    n_ctx=self._context_size,
+                    n_threads=self._threads,
+                    n_threads_batch=self._threads,
+                    verbose=False,
+                ),
             )
         return self._llama
 
-    def _generate(self, request: ChatCompletionRequest, emit: Any, stop: threading.Event) -> None:
+    def _generate(
+        self, request: ChatCompletionRequest, emit: Callable[[_Handoff], None], stop: threading.Event
+    ) -> None:
         with self._lock:
             llama = self._loaded()
             messages = [{"role": m.role if m.role != "tool" else "user", "content": m.text()} for m in request.messages]
@@ -87,10 +107,10 @@ class LocalGGUFProvider(ModelProvider):
 
     async def chat_stream(self, request: ChatCompletionRequest) -> AsyncGenerator[ChatChunk, None]:
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
+        queue: asyncio.Queue[_Handoff] = asyncio.Queue()
         stop = threading.Event()
 
-        def emit(item: Any) -> None:
+        def emit(item: _Handoff) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
         def run() -> None:
@@ -99,13 +119,13 @@ class LocalGGUFProvider(ModelProvider):
             except BaseException as error:  # handed to the event loop, which raises it in the consumer
                 emit(error)
             finally:
-                emit(_DONE)
+                emit(None)
 
         worker = loop.run_in_executor(None, run)
         try:
             while True:
                 item = await queue.get()
-                if item is _DONE:
+                if item is None:
                     break
                 if isinstance(item, ProviderNotInitialized):
                     raise item

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 import openai
+from openai.types.chat import ChatCompletionChunk
 
 from kawa.errors import CompletionRequestError, KawaError
 from kawa.models.failures import error_for_status, mark_retryable
@@ -227,7 +228,7 @@ def _wire_message(message: ChatMessage) -> dict[str, Any]:
     return wire
 
 
-def _chunk_of(chunk: Any) -> ChatChunk:
+def _chunk_of(chunk: ChatCompletionChunk) -> ChatChunk:
     out = ChatChunk()
     if chunk.choices:
         choice = chunk.choices[0]

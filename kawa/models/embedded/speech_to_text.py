@@ -15,8 +15,9 @@ import io
 import os
 import shutil
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import BinaryIO, Literal, Protocol
 
 from kawa.models.types import Transcript
 
@@ -67,15 +68,35 @@ def assemble_base_model(cache_dir: Path) -> Path:
     return target
 
 
+class _Segment(Protocol):
+    @property
+    def text(self) -> str: ...
+
+
+class _TranscriptionInfo(Protocol):
+    @property
+    def language(self) -> str: ...
+    @property
+    def duration(self) -> float: ...
+
+
+class _WhisperModel(Protocol):
+    """What kawa uses of `faster_whisper.WhisperModel` (an untyped package)."""
+
+    def transcribe(
+        self, audio: BinaryIO, *, language: str | None, beam_size: int, vad_filter: bool
+    ) -> tuple[Iterable[_Segment], _TranscriptionInfo]: ...
+
+
 class WhisperTranscriber:
     def __init__(self, threads: int = 2, size: WhisperSize = "tiny.en", cache_dir: Path | None = None) -> None:
         self._threads = threads
         self.size = size
         self._cache_dir = cache_dir or Path.home() / ".cache" / "kawa"
-        self._model: Any = None
+        self._model: _WhisperModel | None = None
         self._lock = threading.Lock()
 
-    def _loaded(self) -> Any:
+    def _loaded(self) -> _WhisperModel:
         if self._model is None:
             from faster_whisper import WhisperModel
 

@@ -33,7 +33,7 @@ class _Library:
     every synthesis runs under its lock."""
 
     lock = threading.Lock()
-    handle: Any = None
+    handle: ctypes.CDLL | None = None
     sample_rate = 22050
     buffer: list[bytes] = []  # noqa: RUF012 - filled by the C callback, under `lock`
 
@@ -46,7 +46,7 @@ class _Library:
     callback = _SynthCallback(_collect)
 
     @classmethod
-    def loaded(cls) -> Any:
+    def loaded(cls) -> ctypes.CDLL:
         """Called with `lock` held."""
         if cls.handle is None:
             import espeakng_loader
