@@ -89,3 +89,23 @@ def test_a_message_refused_before_it_started_gives_its_slot_back(chat: httpx.Cli
     after = chat.post("/chat-messages", json=message("Hi"))
 
     assert after.status_code == 200, after.text
+
+
+def test_a_workflow_run_over_the_limit_is_429_while_another_runs(limited_server: RunningServer) -> None:
+    app = import_app(limited_server.settings, "workflow-slow.yml")
+    body = {"inputs": {"seconds": 0.5}, "user": "alice"}
+    with client_for(limited_server, app.api_key) as client:
+        first = client.send(
+            client.build_request("POST", "/workflows/run", json={**body, "response_mode": "streaming"}), stream=True
+        )
+        try:
+            events = iter_events(first)
+            assert next(events)["event"] == "workflow_started"
+
+            refused = client.post("/workflows/run", json=body)
+
+            assert refused.status_code == 429 and refused.json()["code"] == "too_many_requests"
+            assert list(events)[-1]["event"] == "workflow_finished"
+        finally:
+            first.close()
+        assert client.post("/workflows/run", json=body).status_code == 200
