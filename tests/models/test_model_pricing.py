@@ -23,6 +23,15 @@ def test_price_is_tokens_times_unit_times_unit_price_rounded_to_seven_places() -
     )
 
 
+def test_prices_written_as_numbers_are_exact_decimals_not_binary_floats() -> None:
+    price = ModelPrice.model_validate({"input": 0.15, "output": 0.6, "unit": 0.000001})
+    assert (price.input, price.output, price.unit) == (Decimal("0.15"), Decimal("0.6"), Decimal("0.000001"))
+    usage = PriceTable({"m": price}).usage("p", "m", TokenCount(prompt_tokens=3, completion_tokens=7))
+    assert all(isinstance(v, Decimal) for k, v in usage if "price" in k)
+    assert usage.total_price == Decimal("0.0000047")
+    assert usage.prompt_price == Decimal("0.0000005")  # 0.00000045 rounded half up to seven places
+
+
 def test_provider_specific_price_wins_over_the_model_wide_one() -> None:
     table = PriceTable({"gpt-4o": ModelPrice(input=Decimal("1")), "azure/gpt-4o": ModelPrice(input=Decimal("2"))})
     assert table.price_of("azure", "gpt-4o").input == Decimal("2")
