@@ -218,6 +218,15 @@ class GuardedClientFactory:
         )
 
 
-def guarded_client(allowed_targets: Iterable[str] = (), **options: Any) -> httpx.AsyncClient:
-    """One guarded client (see `GuardedClientFactory.__call__` for the options)."""
-    return GuardedClientFactory(allowed_targets)(**options)
+def guarded_client(
+    allowed_targets: Iterable[str] = (),
+    *,
+    verify: bool = True,
+    timeout: httpx.Timeout | float | None = 10.0,
+    follow_redirects: bool = True,
+    max_redirects: int = 5,
+) -> httpx.AsyncClient:
+    """One guarded client, built as `GuardedClientFactory(allowed_targets)(...)` builds it."""
+    return GuardedClientFactory(allowed_targets)(
+        verify=verify, timeout=timeout, follow_redirects=follow_redirects, max_redirects=max_redirects
+    )
