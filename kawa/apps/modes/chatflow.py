@@ -20,7 +20,7 @@ from kawa.apps.event_payloads import (
     workflow_started_data,
 )
 from kawa.apps.runners.published_workflow import GraphCache, environment_of
-from kawa.apps.runners.run_recorder import RunRecorder
+from kawa.apps.runners.run_recorder import SERVER_STOPPED, RunRecorder
 from kawa.apps.runners.turn import Turn
 from kawa.dsl.document import app_features
 from kawa.knowledge import retriever_resources_from_context
@@ -33,8 +33,6 @@ from kawa.workflow import events as ev
 from kawa.workflow.engine import WorkflowEngine
 from kawa.workflow.runtime import EngineLimits, NodeServices
 from kawa.workflow.system_variables import SystemVariables
-
-SERVER_STOPPED = "The server stopped while this run was in progress."
 
 
 def history_messages(turn: Turn) -> list[ChatMessage]:

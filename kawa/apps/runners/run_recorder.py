@@ -18,6 +18,8 @@ from kawa.store.tables import NodeExecution, WorkflowRun
 from kawa.workflow import events as ev
 
 FLUSH_INTERVAL_S = 0.5
+SERVER_STOPPED = "The server stopped while this run was in progress."
+"""The error of a run cut short by a shutdown (or an unexpected error of its runner)."""
 _NodeEvent = ev.NodeStarted | ev.ContainerStarted | ev.NodeFinished | ev.NodeRetry | ev.ContainerCompleted
 """The events that open or close a node execution row."""
 

@@ -27,7 +27,7 @@ from kawa.apps.event_payloads import (
 from kawa.apps.inputs.files import resolve_request_files
 from kawa.apps.inputs.form import validate_inputs
 from kawa.apps.runners.published_workflow import GraphCache, environment_of
-from kawa.apps.runners.run_recorder import RunRecorder
+from kawa.apps.runners.run_recorder import SERVER_STOPPED, RunRecorder
 from kawa.apps.runners.supervisor import TaskSupervisor
 from kawa.apps.runners.task_handle import TaskHandle
 from kawa.dsl.document import app_input_variables
@@ -45,7 +45,6 @@ from kawa.workflow.runtime import EngineLimits, NodeServices
 from kawa.workflow.system_variables import SystemVariables
 
 log = logging.getLogger("kawa.runs")
-SERVER_STOPPED = "The server stopped while this run was in progress."
 
 
 @dataclass(frozen=True)
