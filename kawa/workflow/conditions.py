@@ -7,8 +7,9 @@ short-circuit and/or. A selector that resolves to nothing compares as null.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import ge, gt, le, lt
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -145,57 +146,95 @@ def evaluate(operator: str, value: Any, expected: Any) -> bool:
     """Compare `value` (the variable) with `expected` (the condition's value) as Dify's condition processor does."""
     if isinstance(value, bool) and expected is not None and operator not in ("exists", "not exists"):
         expected = [_to_bool(e) for e in expected] if isinstance(expected, list) else _to_bool(expected)
-    match operator:
-        case "contains":
-            return bool(value) and expected in _sequence(value)
-        case "not contains":
-            return not value or expected not in _sequence(value)
-        case "start with":
-            return bool(value) and _string(value).startswith(str(expected))
-        case "end with":
-            return bool(value) and _string(value).endswith(str(expected))
-        case "is":
-            return value is not None and _string_or_bool(value) == expected
-        case "is not":
-            return value is not None and _string_or_bool(value) != expected
-        case "empty":
-            return not value
-        case "not empty":
-            return bool(value)
-        case "=" | "≠":
-            if value is None:
-                return False
-            equal = _number_or_bool(value) == _cast_like(value, expected)
-            return equal if operator == "=" else not equal
-        case ">" | "<" | "≥" | "≤":
-            if value is None:
-                return False
-            number = _number(value)
-            other = _cast_like(number, expected)
-            if operator == ">":
-                return bool(number > other)
-            if operator == "<":
-                return bool(number < other)
-            if operator == "≥":
-                return bool(number >= other)
-            return bool(number <= other)
-        case "null":
-            return value is None
-        case "not null":
-            return value is not None
-        case "in":
-            return bool(value) and value in _expected_list(expected)
-        case "not in":
-            return not value or value not in _expected_list(expected)
-        case "all of":
-            if not isinstance(expected, list):
-                raise ConditionError("Invalid expected value type: array")
-            return bool(value) and all(item in value for item in expected)
-        case "exists":
-            return value is not None
-        case "not exists":
-            return value is None
-    raise ConditionError(f"Unsupported operator: {operator}")
+    compare = _COMPARISONS.get(operator)
+    if compare is None:
+        raise ConditionError(f"Unsupported operator: {operator}")
+    return compare(value, expected)
+
+
+# -- one comparison per operator: text and sequences, presence, numbers, membership
+
+Comparison = Callable[[Any, Any], bool]
+
+
+def _contains(value: Any, expected: Any) -> bool:
+    return bool(value) and expected in _sequence(value)
+
+
+def _not_contains(value: Any, expected: Any) -> bool:
+    return not value or expected not in _sequence(value)
+
+
+def _starts_with(value: Any, expected: Any) -> bool:
+    return bool(value) and _string(value).startswith(str(expected))
+
+
+def _ends_with(value: Any, expected: Any) -> bool:
+    return bool(value) and _string(value).endswith(str(expected))
+
+
+def _is(value: Any, expected: Any) -> bool:
+    return value is not None and _string_or_bool(value) == expected
+
+
+def _is_not(value: Any, expected: Any) -> bool:
+    return value is not None and _string_or_bool(value) != expected
+
+
+def _equal(value: Any, expected: Any) -> bool:
+    return value is not None and _number_or_bool(value) == _cast_like(value, expected)
+
+
+def _not_equal(value: Any, expected: Any) -> bool:
+    return value is not None and not _equal(value, expected)
+
+
+def _ordered(test: Callable[[Any, Any], Any]) -> Comparison:
+    def compare(value: Any, expected: Any) -> bool:
+        if value is None:
+            return False
+        number = _number(value)
+        return bool(test(number, _cast_like(number, expected)))
+
+    return compare
+
+
+def _in(value: Any, expected: Any) -> bool:
+    return bool(value) and value in _expected_list(expected)
+
+
+def _not_in(value: Any, expected: Any) -> bool:
+    return not value or value not in _expected_list(expected)
+
+
+def _all_of(value: Any, expected: Any) -> bool:
+    wanted = _expected_list(expected)
+    return bool(value) and all(item in value for item in wanted)
+
+
+_COMPARISONS: Final[Mapping[str, Comparison]] = {
+    "contains": _contains,
+    "not contains": _not_contains,
+    "start with": _starts_with,
+    "end with": _ends_with,
+    "is": _is,
+    "is not": _is_not,
+    "empty": lambda value, _: not value,
+    "not empty": lambda value, _: bool(value),
+    "null": lambda value, _: value is None,
+    "not null": lambda value, _: value is not None,
+    "exists": lambda value, _: value is not None,
+    "not exists": lambda value, _: value is None,
+    "=": _equal,
+    "≠": _not_equal,
+    ">": _ordered(gt),
+    "<": _ordered(lt),
+    "≥": _ordered(ge),
+    "≤": _ordered(le),
+    "in": _in,
+    "not in": _not_in,
+    "all of": _all_of,
+}
 
 
 def _to_bool(value: Any) -> bool:

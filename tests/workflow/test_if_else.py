@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from workflow_dsl import edge, graph, node, run_graph
 
-from kawa.workflow.conditions import ConditionError, evaluate
+from kawa.workflow.conditions import OPERATORS, ConditionError, evaluate
 
 FILE_PDF = {
     "dify_model_identity": "__dify__file__",
@@ -131,6 +131,11 @@ def test_comparison_operator(operator: str, value: Any, expected: Any, result: b
 def test_operator_on_the_wrong_type_is_an_error(operator: str, value: Any, expected: Any) -> None:
     with pytest.raises(ConditionError):
         evaluate(operator, value, expected)
+
+
+@pytest.mark.parametrize("operator", sorted(OPERATORS))
+def test_every_known_operator_compares_without_an_unsupported_operator_error(operator: str) -> None:
+    assert isinstance(evaluate(operator, None, []), bool)
 
 
 def if_else_graph(cases: list[dict[str, Any]], **start_vars: Any) -> dict[str, Any]:
