@@ -153,9 +153,6 @@ class KnowledgeBase:
             retrieval_model=config.model_dump(mode="json"),
             embedding_model=embedding_model,
             embedding_model_provider=embedding_model_provider,
-            doc_form=None,
-            built_in_field_enabled=False,
-            enable_api=True,
         )
 
     async def delete_dataset(self, dataset_id: str) -> None:

@@ -45,9 +45,37 @@ class DatasetStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def create(self, **fields: Any) -> Dataset:
+    async def create(
+        self,
+        *,
+        name: str,
+        description: str,
+        indexing_technique: str | None,
+        permission: str,
+        provider: str,
+        retrieval_model: dict[str, Any],
+        embedding_model: str | None,
+        embedding_model_provider: str | None,
+    ) -> Dataset:
+        """A new dataset without documents (so without a `doc_form` yet); its name must be unique."""
         ts = now()
-        dataset = Dataset(id=new_id(), created_at=ts, updated_at=ts, index_revision=0, **fields)
+        dataset = Dataset(
+            id=new_id(),
+            name=name,
+            description=description,
+            indexing_technique=indexing_technique,
+            permission=permission,
+            provider=provider,
+            retrieval_model=retrieval_model,
+            embedding_model=embedding_model,
+            embedding_model_provider=embedding_model_provider,
+            doc_form=None,
+            built_in_field_enabled=False,
+            enable_api=True,
+            index_revision=0,
+            created_at=ts,
+            updated_at=ts,
+        )
         try:
             async with self.db.session() as session, session.begin():
                 if await session.scalar(sa.select(Dataset.id).where(Dataset.name == dataset.name)):
