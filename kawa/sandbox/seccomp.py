@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import platform
 import struct
 
@@ -291,14 +292,10 @@ def build_filter(own_pid: int, *, allow_exec: bool) -> bytes:
     return b"".join(prog)
 
 
-_LIBC: list[ctypes.CDLL] = []
-
-
+@functools.cache
 def _libc() -> ctypes.CDLL:
     # Loaded once, in the zygote: a forked child reuses it without another dlopen.
-    if not _LIBC:
-        _LIBC.append(ctypes.CDLL(None, use_errno=True))
-    return _LIBC[0]
+    return ctypes.CDLL(None, use_errno=True)
 
 
 class _SockFprog(ctypes.Structure):
