@@ -41,9 +41,6 @@ class ToolCallAccumulator:
             if delta.arguments:
                 call.arguments.append(delta.arguments)
 
-    def __bool__(self) -> bool:
-        return bool(self._calls)
-
     def calls(self) -> list[ToolCall]:
         """The calls assembled so far, by index."""
         return [

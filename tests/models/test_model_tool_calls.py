@@ -42,16 +42,13 @@ def test_a_call_without_id_is_named_after_its_index_and_without_arguments_gets_a
     assert calls.calls() == [ToolCall(id="call_2", name="now", arguments="{}")]
 
 
+def test_no_fragments_no_calls() -> None:
+    calls = ToolCallAccumulator()
+    calls.add([])
+    assert calls.calls() == [] and calls.arguments_text() == ""
+
+
 def test_arguments_text_is_the_raw_text_received() -> None:
     calls = ToolCallAccumulator()
     calls.add([ToolCallDelta(index=0, name="f", arguments='{"a": 1}'), ToolCallDelta(index=1, name="g")])
     assert calls.arguments_text() == '{"a": 1}'
-
-
-def test_an_accumulator_is_falsy_until_a_fragment_arrives() -> None:
-    calls = ToolCallAccumulator()
-    assert not calls and calls.calls() == []
-    calls.add([])
-    assert not calls
-    calls.add([ToolCallDelta(index=0, name="f")])
-    assert calls
