@@ -22,9 +22,5 @@ class NodeError(Exception):
     """
 
 
-class VariableNotFoundError(NodeError):
-    """A selector a node needs has no value in the variable pool."""
-
-
 class RunLimitExceeded(Exception):
     """A run went past one of `EngineLimits`; the run fails with this message."""

@@ -7,7 +7,7 @@ writes to a name that lives in an outer layer (conversation variables, loop vari
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from kawa.workflow.values import file_attribute, is_file
@@ -87,9 +87,6 @@ class VariablePool:
     def contains(self, selector: Sequence[str]) -> bool:
         return self.resolve(selector) is not MISSING
 
-    def node_values(self, node_id: str) -> Mapping[str, Any]:
-        return self._scope(node_id) or {}
-
     @property
     def conversation(self) -> Mapping[str, Any]:
         return self._root._values[CONVERSATION]
@@ -117,10 +114,6 @@ class VariablePool:
                 return
             pool = pool._parent
         self._values[node_id] = {name: value}
-
-    def set_many(self, node_id: str, items: Iterable[tuple[str, Any]]) -> None:
-        for name, value in items:
-            self.set((node_id, name), value)
 
 
 def _attribute(value: Any, key: str) -> Any:

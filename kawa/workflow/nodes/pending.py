@@ -1,4 +1,4 @@
-"""Placeholders for node types whose implementation lands later (model-backed nodes, sandbox/HTTP/file nodes).
+"""Placeholders for node types kawa does not implement yet (the `agent` node).
 
 They let DSL import accept such apps today; running one fails the node with a clear error. A real implementation
 replaces its placeholder in `nodes/__init__.py`.
@@ -12,17 +12,7 @@ from kawa.workflow.errors import NodeError
 from kawa.workflow.nodes.base import Node, NodeData, NodeResult
 from kawa.workflow.runtime import NodeContext
 
-PENDING_TYPES = (
-    "llm",
-    "knowledge-retrieval",
-    "question-classifier",
-    "parameter-extractor",
-    "agent",
-    "tool",
-    "code",
-    "http-request",
-    "document-extractor",
-)
+PENDING_TYPES = ("agent",)
 
 
 class NodeNotAvailable(NodeError):
