@@ -128,7 +128,7 @@ class ChatCompletionRequest(BaseModel):
 
 
 class ToolCallDelta(BaseModel):
-    """A fragment of a tool call in a stream; fragments with the same `index` concatenate."""
+    """A fragment of a tool call in a stream; `ToolCallAccumulator` (`kawa.models.tool_calls`) assembles them."""
 
     index: int = 0
     id: str | None = None
