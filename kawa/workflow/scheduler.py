@@ -424,10 +424,7 @@ class Scheduler:
                 raise RunLimitExceeded(
                     f"Maximum container depth exceeded: the limit is {self._state.limits.max_depth}."
                 )
-            if spec.type == "loop":
-                scope = Scope(depth, self._scope.iteration_id, self._scope.iteration_index, spec.id, index)
-            else:
-                scope = Scope(depth, spec.id, index, self._scope.loop_id, self._scope.loop_index)
+            scope = spec.node.child_scope(self._scope, index)
             steps_before = self._state.steps
             outcome = await Scheduler(subgraph, pool, self._state, scope).run()
             if outcome.error_type == "RunLimitExceeded":

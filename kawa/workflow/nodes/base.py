@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from kawa.workflow.outcome import LevelOutcome
-    from kawa.workflow.runtime import NodeContext
+    from kawa.workflow.runtime import NodeContext, Scope
     from kawa.workflow.template import Segment
 
 
@@ -156,6 +156,10 @@ class Node(Generic[DataT]):
 
     def record_outcome(self, outputs: Mapping[str, Any], level: LevelOutcome) -> None:
         """What this node's completion adds to the outcome of its level (end outputs, answers, loop end)."""
+
+    def child_scope(self, parent: Scope, index: int) -> Scope:
+        """Containers only: where run number `index` of the child graph runs (an iteration item, a loop round)."""
+        raise TypeError(f"a {self.node_type} node has no child graph")
 
     async def run(self, ctx: NodeContext) -> NodeResult:
         raise NotImplementedError

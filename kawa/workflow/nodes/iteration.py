@@ -5,6 +5,7 @@ sequentially or `parallel_nums` at a time. Children read `[iteration_id, "item"]
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import Field
@@ -13,7 +14,7 @@ from kawa.workflow.errors import NodeError
 from kawa.workflow.events import STOPPED_BY_USER, IterationCompleted, IterationNext, IterationStarted
 from kawa.workflow.nodes.base import Node, NodeData, NodeResult
 from kawa.workflow.nodes.container_events import ContainerEvents
-from kawa.workflow.runtime import NodeContext
+from kawa.workflow.runtime import NodeContext, Scope
 from kawa.workflow.variable_pool import MISSING
 
 
@@ -39,6 +40,9 @@ class IterationNode(Node[IterationData]):
     data_model = IterationData
     emits_node_events = False
     is_container = True
+
+    def child_scope(self, parent: Scope, index: int) -> Scope:
+        return replace(parent, depth=parent.depth + 1, iteration_id=self.id, iteration_index=index)
 
     async def run(self, ctx: NodeContext) -> NodeResult:
         events = ContainerEvents(ctx, self.node_type, self.title, (IterationStarted, IterationNext, IterationCompleted))

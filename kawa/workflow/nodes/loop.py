@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +18,7 @@ from kawa.workflow.events import STOPPED_BY_USER, LoopCompleted, LoopNext, LoopS
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.nodes.container_events import ContainerEvents
 from kawa.workflow.outcome import LevelOutcome
-from kawa.workflow.runtime import NodeContext
+from kawa.workflow.runtime import NodeContext, Scope
 from kawa.workflow.variable_pool import MISSING, VariablePool
 
 
@@ -56,6 +57,9 @@ class LoopNode(Node[LoopData]):
             if variable.label in labels:
                 raise NodeConfigError(f"loop_variables[{i}].label", f"duplicate loop variable '{variable.label}'")
             labels.add(variable.label)
+
+    def child_scope(self, parent: Scope, index: int) -> Scope:
+        return replace(parent, depth=parent.depth + 1, loop_id=self.id, loop_index=index)
 
     def extra_selectors(self) -> Iterator[tuple[str, Sequence[str]]]:
         for i, variable in enumerate(self.data.loop_variables):
