@@ -20,9 +20,10 @@ from kawa.knowledge.chunking import ProcessRule, chunk_document
 from kawa.knowledge.settings import KnowledgeSettings
 from kawa.models.pricing import estimate_tokens
 from kawa.models.registry import ModelRuntime
+from kawa.store.chunk_rows import new_child, new_segment
 from kawa.store.clock import now
 from kawa.store.datasets import DatasetStore
-from kawa.store.documents import DocumentStore, new_child, new_segment
+from kawa.store.documents import DocumentStore
 from kawa.store.knowledge_tables import ChildChunk, Dataset, DatasetDocument, DocumentSegment
 
 log = logging.getLogger("kawa.knowledge")

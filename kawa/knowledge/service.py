@@ -21,10 +21,11 @@ from kawa.knowledge.settings import KnowledgeSettings
 from kawa.knowledge.types import RetrievalConfig, RetrievedSegment, own_config
 from kawa.models.pricing import estimate_tokens
 from kawa.models.registry import ModelRuntime
+from kawa.store.chunk_rows import new_child, new_segment, text_hash
 from kawa.store.clock import new_id, now
 from kawa.store.database import Database
 from kawa.store.datasets import DatasetStore
-from kawa.store.documents import IN_PROGRESS, DocumentStore, new_child, new_segment, text_hash
+from kawa.store.documents import IN_PROGRESS, DocumentStore
 from kawa.store.knowledge_tables import ChildChunk, Dataset, DatasetDocument, DocumentSegment
 from kawa.store.search_rows import SearchRows
 
