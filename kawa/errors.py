@@ -14,6 +14,8 @@ class KawaError(Exception):
     code: str = "unknown"
     status: int = 500
     default_message: str = "Internal Server Error, please contact support."
+    # May the same call succeed if tried again (an upstream's 429/5xx, a timeout)? Model calls retry on it.
+    retryable: bool = False
 
     def __init__(self, message: str | None = None, *, code: str | None = None, status: int | None = None) -> None:
         self.message = message if message is not None else self.default_message
