@@ -9,27 +9,17 @@ node class (`Node.record_outcome`).
 from __future__ import annotations
 
 import asyncio
-import time
-import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
 from kawa.workflow.errors import RunLimitExceeded
-from kawa.workflow.events import (
-    STOPPED_BY_USER,
-    EngineEvent,
-    NodeFinished,
-    NodeRetry,
-    NodeStarted,
-    NodeStatus,
-    RunStatus,
-    TextChunk,
-)
+from kawa.workflow.events import STOPPED_BY_USER, EngineEvent, NodeStatus, RunStatus, TextChunk
 from kawa.workflow.graph import Graph, NodeSpec
 from kawa.workflow.mailbox import Mailbox
+from kawa.workflow.node_execution import NodeExecution
 from kawa.workflow.node_failure import error_outputs, error_text
 from kawa.workflow.nodes.base import NodeResult
 from kawa.workflow.outcome import LevelOutcome
@@ -58,19 +48,6 @@ class RunState:
     cancel_reason: str | None = None
 
 
-class _Execution:
-    __slots__ = ("created_at", "id", "index", "predecessor", "spec", "started", "task")
-
-    def __init__(self, spec: NodeSpec, index: int, predecessor: str | None) -> None:
-        self.spec = spec
-        self.id = str(uuid.uuid4())
-        self.index = index
-        self.predecessor = predecessor
-        self.created_at = time.time()
-        self.started = time.perf_counter()
-        self.task: asyncio.Task[None] | None = None
-
-
 # -- the scheduler's inbox
 
 
@@ -78,7 +55,7 @@ class _Execution:
 class _NodeDone:
     """A node task ended: with a result, or with the error it raised."""
 
-    execution: _Execution
+    execution: NodeExecution
     result: NodeResult | None
     error: BaseException | None
 
@@ -112,9 +89,9 @@ class Scheduler:
         self._state = state
         self._scope = scope
         self._inbox: Mailbox[_Message] = Mailbox()
-        self._running: dict[str, _Execution] = {}
+        self._running: dict[str, NodeExecution] = {}
         # Ready nodes that run in the scheduler's own task (no I/O, no retry): no task, no mailbox round trip.
-        self._inline: deque[tuple[_Execution, NodeContext]] = deque()
+        self._inline: deque[tuple[NodeExecution, NodeContext]] = deque()
         self._inline_streak = 0
         self._edges = EdgeState.initial(graph.in_edges)
         self._outcome = LevelOutcome()
@@ -204,7 +181,7 @@ class Scheduler:
         for execution in list(self._running.values()):
             del self._running[execution.spec.id]
             if execution.spec.node.emits_node_events:
-                self._emit_finished(execution, "stopped", None, None, self._state.cancel_reason or "Cancelled.", None)
+                self._state.emit(execution.finished_event("stopped", error=self._state.cancel_reason or "Cancelled."))
 
     # -- launching
 
@@ -220,24 +197,10 @@ class Scheduler:
             return
         spec = self._graph.nodes[node_id]
         state.node_index += 1
-        execution = _Execution(spec, state.node_index, predecessor)
         scope = self._scope
+        execution = NodeExecution(spec, state.node_index, predecessor, scope)
         if spec.node.emits_node_events:
-            state.emit(
-                NodeStarted(
-                    id=execution.id,
-                    node_id=node_id,
-                    node_type=spec.type,
-                    title=spec.title,
-                    index=execution.index,
-                    predecessor_node_id=predecessor,
-                    created_at=execution.created_at,
-                    iteration_id=scope.iteration_id,
-                    iteration_index=scope.iteration_index,
-                    loop_id=scope.loop_id,
-                    loop_index=scope.loop_index,
-                )
-            )
+            state.emit(execution.started_event())
         ctx = NodeContext(
             node_id=node_id,
             execution_id=execution.id,
@@ -260,7 +223,7 @@ class Scheduler:
         if self._coordinator is not None:
             self._inbox.put(_TextDelta(node_id, variable, delta))
 
-    async def _execute(self, execution: _Execution, ctx: NodeContext) -> None:
+    async def _execute(self, execution: NodeExecution, ctx: NodeContext) -> None:
         node = execution.spec.node
         retry = node.data.retry_config
         attempt = 0
@@ -273,7 +236,7 @@ class Scheduler:
             except Exception as exc:
                 if retry.retry_enabled and attempt < retry.max_retries:
                     attempt += 1
-                    self._emit_retry(execution, exc, attempt)
+                    self._state.emit(execution.retry_event(exc, attempt))
                     if retry.retry_interval > 0:
                         await asyncio.sleep(retry.retry_interval / 1000)
                     continue
@@ -285,7 +248,7 @@ class Scheduler:
     # -- completion
 
     def _finish(
-        self, execution: _Execution, result: NodeResult | None, error: BaseException | None, *, follow_edges: bool
+        self, execution: NodeExecution, result: NodeResult | None, error: BaseException | None, *, follow_edges: bool
     ) -> None:
         spec = execution.spec
         del self._running[spec.id]
@@ -296,7 +259,7 @@ class Scheduler:
             message, error_type = error_text(error), type(error).__name__
             if isinstance(error, RunLimitExceeded) or strategy not in ("default-value", "fail-branch"):
                 if node.emits_node_events:
-                    self._emit_finished(execution, "failed", None, None, message, None)
+                    self._state.emit(execution.finished_event("failed", error=message))
                 self._set_failure("failed", message, error_type)
                 return
             self._state.exceptions_count += 1
@@ -323,7 +286,16 @@ class Scheduler:
                     self._outcome.total_tokens += int(result.metadata.get("total_tokens") or 0)
         self._pool.set_outputs(spec.id, outputs)
         if node.emits_node_events:
-            self._emit_finished(execution, status, inputs, process_data, error_message, outputs, metadata)
+            self._state.emit(
+                execution.finished_event(
+                    status,
+                    inputs=inputs,
+                    process_data=process_data,
+                    outputs=outputs,
+                    error=error_message,
+                    metadata=metadata,
+                )
+            )
         node.record_outcome(outputs, self._outcome)
         text_output = node.text_output
         if text_output is not None and self._coordinator is None and outputs.get(text_output):
@@ -346,72 +318,6 @@ class Scheduler:
             if self._outcome.status != "succeeded":
                 return
             self._launch(target, predecessor[target])
-
-    # -- events
-
-    def _emit_finished(
-        self,
-        execution: _Execution,
-        status: NodeStatus,
-        inputs: Mapping[str, Any] | None,
-        process_data: Mapping[str, Any] | None,
-        error: str | None,
-        outputs: Mapping[str, Any] | None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        spec, scope = execution.spec, self._scope
-        if scope.iteration_id is not None or scope.loop_id is not None:
-            metadata = dict(metadata or {})
-            if scope.iteration_id is not None:
-                metadata.update(iteration_id=scope.iteration_id, iteration_index=scope.iteration_index)
-            if scope.loop_id is not None:
-                metadata.update(loop_id=scope.loop_id, loop_index=scope.loop_index)
-        self._state.emit(
-            NodeFinished(
-                id=execution.id,
-                node_id=spec.id,
-                node_type=spec.type,
-                title=spec.title,
-                index=execution.index,
-                predecessor_node_id=execution.predecessor,
-                created_at=execution.created_at,
-                status=status,
-                inputs=inputs,
-                process_data=process_data,
-                outputs=outputs,
-                error=error,
-                elapsed_time=time.perf_counter() - execution.started,
-                execution_metadata=metadata or None,
-                finished_at=time.time(),
-                iteration_id=scope.iteration_id,
-                iteration_index=scope.iteration_index,
-                loop_id=scope.loop_id,
-                loop_index=scope.loop_index,
-            )
-        )
-
-    def _emit_retry(self, execution: _Execution, error: BaseException, attempt: int) -> None:
-        spec, scope = execution.spec, self._scope
-        self._state.emit(
-            NodeRetry(
-                id=execution.id,
-                node_id=spec.id,
-                node_type=spec.type,
-                title=spec.title,
-                index=execution.index,
-                predecessor_node_id=execution.predecessor,
-                created_at=execution.created_at,
-                inputs=None,
-                error=error_text(error),
-                retry_index=attempt,
-                elapsed_time=time.perf_counter() - execution.started,
-                finished_at=time.time(),
-                iteration_id=scope.iteration_id,
-                iteration_index=scope.iteration_index,
-                loop_id=scope.loop_id,
-                loop_index=scope.loop_index,
-            )
-        )
 
     # -- containers
 
@@ -441,7 +347,7 @@ class Scheduler:
         return run_subgraph
 
 
-def _checked(result: object, execution: _Execution) -> NodeResult:
+def _checked(result: object, execution: NodeExecution) -> NodeResult:
     if not isinstance(result, NodeResult):
         raise TypeError(
             f"node {execution.spec.id} ({execution.spec.type}) returned {type(result).__name__}, not a NodeResult"
