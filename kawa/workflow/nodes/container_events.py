@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
-from kawa.workflow.events import ContainerCompleted, ContainerNext, ContainerStarted, EngineEvent, NodeStatus
+from kawa.workflow.events import (
+    IterationCompleted,
+    IterationNext,
+    IterationStarted,
+    LoopCompleted,
+    LoopNext,
+    LoopStarted,
+    NodeStatus,
+)
 from kawa.workflow.runtime import NodeContext
 
 
@@ -31,12 +39,15 @@ class ContainerEvents:
         ctx: NodeContext,
         node_type: str,
         title: str,
-        kinds: tuple[type[ContainerStarted], type[ContainerNext], type[ContainerCompleted]],
+        kinds: tuple[type[IterationStarted], type[IterationNext], type[IterationCompleted]]
+        | tuple[type[LoopStarted], type[LoopNext], type[LoopCompleted]],
     ) -> None:
         self._ctx = ctx
         self.node_type = node_type
         self.title = title
-        self._started, self._next, self._completed = kinds
+        self._started: type[IterationStarted | LoopStarted] = kinds[0]
+        self._next: type[IterationNext | LoopNext] = kinds[1]
+        self._completed: type[IterationCompleted | LoopCompleted] = kinds[2]
         self.created_at = time.time()
         self.started = time.perf_counter()
         self.inputs: Mapping[str, Any] = {}
@@ -46,22 +57,19 @@ class ContainerEvents:
         ctx, scope = self._ctx, self._ctx.scope
         self.inputs = inputs
         ctx.emit(
-            cast(
-                EngineEvent,
-                self._started(
-                    id=ctx.execution_id,
-                    node_id=ctx.node_id,
-                    node_type=self.node_type,
-                    title=self.title,
-                    created_at=self.created_at,
-                    inputs=inputs,
-                    metadata=metadata,
-                    predecessor_node_id=ctx.predecessor_node_id,
-                    iteration_id=scope.iteration_id,
-                    iteration_index=scope.iteration_index,
-                    loop_id=scope.loop_id,
-                    loop_index=scope.loop_index,
-                ),
+            self._started(
+                id=ctx.execution_id,
+                node_id=ctx.node_id,
+                node_type=self.node_type,
+                title=self.title,
+                created_at=self.created_at,
+                inputs=inputs,
+                metadata=metadata,
+                predecessor_node_id=ctx.predecessor_node_id,
+                iteration_id=scope.iteration_id,
+                iteration_index=scope.iteration_index,
+                loop_id=scope.loop_id,
+                loop_index=scope.loop_index,
             )
         )
 
@@ -76,33 +84,30 @@ class ContainerEvents:
             created_at=time.time(),
             pre_output=pre_output,
         )
-        ctx.emit(cast(EngineEvent, event))
+        ctx.emit(event)
 
     def complete(self, status: NodeStatus, *, outputs: Mapping[str, Any] | None, error: str | None, steps: int) -> None:
         ctx, scope = self._ctx, self._ctx.scope
         ctx.emit(
-            cast(
-                EngineEvent,
-                self._completed(
-                    id=ctx.execution_id,
-                    node_id=ctx.node_id,
-                    node_type=self.node_type,
-                    title=self.title,
-                    created_at=self.created_at,
-                    inputs=self.inputs,
-                    outputs=outputs,
-                    status=status,
-                    error=error,
-                    elapsed_time=time.perf_counter() - self.started,
-                    total_tokens=self.total_tokens,
-                    execution_metadata={"total_tokens": self.total_tokens},
-                    finished_at=time.time(),
-                    steps=steps,
-                    predecessor_node_id=ctx.predecessor_node_id,
-                    iteration_id=scope.iteration_id,
-                    iteration_index=scope.iteration_index,
-                    loop_id=scope.loop_id,
-                    loop_index=scope.loop_index,
-                ),
+            self._completed(
+                id=ctx.execution_id,
+                node_id=ctx.node_id,
+                node_type=self.node_type,
+                title=self.title,
+                created_at=self.created_at,
+                inputs=self.inputs,
+                outputs=outputs,
+                status=status,
+                error=error,
+                elapsed_time=time.perf_counter() - self.started,
+                total_tokens=self.total_tokens,
+                execution_metadata={"total_tokens": self.total_tokens},
+                finished_at=time.time(),
+                steps=steps,
+                predecessor_node_id=ctx.predecessor_node_id,
+                iteration_id=scope.iteration_id,
+                iteration_index=scope.iteration_index,
+                loop_id=scope.loop_id,
+                loop_index=scope.loop_index,
             )
         )
