@@ -1,7 +1,8 @@
 """What a node may use at run time: `NodeServices` (passed in by the runner), `EngineLimits`, and `NodeContext`.
 
 Nodes never import globals. Everything outside the variable pool that a node needs (HTTP, the code sandbox,
-uploaded files, models) arrives through `NodeServices`, built once by the app runner and shared by every run.
+files, models, knowledge search) arrives through `NodeServices` as the Protocols of `ports.py`, built once at
+start-up (`kawa.services.build_node_services`) and shared by every run.
 """
 
 from __future__ import annotations
