@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 import yaml
+from fakes.openai_server import FakeOpenAI, Scenario
 
 from kawa.apps.knowledge_search import KnowledgeBaseSearch
 from kawa.knowledge import RetrievalConfig, retriever_resources_from_context
 from kawa.knowledge.errors import MissingDataset
 from kawa.knowledge.references import chat_app_dataset_ids, dataset_references
 from kawa.knowledge.service import KnowledgeBase
+from kawa.models import ModelRuntime, ModelsSettings
 from kawa.services import Services, open_services
 from kawa.settings import Settings
 from kawa.workflow import NodeServices, WorkflowEngine, WorkflowFinished, compile_graph
@@ -158,6 +160,46 @@ async def test_single_retrieval_without_a_model_keeps_the_best_dataset(
     assert finished.status == "succeeded", finished.error
     names = {item["metadata"]["dataset_name"] for item in finished.outputs["result"]}
     assert names == {"ferries"}
+
+
+async def test_single_retrieval_searches_the_dataset_the_router_model_picks(
+    services: Services, datasets: dict[str, str]
+) -> None:
+    with FakeOpenAI() as fake:
+        fake.on_model("router", Scenario(text='{"number": 2}'))
+        models = ModelRuntime(
+            ModelsSettings.model_validate(
+                {
+                    "providers": {"openai": {"base_url": fake.base_url, "api_key": "sk-test"}},
+                    "max_retries": 0,
+                    "embedded": {"chat": False},
+                }
+            )
+        )
+        spec = _graph(
+            dataset_ids=[datasets["castles"], datasets["ferries"]],
+            retrieval_mode="single",
+            single_retrieval_config={"model": {"provider": "openai", "name": "router", "mode": "chat"}},
+        )
+        engine = WorkflowEngine(
+            compile_graph(spec),
+            services=NodeServices(knowledge=KnowledgeBaseSearch(services.knowledge), models=models),
+            limits=EngineLimits(),
+        )
+        try:
+            events = [
+                e
+                async for e in engine.run({"q": "What was Castle Varn built from?"}, {}, {}, set(), {}, asyncio.Event())
+            ]
+        finally:
+            await models.aclose()
+    finished = events[-1]
+    assert isinstance(finished, WorkflowFinished)
+    assert finished.status == "succeeded", finished.error
+    assert "Ferry timetables and fares" in str(fake.requests[-1].body["messages"][0]["content"])
+    names = {item["metadata"]["dataset_name"] for item in finished.outputs["result"]}
+    assert names == {"ferries"}  # the router's choice, although the castles dataset holds the answer
+    assert finished.total_tokens > 0
 
 
 async def test_manual_metadata_filter_takes_values_from_variables(services: Services, datasets: dict[str, str]) -> None:
