@@ -14,10 +14,14 @@ from typing import Any, Literal, Protocol, TypedDict
 import httpx
 
 from kawa.models import ChatChunk, ChatCompletionRequest, ResolvedModel
+from kawa.sandbox.settings import SandboxSettings
 
 
 class CodeRunner(Protocol):
-    """Runs a `code` node's `main` (a `kawa.sandbox.CodeSandbox`)."""
+    """Runs a `code` node's `main` (a `kawa.sandbox.CodeSandbox`); its settings' output limits apply to results."""
+
+    @property
+    def config(self) -> SandboxSettings: ...
 
     async def run(
         self, language: str, code: str, inputs: dict[str, Any], timeout_s: float | None = None

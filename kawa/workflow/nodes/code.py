@@ -1,7 +1,7 @@
 """The `code` node: runs the user's python3 or javascript `main` in the sandbox and checks its declared outputs.
 
 The sandbox arrives as `NodeServices.code_runner` (the `CodeRunner` seam: a `kawa.sandbox.CodeSandbox`); output
-limits come from the runner's `config.limits` when it has one (the sandbox's settings), else Dify's defaults.
+limits come from the runner's settings (`config.limits`, Dify's by default).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kawa.sandbox.outputs import OUTPUT_TYPES, OutputDeclaration, check_outputs
-from kawa.sandbox.settings import OutputLimits
 from kawa.workflow.errors import NodeError
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.runtime import NodeContext
@@ -63,7 +62,5 @@ class CodeNode(Node[CodeData]):
             raise SandboxNotConfigured("The code sandbox is not configured on this server.")
         inputs = {v.variable: ctx.pool.get(v.value_selector) for v in self.data.variables}
         result = await runner.run(self.data.code_language, self.data.code, inputs)
-        config = getattr(runner, "config", None)
-        limits = getattr(config, "limits", None)
-        outputs = check_outputs(result, self.data.outputs, limits if isinstance(limits, OutputLimits) else None)
+        outputs = check_outputs(result, self.data.outputs, runner.config.limits)
         return NodeResult(inputs=inputs, outputs=outputs)
