@@ -21,9 +21,10 @@ The API for app runners (`services.knowledge` is a `kawa.knowledge.service.Knowl
   context turns them into `retriever_resources` with `types.retriever_resources_from_context(items)`.
 
 Modules: `chunking` (process rules, splitting), `indexing` (background jobs), `index` (in-memory vector + BM25
-indexes), `retrieval` (search, fusion, rerank, filters), `service` (the facade), `wire` (Dify's JSON shapes),
-`references` (dataset ids inside app DSL). The rows are kawa.store's: `store.datasets`, `store.documents` and
-`store.search_rows` are the repositories, `store.knowledge_tables` the tables.
+indexes), `retrieval` (search, fusion, rerank, filters), `segment_editing` (segments written by hand), `service`
+(the facade), `wire` (Dify's JSON shapes), `references` (dataset ids inside app DSL). The rows are kawa.store's:
+`store.datasets`, `store.documents` and `store.search_rows` are the repositories, `store.chunk_rows` builds new
+chunk rows, `store.knowledge_tables` holds the tables.
 """
 
 from __future__ import annotations

@@ -11,31 +11,24 @@ from typing import Any
 
 from kawa.errors import InvalidParam
 from kawa.files.storage import FileStorage
-from kawa.knowledge.chunking import ProcessRule, Segmentation, parse_process_rule, split_text
-from kawa.knowledge.errors import DocumentIndexing, MissingDataset
+from kawa.knowledge.chunking import parse_process_rule
+from kawa.knowledge.errors import MissingDataset
 from kawa.knowledge.index import IndexCache
 from kawa.knowledge.indexing import Embedder, IndexingJobs, IndexingPipeline
 from kawa.knowledge.metadata_filter import MetadataConditions
 from kawa.knowledge.retrieval import Retriever
+from kawa.knowledge.segment_editing import SegmentEditor, ensure_editable
 from kawa.knowledge.settings import KnowledgeSettings
 from kawa.knowledge.types import RetrievalConfig, RetrievedSegment, own_config
-from kawa.models.pricing import estimate_tokens
 from kawa.models.registry import ModelRuntime
-from kawa.store.chunk_rows import new_child, new_segment, text_hash
 from kawa.store.clock import new_id, now
 from kawa.store.database import Database
 from kawa.store.datasets import DatasetStore
-from kawa.store.documents import IN_PROGRESS, DocumentStore
+from kawa.store.documents import DocumentStore
 from kawa.store.knowledge_tables import ChildChunk, Dataset, DatasetDocument, DocumentSegment
 from kawa.store.search_rows import SearchRows
 
 DOC_FORMS = ("text_model", "hierarchical_model", "qa_model")
-
-
-def ensure_editable(document: DatasetDocument) -> None:
-    """Documents being indexed cannot be edited (Dify's `document_indexing`)."""
-    if document.indexing_status in IN_PROGRESS:
-        raise DocumentIndexing()
 
 
 def new_batch() -> str:
@@ -64,6 +57,7 @@ class KnowledgeBase:
         self.documents = DocumentStore(db)
         self.embedder = Embedder(models, batch=settings.embedding_batch)
         self.indexes = IndexCache(SearchRows(db))
+        self.segments = SegmentEditor(self.datasets, self.documents, self.embedder)
         self.retriever = Retriever(self.datasets, self.documents, self.indexes, self.embedder, models)
         self.jobs = IndexingJobs.build(
             IndexingPipeline(self.documents, self.datasets, storage, self.embedder), settings, redis_url
@@ -331,107 +325,22 @@ class KnowledgeBase:
             await writer.abort()
             raise
 
-    # ---- segments -------------------------------------------------------------------------------------------------
+    # ---- segments written by hand (kawa.knowledge.segment_editing) -------------------------------------------------
 
     async def add_segments(
         self, dataset_id: str, document_id: str, items: list[dict[str, Any]]
     ) -> list[DocumentSegment]:
-        """Segments written by hand: embedded at once (as Dify does), searchable when this returns."""
-        dataset = await self.datasets.get(dataset_id)
-        document = await self.documents.get(dataset_id, document_id)
-        ensure_editable(document)
-        segments, children = [], []
-        for item in items:
-            content = str(item.get("content") or "").strip()
-            if not content:
-                raise InvalidParam("Content is empty")
-            if document.doc_form == "qa_model" and not item.get("answer"):
-                raise InvalidParam("Answer is required")
-            segment = new_segment(
-                document,
-                0,
-                content,
-                answer=item.get("answer") or None,
-                keywords=item.get("keywords"),
-                tokens=estimate_tokens(content),
-                status="completed",
-            )
-            segment.completed_at = now()
-            segments.append(segment)
-            if document.doc_form == "hierarchical_model":
-                children.extend(self._auto_children(document, segment))
-        await self._embed_rows(dataset, document.doc_form, segments, children)
-        await self.documents.add_segments(document, segments, children)
-        return segments
+        return await self.segments.add_segments(dataset_id, document_id, items)
 
     async def update_segment(
         self, dataset_id: str, document_id: str, segment_id: str, args: dict[str, Any]
     ) -> DocumentSegment:
-        dataset = await self.datasets.get(dataset_id)
-        document = await self.documents.get(dataset_id, document_id)
-        ensure_editable(document)
-        segment = await self.documents.segment(document_id, segment_id)
-        if "enabled" in args and args["enabled"] is not None:
-            segment.enabled = bool(args["enabled"])
-            segment.disabled_at = None if segment.enabled else now()
-        content = args.get("content")
-        changed = content is not None and (content != segment.content or args.get("answer") != segment.answer)
-        children: list[ChildChunk] | None = None
-        if content is not None:
-            segment.content = str(content)
-            segment.answer = args.get("answer") if args.get("answer") is not None else segment.answer
-            segment.word_count = len(segment.content) + len(segment.answer or "")
-            segment.tokens = estimate_tokens(segment.content)
-        if args.get("keywords") is not None:
-            segment.keywords = list(args["keywords"])
-        if changed or (document.doc_form == "hierarchical_model" and args.get("regenerate_child_chunks")):
-            if document.doc_form == "hierarchical_model":
-                children = self._auto_children(document, segment)
-            await self._embed_rows(dataset, document.doc_form, [segment] if changed else [], children or [])
-            segment.index_node_hash = text_hash(segment.content + (segment.answer or ""))
-        await self.documents.save_segment(segment, children)
-        return segment
+        return await self.segments.update_segment(dataset_id, document_id, segment_id, args)
 
     async def add_child_chunk(self, dataset_id: str, document_id: str, segment_id: str, content: str) -> ChildChunk:
-        dataset = await self.datasets.get(dataset_id)
-        await self.documents.get(dataset_id, document_id)
-        segment = await self.documents.segment(document_id, segment_id)
-        child = new_child(segment, 0, content, "customized")
-        await self._embed_rows(dataset, "hierarchical_model", [], [child])
-        await self.documents.save_child(child, new=True)
-        return child
+        return await self.segments.add_child_chunk(dataset_id, document_id, segment_id, content)
 
     async def update_child_chunk(
         self, dataset_id: str, document_id: str, segment_id: str, child_id: str, content: str
     ) -> ChildChunk:
-        dataset = await self.datasets.get(dataset_id)
-        await self.documents.get(dataset_id, document_id)
-        child = await self.documents.child(segment_id, child_id)
-        child.content, child.word_count, child.type = content, len(content), "customized"
-        await self._embed_rows(dataset, "hierarchical_model", [], [child])
-        await self.documents.save_child(child, new=False)
-        return child
-
-    def _auto_children(self, document: DatasetDocument, segment: DocumentSegment) -> list[ChildChunk]:
-        rule = ProcessRule.model_validate(document.process_rule).effective()
-        sub = rule.subchunk_segmentation or Segmentation(separator="\n", max_tokens=200, chunk_overlap=0)
-        return [
-            new_child(segment, i, text)
-            for i, text in enumerate(split_text(segment.content, sub) or [segment.content], start=1)
-        ]
-
-    async def _embed_rows(
-        self, dataset: Dataset, doc_form: str, segments: list[DocumentSegment], children: list[ChildChunk]
-    ) -> None:
-        if dataset.indexing_technique == "economy":
-            return
-        if doc_form == "hierarchical_model":
-            blobs, _ = await self.embedder.documents(dataset, [c.content for c in children])
-            for child, blob in zip(children, blobs, strict=True):
-                child.embedding = blob
-            return
-        blobs, _ = await self.embedder.documents(
-            dataset, [s.content + ("\n" + s.answer if s.answer else "") for s in segments]
-        )
-        for segment, blob in zip(segments, blobs, strict=True):
-            segment.embedding = blob
+        return await self.segments.update_child_chunk(dataset_id, document_id, segment_id, child_id, content)
