@@ -107,6 +107,16 @@ def test_delete_removes_the_app(env: dict[str, str | None]) -> None:
     assert kawa(env, "app", "delete", app_id, ok=False).exit_code == 1
 
 
+def test_each_invocation_reads_the_environment_it_is_given(tmp_path: Path) -> None:
+    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("KAWA_")}
+    first = {**unset, "KAWA_HOME": str(tmp_path / "first")}
+    second = {**unset, "KAWA_HOME": str(tmp_path / "second")}
+    app_id = json.loads(kawa(first, "app", "import", str(FIXTURES / "workflow-hello.yml"), "--json").stdout)["app_id"]
+    assert json.loads(kawa(second, "app", "list", "--json").stdout) == []
+    assert [a["id"] for a in json.loads(kawa(first, "app", "list", "--json").stdout)] == [app_id]
+    assert (tmp_path / "first" / "kawa.db").is_file() and (tmp_path / "second" / "kawa.db").is_file()
+
+
 def test_db_upgrade_is_idempotent(env: dict[str, str | None]) -> None:
     kawa(env, "db", "upgrade")
     assert "newest schema" in kawa(env, "db", "upgrade").stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -63,7 +64,7 @@ def app_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         apps = await stores.apps.list()
         rows = [{"id": a.id, "name": a.name, "mode": a.mode, "current_version_id": a.current_version_id} for a in apps]
         if as_json:
-            emit(rows, True, "")
+            typer.echo(json.dumps(rows))
             return
         for row in rows:
             typer.echo(f"{row['id']}  {row['mode']:<13} {row['name']}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -60,7 +61,7 @@ def key_list(
             for k in keys
         ]
         if as_json:
-            emit(rows, True, "")
+            typer.echo(json.dumps(rows))
             return
         for row in rows:
             state = "revoked" if row["revoked"] else "active"
