@@ -74,15 +74,3 @@ def resolve_tools(settings: tuple[AgentToolSettings, ...]) -> dict[str, AgentToo
         fixed = {k: v for k, v in item.parameters.items() if v not in (None, "")}
         tools[tool.name] = AgentTool(tool=tool, label=item.tool_label or tool.label, fixed=fixed)
     return tools
-
-
-def labels_of(names: list[str], tools: Mapping[str, AgentTool]) -> dict[str, dict[str, str]]:
-    labels = {}
-    for name in names:
-        label = tools[name].label if name in tools else name
-        labels[name] = {"en_US": label, "zh_Hans": label}
-    return labels
-
-
-def missing_tool_observation(name: str) -> str:
-    return f"there is no tool named {name}"

@@ -1,75 +1,25 @@
-"""The function-calling agent strategy: the model calls tools natively; each round is one agent thought, and the
-round without tool calls gives the answer. The last allowed round offers no tools, which forces an answer."""
+"""The function-calling strategy of agent-chat apps: the shared loop (`kawa.workflow.agent`) over the app's
+generation, its events relayed as pipeline events."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import uuid
 from collections.abc import AsyncGenerator, Mapping
-from contextlib import aclosing
-from dataclasses import replace
 
-from kawa.apps.modes.easy_ui.agent_tools import AgentTool, labels_of, missing_tool_observation
-from kawa.apps.modes.easy_ui.generation import Generation, finish_reason_of
-from kawa.apps.modes.easy_ui.pipeline_events import AgentThought, MessageDelta, PipelineEvent, PipelineFinished
-from kawa.models.types import ChatMessage, Usage
+from kawa.apps.modes.easy_ui.agent_tools import AgentTool
+from kawa.apps.modes.easy_ui.generation import Generation
+from kawa.apps.modes.easy_ui.pipeline_events import PipelineEvent, pipeline_events
+from kawa.models.types import ChatMessage
+from kawa.workflow.agent import run_function_calling as function_calling_loop
+from kawa.workflow.agent.steps import LoopControl
 
 
-async def run_function_calling(
+def run_function_calling(
     generation: Generation,
     messages: list[ChatMessage],
     tools: Mapping[str, AgentTool],
     max_iteration: int,
     stopped: asyncio.Event,
 ) -> AsyncGenerator[PipelineEvent, None]:
-    definitions = [tool.definition() for tool in tools.values()]
-    messages = list(messages)
-    usage = Usage()
-    answer = ""
-    finish_reason: str | None = None
-    for position in range(1, max_iteration + 2):
-        offered = definitions if position <= max_iteration else []
-        thought = AgentThought(id=str(uuid.uuid4()), position=position)
-        call = generation.call(messages, tools=offered)
-        announced = False
-        async with aclosing(call.stream()) as chunks:
-            async for chunk in chunks:
-                if not announced:
-                    announced = True
-                    yield thought
-                if chunk.text:
-                    answer += chunk.text
-                    yield MessageDelta(chunk.text)
-        usage = usage.plus(call.usage or Usage())
-        finish_reason = finish_reason_of(call, stopped.is_set())
-        # Calls the model makes when no tools were offered (the final round) are not run.
-        calls = [] if call.halted or not offered else call.tool_calls
-        names = [c.name for c in calls]
-        thought = AgentThought(
-            id=thought.id,
-            position=position,
-            thought=call.text,
-            tool=";".join(names),
-            tool_labels=labels_of(names, tools),
-            tool_input=json.dumps({c.name: c.parsed_arguments() for c in calls}, ensure_ascii=False) if calls else "",
-        )
-        yield thought
-        if not calls:
-            break
-        messages.append(ChatMessage.assistant(call.text, tool_calls=calls))
-        observations: dict[str, str] = {}
-        for tool_call in calls:
-            tool = tools.get(tool_call.name)
-            if tool is None:
-                result = missing_tool_observation(tool_call.name)
-            else:
-                result = await tool.invoke(tool_call.parsed_arguments())
-            observations[tool_call.name] = result
-            messages.append(ChatMessage.tool(tool_call.id, result, name=tool_call.name))
-        yield replace(thought, observation=json.dumps(observations, ensure_ascii=False))
-        if stopped.is_set() or generation.halt.is_set():
-            break
-    if stopped.is_set():
-        finish_reason = "stopped"
-    yield PipelineFinished(answer=answer, usage=usage, prompt_messages=messages, finish_reason=finish_reason)
+    control = LoopControl(stopped=stopped, halt=generation.halt)
+    return pipeline_events(function_calling_loop(generation.call, messages, tools, max_iteration, control))

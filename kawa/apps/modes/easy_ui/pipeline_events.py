@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
 
 from kawa.apps.modes.easy_ui.retrieval import RetrievedSegment
 from kawa.models.types import ChatMessage, Usage
+from kawa.workflow.agent.steps import AgentEvent, AgentFinished, AgentThought, MessageDelta
 
-
-@dataclass(frozen=True, slots=True)
-class MessageDelta:
-    """A piece of the answer (`message`, or `agent_message` in agent mode)."""
-
-    text: str
+__all__ = [
+    "AgentThought",
+    "MessageDelta",
+    "MessageReplace",
+    "PipelineEvent",
+    "PipelineFinished",
+    "RetrieverResources",
+    "pipeline_events",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,23 +27,6 @@ class MessageReplace:
 
     text: str
     reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class AgentThought:
-    """One agent step as it stands now; sent whenever the step is created or updated (same `id`).
-
-    `tool` names are joined by `;`, `tool_input` and `observation` are JSON objects keyed by tool name (as text),
-    `tool_labels` maps each tool name to its labels by language."""
-
-    id: str
-    position: int
-    thought: str = ""
-    tool: str = ""
-    tool_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    tool_input: str = ""
-    observation: str = ""
-    message_files: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +49,18 @@ class PipelineFinished:
 
 
 PipelineEvent = MessageDelta | MessageReplace | AgentThought | RetrieverResources | PipelineFinished
+
+
+async def pipeline_events(events: AsyncGenerator[AgentEvent, None]) -> AsyncGenerator[PipelineEvent, None]:
+    """An agent loop's events as pipeline events (its last one, `AgentFinished`, as `PipelineFinished`)."""
+    async with aclosing(events):
+        async for event in events:
+            if isinstance(event, AgentFinished):
+                yield PipelineFinished(
+                    answer=event.answer,
+                    usage=event.usage,
+                    prompt_messages=event.prompt_messages,
+                    finish_reason=event.finish_reason,
+                )
+            else:
+                yield event
