@@ -117,6 +117,15 @@ def test_each_invocation_reads_the_environment_it_is_given(tmp_path: Path) -> No
     assert (tmp_path / "first" / "kawa.db").is_file() and (tmp_path / "second" / "kawa.db").is_file()
 
 
+def test_the_quick_schema_check_knows_the_heads_alembic_knows() -> None:
+    # Commands skip Alembic when the database is at these revisions, so they must be exactly Alembic's heads.
+    from alembic.script import ScriptDirectory
+
+    from kawa.store.migrate import alembic_config, head_revisions
+
+    assert head_revisions() == set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 def test_db_upgrade_is_idempotent(env: dict[str, str | None]) -> None:
     kawa(env, "db", "upgrade")
     assert "newest schema" in kawa(env, "db", "upgrade").stdout
