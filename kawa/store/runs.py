@@ -154,7 +154,13 @@ class RunStore:
                 sa.update(App).where(App.id == run.app_id).values(run_count=App.run_count + 1).returning(App.run_count)
             )
             run.sequence_number = int(sequence or 0)
-            await conn.execute(sa.insert(_RUNS), [table_row(run, _RUNS)])
+            row = table_row(run, _RUNS)
+            await conn.execute(sa.insert(_RUNS), [row])
+        # The record now holds what the row holds (column defaults included): a later write of the whole record,
+        # e.g. a run failing before any node ran, must not write NULL into `total_tokens` and the like.
+        for key, value in row.items():
+            if getattr(run, key) is None:
+                setattr(run, key, value)
         return run.sequence_number
 
     async def save_nodes(self, new: list[NodeExecution], changed: list[NodeExecution]) -> None:
