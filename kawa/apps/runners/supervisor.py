@@ -18,10 +18,13 @@ from typing import Any, TypeVar
 from kawa.apps.runners.stop_channel import StopChannel, StopRequest
 from kawa.apps.runners.task_handle import TaskHandle
 from kawa.errors import TooManyRequests
+from kawa.net.reconnect import LinkState
 
 HandleT = TypeVar("HandleT", bound=TaskHandle)
 TaskWork = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 """What a supervised task does, given its stop event."""
+STOP_WAIT_S = 2.0
+"""How long a stop of another process's task waits for that task to end."""
 
 
 @dataclass
@@ -47,7 +50,7 @@ class TaskSupervisor:
         self._running: dict[str, RunningTask] = {}
         self._slots: Counter[str] = Counter()
         self._background: set[asyncio.Task[None]] = set()
-        self._channel = StopChannel(redis_url, self._stop_local)
+        self._channel = StopChannel(redis_url, self._stop_here_and_wait)
 
     async def start(self) -> None:
         """Start listening for stop requests of other processes (with Redis configured)."""
@@ -124,11 +127,27 @@ class TaskSupervisor:
         running.stop.set()
         return True
 
+    async def _stop_here_and_wait(self, request: StopRequest) -> bool:
+        """A stop request of another process: stop the task if it runs here and wait (bounded) for it to end."""
+        running = self._running.get(request.task_id)
+        if running is None or not self._stop_local(request):
+            return False
+        await running.handle.wait_done(STOP_WAIT_S)
+        return True
+
+    @property
+    def redis_link(self) -> LinkState | None:
+        """The stop channel's link to Redis (None without Redis): health reports read it."""
+        return self._channel.link
+
     async def request_stop(self, task_id: str, app_id: str, end_user_id: str) -> None:
-        """Stop the task wherever it runs. The caller has checked that this end user owns it."""
+        """Stop the task wherever it runs. The caller has checked that this end user owns it.
+
+        A task of another process is stopped through Redis, and this returns once that process says it has ended.
+        """
         request = StopRequest(task_id=task_id, app_id=app_id, end_user_id=end_user_id)
         if not self._stop_local(request):
-            await self._channel.publish(request)
+            await self._channel.stop_elsewhere(request, timeout=STOP_WAIT_S)
 
     async def wait_stopped(self, task_id: str, *, timeout: float) -> None:
         """Return once the task has ended, or after `timeout` s (e.g. when it runs in another process)."""
