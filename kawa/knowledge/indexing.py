@@ -8,15 +8,15 @@ delivered twice runs once. A failing document ends `error` with its message; the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from kawa.files.extract import extract_text
 from kawa.files.storage import FileStorage
 from kawa.knowledge.chunking import ProcessRule, chunk_document
+from kawa.knowledge.indexing_queue import IndexingQueue, InProcessQueue, RedisQueue
 from kawa.knowledge.settings import KnowledgeSettings
 from kawa.models.pricing import estimate_tokens
 from kawa.models.registry import ModelRuntime
@@ -27,7 +27,6 @@ from kawa.store.documents import DocumentStore
 from kawa.store.knowledge_tables import ChildChunk, Dataset, DatasetDocument, DocumentSegment
 
 log = logging.getLogger("kawa.knowledge")
-REDIS_QUEUE_KEY = "kawa:knowledge:indexing"
 
 
 class Embedder:
@@ -166,48 +165,6 @@ class IndexingPipeline:
         return tokens
 
 
-class IndexingQueue(Protocol):
-    async def put(self, document_id: str) -> None: ...
-    async def get(self) -> str: ...
-    async def close(self) -> None: ...
-
-
-class InProcessQueue:
-    def __init__(self) -> None:
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
-
-    async def put(self, document_id: str) -> None:
-        self._queue.put_nowait(document_id)
-
-    async def get(self) -> str:
-        return await self._queue.get()
-
-    async def close(self) -> None:
-        pass
-
-
-class RedisQueue:
-    """A Redis list shared by every kawa process; BLPOP hands each job to one worker."""
-
-    def __init__(self, url: str) -> None:
-        import redis.asyncio as redis
-
-        # Any: redis-py types every command as `Awaitable[T] | T` (one class for sync and async clients).
-        self._redis: Any = redis.Redis.from_url(url)
-
-    async def put(self, document_id: str) -> None:
-        await self._redis.rpush(REDIS_QUEUE_KEY, document_id)
-
-    async def get(self) -> str:
-        while True:
-            item = await self._redis.blpop([REDIS_QUEUE_KEY], timeout=5)
-            if item is not None:
-                return bytes(item[1]).decode()
-
-    async def close(self) -> None:
-        await self._redis.aclose()
-
-
 class IndexingJobs:
     """Workers that take document ids off the queue and run the pipeline. `start()` also re-queues documents a
     stopped process left unfinished (in-process queue) or still waiting (Redis queue)."""
@@ -271,6 +228,10 @@ class IndexingJobs:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # a worker that died must not fail the shutdown of everything else
+                log.exception("an indexing worker had failed")
         await self.queue.close()
