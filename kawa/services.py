@@ -20,8 +20,9 @@ from kawa.apps.runners.workflow_runner import WorkflowRunner
 from kawa.files.storage import FileStorage, build_storage
 from kawa.knowledge.service import KnowledgeBase
 from kawa.models.registry import ModelRuntime
-from kawa.net.ssrf import GuardedClientFactory
-from kawa.sandbox import CodeSandbox
+from kawa.net.egress_proxy import EgressProxy
+from kawa.net.ssrf import GuardedClientFactory, TargetPolicy
+from kawa.sandbox import CodeSandbox, ProxyEndpoint
 from kawa.settings import Settings
 from kawa.store.apps import AppStore
 from kawa.store.conversations import ConversationStore
@@ -68,13 +69,18 @@ async def build_node_services(
     warm: bool = False,
     knowledge: KnowledgeBase | None = None,
     file_saver: FileSaver | None = None,
+    tools: ToolCatalog | None = None,
 ) -> AsyncIterator[NodeServices]:
     """What workflow nodes may use: the code sandbox, SSRF-guarded HTTP, models, knowledge search, and where files
     they produce are kept (without `file_saver`, as in `kawa run`, such files are reported, not kept). Closed on exit.
 
     The sandbox starts its workers on first use, or at once with `warm` (the server does that).
     """
-    sandbox = CodeSandbox(settings.sandbox)
+    # Code nodes' HTTP(S) goes through this proxy, under the http-request node's SSRF policy.
+    egress = EgressProxy(TargetPolicy(settings.http_request.allowed_targets)) if settings.sandbox.network else None
+    if egress is not None:
+        await egress.start()
+    sandbox = CodeSandbox(settings.sandbox, proxy=ProxyEndpoint(egress.unix_path, egress.port) if egress else None)
     if warm:
         await sandbox.start()
     try:
@@ -84,9 +90,12 @@ async def build_node_services(
             file_saver=file_saver,
             models=models,
             knowledge=KnowledgeBaseSearch(knowledge) if knowledge is not None else None,
+            tools=tools,
         )
     finally:
         await sandbox.close()
+        if egress is not None:
+            await egress.close()
 
 
 @asynccontextmanager

@@ -152,6 +152,24 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return addresses
 
 
+async def checked_address(policy: TargetPolicy, host: str, port: int) -> IPAddress:
+    """Resolve `host` once and return the address to connect to, or raise `DestinationRefused` when any address
+    it stands for is not allowed (`httpx.ConnectError` when it stands for none). Callers connect to exactly this
+    address, so a later DNS answer cannot redirect them."""
+    addresses = await resolve(host, port)
+    if not addresses:
+        raise httpx.ConnectError(f"Host {host!r} has no address")
+    for address in addresses:
+        if not policy.allows(host, port, address):
+            reason = refusal_reason(address)
+            shown = host if str(address) == host else f"{host} ({address})"
+            raise DestinationRefused(
+                f"Refused to connect to {shown}: {reason} addresses are blocked to prevent SSRF. "
+                "Add the target to KAWA_HTTP_REQUEST__ALLOWED_TARGETS to allow it."
+            )
+    return addresses[0]
+
+
 class GuardedTransport(httpx.AsyncBaseTransport):
     """Checks and pins the destination of every request, then hands it to an ordinary httpx transport."""
 
@@ -165,20 +183,9 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         port = url.port or DEFAULT_PORTS.get(url.scheme, 80)
         timeout = (request.extensions.get("timeout") or {}).get("connect")
         try:
-            addresses = await asyncio.wait_for(resolve(host, port), timeout)
+            pinned = await asyncio.wait_for(checked_address(self.policy, host, port), timeout)
         except TimeoutError:
             raise httpx.ConnectTimeout(f"Resolving {host!r} timed out", request=request) from None
-        if not addresses:
-            raise httpx.ConnectError(f"Host {host!r} has no address", request=request)
-        for address in addresses:
-            if not self.policy.allows(host, port, address):
-                reason = refusal_reason(address)
-                shown = host if str(address) == host else f"{host} ({address})"
-                raise DestinationRefused(
-                    f"Refused to connect to {shown}: {reason} addresses are blocked to prevent SSRF. "
-                    "Add the target to KAWA_HTTP_REQUEST__ALLOWED_TARGETS to allow it."
-                )
-        pinned = addresses[0]
         extensions: dict[str, Any] = dict(request.extensions)
         if url.scheme == "https" and _canonical_ip(host.strip("[]")) is None:
             extensions["sni_hostname"] = host

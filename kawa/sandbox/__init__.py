@@ -5,10 +5,11 @@ How the isolation works, layer by layer (each worker reports the layers it has i
 1. **Clean process.** Workers start as `python -I -S worker_main.py` with an environment of `LANG` and `PATH`
    only: no `KAWA_*` variable, no secret, no site-packages; stdin/stdout carry the protocol, stderr is drained.
 2. **Namespaces and an empty root** (`confine.py`). As root (or, failing that, in a user namespace) the worker
-   unshares mount, network, IPC and UTS namespaces. The new network namespace has no interface but a down `lo`,
-   so nothing is reachable. The worker mounts a read-only tmpfs holding only bind mounts (read-only) of the
-   shared libraries and of the runtime (the python stdlib, site-packages hidden; or the node binary) at their own
-   paths, and chroots into it: /etc/passwd, /proc, the kawa tree and its data simply do not exist there.
+   unshares mount, network, IPC and UTS namespaces. The new network namespace has no interface but `lo`, so
+   nothing outside is reachable (see "Network" below). The worker mounts a read-only tmpfs holding only bind
+   mounts (read-only) of the shared libraries and of the runtime (the python stdlib, site-packages hidden, and the
+   sandbox's own package site; or the node binary) at their own paths, and chroots into it: /etc/passwd, /proc,
+   the kawa tree and its data simply do not exist there.
 3. **Another uid, no capabilities.** As root the worker then switches to a uid of its own (`sandbox_uid` + slot),
    dropping every capability, so `RLIMIT_NPROC` counts only its own tasks and no file of the server's uid is
    writable. A worker that stays uid 0 (inside a user namespace, or when the runtime is not reachable by another
@@ -28,6 +29,18 @@ How the isolation works, layer by layer (each worker reports the layers it has i
    addons) and each run gets a fresh V8 context whose global has a null prototype and holds no host object:
    no `require`, `process`, `fetch` or timers.
 
+Packages (`environment.py`): python3 code imports the stdlib plus a dedicated site of its own: `requests`,
+`httpx`, `jinja2` and `PySocks` copied from kawa's install, and the operator's `SandboxSettings.packages`
+(`kawa sandbox install`). The warm worker imports the default ones before it forks, so they cost a run nothing.
+
+Network (python3, when the server passes a `ProxyEndpoint`): code reaches HTTP(S) only through kawa's egress
+proxy (`kawa.net.egress_proxy`), which applies the http-request node's SSRF policy after DNS resolution.
+`HTTP(S)_PROXY` point at `127.0.0.1:<port>`. With namespaces, `lo` is up and a bridge process inside the namespace
+(`proxy_bridge.py`) relays that port to the proxy's unix socket, bound into the empty root: no other address
+exists. Without them, the port is the proxy's own. Either way seccomp lets a run create IPv4 TCP sockets only,
+Landlock (ABI 4+) lets it connect to that port only, and the audit hook to 127.0.0.1:<port> only; sockets stay
+refused outright when there is no proxy.
+
 Where namespaces are not allowed (a container without CAP_SYS_ADMIN, user namespaces disabled) layers 2-3 are
 skipped and reported missing; the others still refuse every attack the tests try
 (`tests/sandbox/test_sandbox_without_namespaces.py`). Any layer the kernel lacks is likewise skipped and absent
@@ -39,6 +52,8 @@ Memory: python children get `RLIMIT_AS`; node gets `--max-old-space-size` (a hea
 reports `CodeMemoryError` and replaces the worker).
 """
 
+from kawa.sandbox.egress import ProxyEndpoint
+from kawa.sandbox.environment import SandboxEnvironment
 from kawa.sandbox.errors import (
     CodeExecutionError,
     CodeMemoryError,
@@ -60,6 +75,8 @@ __all__ = [
     "OutputDeclaration",
     "OutputLimits",
     "OutputValidationError",
+    "ProxyEndpoint",
+    "SandboxEnvironment",
     "SandboxSettings",
     "SandboxUnavailableError",
     "check_outputs",

@@ -69,22 +69,35 @@ _REFUSED_PREFIXES = (
     "imaplib.",
     "nntplib.",
     "telnetlib.",
-    "http.client.",
-    "urllib.",
 )
+# Without network these fail early with a plain PermissionError; with the proxy they are how code reaches it.
+_REFUSED_WITHOUT_NETWORK = ("http.client.", "urllib.")
 _GUARDED_ATTRIBUTES = frozenset({"__code__", "__defaults__", "__kwdefaults__", "__closure__", "__globals__"})
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
-def install(readable_roots: Iterable[str]) -> None:
-    """Refuse processes, sockets, ctypes, writes, and reads outside `readable_roots` from now on."""
+_AF_INET = 2
+_SOCK_STREAM = 1
+_PROXY_HOSTS = ("127.0.0.1", b"127.0.0.1")
+_DIRECT_REFUSED = (
+    "direct network connections are not allowed in the code sandbox: use HTTP(S), which goes through "
+    "kawa's proxy (requests, httpx and urllib use it by default)"
+)
+
+
+def install(readable_roots: Iterable[str], proxy_port: int | None = None) -> None:
+    """Refuse processes, sockets, ctypes, writes, and reads outside `readable_roots` from now on.
+
+    With `proxy_port`, one kind of socket is allowed: IPv4 TCP to kawa's egress proxy at 127.0.0.1:`proxy_port`
+    (where `HTTP(S)_PROXY` points), so HTTP libraries work and every destination is the proxy's decision.
+    """
     roots = tuple(os.path.normpath(root) + os.sep for root in readable_roots)
 
     def hook(
         event: str,
         args: tuple[Any, ...],
         _refused: frozenset[str] = _REFUSED_EVENTS,
-        _prefixes: tuple[str, ...] = _REFUSED_PREFIXES,
+        _prefixes: tuple[str, ...] = _REFUSED_PREFIXES + (() if proxy_port else _REFUSED_WITHOUT_NETWORK),
         _guarded: frozenset[str] = _GUARDED_ATTRIBUTES,
         _roots: tuple[str, ...] = roots,
         _write_flags: int = _WRITE_FLAGS,
@@ -95,7 +108,20 @@ def install(readable_roots: Iterable[str]) -> None:
         _abspath: Any = os.path.abspath,
         _sep: str = os.sep,
         _error: type[Exception] = PermissionError,
+        _proxy: tuple[str, int] | None = ("127.0.0.1", proxy_port) if proxy_port else None,
+        _proxy_hosts: tuple[object, ...] = _PROXY_HOSTS,
+        _direct_refused: str = _DIRECT_REFUSED,
     ) -> None:
+        if _proxy is not None and event.startswith("socket."):
+            if (
+                (event == "socket.__new__" and args[1] == _AF_INET and args[2] & 0xF == _SOCK_STREAM)
+                or (event == "socket.connect" and args[1] == _proxy)
+                or (event == "socket.getaddrinfo" and args[0] in _proxy_hosts)
+            ):
+                return
+            if event in ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"):
+                raise _error(_direct_refused)
+            raise _error(f"{event} is not allowed in the code sandbox")
         if event in _refused or event.startswith(_prefixes):
             raise _error(f"{event} is not allowed in the code sandbox")
         if event == "object.__setattr__" and len(args) > 1 and args[1] in _guarded:

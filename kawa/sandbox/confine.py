@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import os
 import resource
+import socket
 import stat
+import struct
 from collections.abc import Iterable
 
 CLONE_NEWNS = 0x00020000
@@ -40,6 +43,7 @@ _SYS_LANDLOCK_ADD_RULE = 445
 _SYS_LANDLOCK_RESTRICT_SELF = 446
 _LANDLOCK_CREATE_RULESET_VERSION = 1
 _LANDLOCK_RULE_PATH_BENEATH = 1
+_LANDLOCK_RULE_NET_PORT = 2
 _FS_EXECUTE, _FS_READ_FILE, _FS_READ_DIR = 1 << 0, 1 << 2, 1 << 3
 # Every filesystem right each ABI version knows (v1: 13 rights, v2: +REFER, v3: +TRUNCATE, v5: +IOCTL_DEV).
 _FS_ALL_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15) - 1, 5: (1 << 16) - 1}
@@ -97,6 +101,17 @@ def enter_namespaces() -> str | None:
     return "userns"
 
 
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
+
+
+def loopback_up() -> None:
+    """Bring up `lo` in this (new) network namespace, where it starts down. Needs CAP_NET_ADMIN there."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        request = struct.pack("16sH14x", b"lo", 0)
+        (flags,) = struct.unpack_from("H", fcntl.ioctl(probe, _SIOCGIFFLAGS, request), 16)
+        fcntl.ioctl(probe, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
+
+
 def _mount_point(root: str, path: str, is_dir: bool) -> str:
     target = root + path
     if is_dir:
@@ -149,6 +164,10 @@ class _PathBeneathAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
+class _NetPortAttr(ctypes.Structure):
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64)]
+
+
 def landlock_abi() -> int:
     """The kernel's Landlock ABI version (0: none). Only asks; restricts nothing."""
     syscall = _libc.syscall
@@ -161,9 +180,10 @@ def landlock_abi() -> int:
     return max(abi, 0)
 
 
-def landlock(readable: Iterable[str]) -> int:
+def landlock(readable: Iterable[str], connect_ports: Iterable[int] = ()) -> int:
     """Restrict this process (and what it forks or executes) to reading `readable`: no other file may be opened,
-    nothing written, no TCP bound or connected (ABI 4+), no signal or abstract socket outside (ABI 6+).
+    nothing written, no TCP bound or connected but to `connect_ports` (ABI 4+), no signal or abstract socket
+    outside (ABI 6+).
 
     Needs no privilege. Returns the Landlock ABI version applied, 0 where the kernel has no Landlock.
     """
@@ -203,6 +223,11 @@ def landlock(readable: Iterable[str]) -> int:
                     raise OSError(ctypes.get_errno(), f"landlock_add_rule {path} failed")
             finally:
                 os.close(fd)
+        for port in connect_ports if abi >= 4 else ():
+            net_rule = _NetPortAttr(_NET_CONNECT_TCP, port)
+            rule_type = _LANDLOCK_RULE_NET_PORT
+            if syscall(_SYS_LANDLOCK_ADD_RULE, ruleset, rule_type, ctypes.byref(net_rule), ctypes.c_uint32(0)) != 0:
+                raise OSError(ctypes.get_errno(), f"landlock_add_rule port {port} failed")
         _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
         if syscall(_SYS_LANDLOCK_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) != 0:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")

@@ -11,12 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from kawa.sandbox import protocol
+from kawa.sandbox.egress import ProxyEndpoint
+from kawa.sandbox.environment import SandboxEnvironment
 from kawa.sandbox.errors import (
     CodeExecutionError,
     CodeMemoryError,
@@ -26,6 +30,8 @@ from kawa.sandbox.errors import (
 )
 from kawa.sandbox.settings import SandboxSettings
 from kawa.sandbox.worker import Worker, WorkerDied
+
+log = logging.getLogger("kawa.sandbox")
 
 Language = Literal["python3", "javascript"]
 LANGUAGES: tuple[Language, ...] = ("python3", "javascript")
@@ -52,10 +58,23 @@ class _LanguagePool:
 
 class CodeSandbox:
     """Runs python3 and javascript code nodes out of process. Use `async with CodeSandbox(config)`, or call
-    `start()`/`close()`; `run()` starts the pools on first use when `start()` was not called."""
+    `start()`/`close()`; `run()` starts the pools on first use when `start()` was not called.
 
-    def __init__(self, config: SandboxSettings | None = None) -> None:
+    python3 code imports the packages of `environment` (built, if need be, when the sandbox starts) and, given
+    `proxy` (and `config.network`), reaches HTTP(S) destinations through it; without a proxy it has no network.
+    """
+
+    def __init__(
+        self,
+        config: SandboxSettings | None = None,
+        *,
+        proxy: ProxyEndpoint | None = None,
+        environment: SandboxEnvironment | None = None,
+    ) -> None:
         self.config = config or SandboxSettings()
+        self.environment = environment or SandboxEnvironment.from_settings(self.config)
+        self.proxy = proxy if self.config.network else None
+        self._site: asyncio.Task[Path] | None = None
         self._pools: dict[str, _LanguagePool] = {}
         self._root: str | None = None
         self._start_lock = asyncio.Lock()
@@ -76,6 +95,9 @@ class CodeSandbox:
                 return
             self._closed = False
             self._root = tempfile.mkdtemp(prefix="kawa-sandbox-root-")
+            if self._site is None or (self._site.done() and not _succeeded(self._site)):
+                self._site = asyncio.create_task(self._prepare_environment())
+                self._site.add_done_callback(_succeeded)
             sizes = {"python3": self.config.python_workers, "javascript": self.config.javascript_workers}
             for language in LANGUAGES:
                 pool = _LanguagePool(language, max(sizes[language], 1))
@@ -116,6 +138,11 @@ class CodeSandbox:
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
+
+    async def _prepare_environment(self) -> Path:
+        if not self.environment.is_ready():
+            log.info("preparing the code sandbox's packages in %s", self.environment.path)
+        return await asyncio.to_thread(self.environment.prepare, log.info)
 
     def layers(self, language: Language) -> list[str]:
         """The isolation layers the last started worker of `language` reported as in effect."""
@@ -198,7 +225,17 @@ class CodeSandbox:
 
         async def start() -> Worker:
             assert self._root is not None
-            worker = await Worker.start(pool.language, self.config, root=self._root, uid=uid)
+            site: Path | None = None
+            if pool.language == "python3" and self._site is not None:
+                site = await asyncio.shield(self._site)
+            worker = await Worker.start(
+                pool.language,
+                self.config,
+                root=self._root,
+                uid=uid,
+                site=str(site) if site else None,
+                proxy=self.proxy if pool.language == "python3" else None,
+            )
             pool.layers = worker.layers
             if self._closed:
                 worker.kill()
@@ -240,6 +277,11 @@ class CodeSandbox:
         if kind == "output":
             raise OutputValidationError(message)
         raise CodeExecutionError(message)
+
+
+def _succeeded(task: asyncio.Task[Path]) -> bool:
+    """Whether a finished task returned (its exception counts as retrieved: `run` reports it)."""
+    return not task.cancelled() and task.exception() is None
 
 
 def _consume_exception(task: asyncio.Task[Worker]) -> None:

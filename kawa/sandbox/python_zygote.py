@@ -69,6 +69,9 @@ PRELOAD = (
     "calendar",
     "pprint",
 )
+# The packages code nodes get by default (`kawa.sandbox.environment`), imported before forking so that importing
+# them costs a run nothing. Operators' extra packages are not imported ahead: their import code runs confined.
+PRELOAD_PACKAGES = ("requests", "httpx", "jinja2", "socks")
 
 
 class Settings:
@@ -78,10 +81,12 @@ class Settings:
         self.max_output_bytes = int(spec["max_output_bytes"])
         self.readable_roots = tuple(readable_roots)
         self.own_uid = own_uid
+        proxy = spec.get("proxy")
+        self.proxy_port: int | None = int(proxy["port"]) if proxy else None
 
 
-def preload() -> None:
-    for name in PRELOAD:
+def preload(*, packages: bool) -> None:
+    for name in PRELOAD + (PRELOAD_PACKAGES if packages else ()):
         with contextlib.suppress(ImportError):
             __import__(name)
 
@@ -256,10 +261,10 @@ def _child(request_fd: int, out_fd: int, settings: Settings) -> None:
         max_tasks=64 if settings.own_uid else None,
     )
     if seccomp.supported():
-        seccomp.install(os.getpid(), allow_exec=False)
+        seccomp.install(os.getpid(), allow_exec=False, allow_tcp=settings.proxy_port is not None)
     sys.stdout = io.StringIO()
     sys.stderr = io.StringIO()
-    audit_hook.install(settings.readable_roots)
+    audit_hook.install(settings.readable_roots, settings.proxy_port)
     request = protocol.read_frame(request_fd)
     os.close(request_fd)
     if request is None:

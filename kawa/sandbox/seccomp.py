@@ -23,6 +23,7 @@ _LD_W_ABS = 0x20
 _JEQ_K = 0x15
 _JSET_K = 0x45
 _JGE_K = 0x35
+_AND_K = 0x54
 _RET_K = 0x06
 
 _RET_ALLOW = 0x7FFF0000
@@ -33,6 +34,9 @@ _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
 _CLONE_THREAD = 0x00010000
+_AF_INET = 2
+_SOCK_STREAM = 1
+_SOCK_TYPE_MASK = 0xF  # the rest of socket()'s type argument is SOCK_NONBLOCK / SOCK_CLOEXEC
 
 # Per architecture: audit arch and the syscall numbers the filter names (None: the arch has no such call).
 _ARCHES: dict[str, tuple[int, dict[str, int | None]]] = {
@@ -240,8 +244,12 @@ def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
     return struct.pack("=HBBI", code, jt, jf, k & 0xFFFFFFFF)
 
 
-def build_filter(own_pid: int, *, allow_exec: bool) -> bytes:
-    """The BPF program: refuse the calls above, threads but not processes, signals only to oneself."""
+def build_filter(own_pid: int, *, allow_exec: bool, allow_tcp: bool = False) -> bytes:
+    """The BPF program: refuse the calls above, threads but not processes, signals only to oneself.
+
+    With `allow_tcp` (code nodes with network through kawa's proxy), `socket()` may create IPv4 stream sockets
+    and nothing else: which addresses they reach is up to the network namespace and Landlock.
+    """
     audit_arch, numbers = _ARCHES[platform.machine()]
     eperm = _RET_ERRNO | errno.EPERM
     prog = [
@@ -253,6 +261,8 @@ def build_filter(own_pid: int, *, allow_exec: bool) -> bytes:
     if platform.machine() == "x86_64":  # the x32 ABI would renumber everything: refuse it outright
         prog += [_insn(_JGE_K, 0, 1, 0x40000000), _insn(_RET_K, 0, 0, eperm)]
     denied = list(_DENIED) + ([] if allow_exec else ["execve", "execveat"])
+    if allow_tcp:
+        denied.remove("socket")
     for name in denied:
         nr = numbers[name]
         if nr is not None:
@@ -268,6 +278,17 @@ def build_filter(own_pid: int, *, allow_exec: bool) -> bytes:
 
     allow = _insn(_RET_K, 0, 0, _RET_ALLOW)
     deny = _insn(_RET_K, 0, 0, eperm)
+    if allow_tcp:  # socket(AF_INET, SOCK_STREAM | flags, ...) only
+        prog += [
+            _insn(_JEQ_K, 0, 7, numbers["socket"] or 0),
+            arg_low(0),
+            _insn(_JEQ_K, 0, 4, _AF_INET),
+            arg_low(1),
+            _insn(_AND_K, 0, 0, _SOCK_TYPE_MASK),
+            _insn(_JEQ_K, 0, 1, _SOCK_STREAM),
+            allow,
+            deny,
+        ]
     # Argument loads below happen only on paths that end in a return, so the accumulator keeps `nr` otherwise.
     # clone: threads (CLONE_THREAD) only.
     prog += [
@@ -302,10 +323,10 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def install(own_pid: int, *, allow_exec: bool) -> None:
+def install(own_pid: int, *, allow_exec: bool, allow_tcp: bool = False) -> None:
     """Install the filter on the calling thread (and whatever it executes later). Raises OSError on failure."""
     libc = _libc()
-    program = build_filter(own_pid, allow_exec=allow_exec)
+    program = build_filter(own_pid, allow_exec=allow_exec, allow_tcp=allow_tcp)
     buffer = ctypes.create_string_buffer(program, len(program))
     fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p).value)
     if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:

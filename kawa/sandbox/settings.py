@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, Field
 
 
@@ -37,4 +39,17 @@ class SandboxSettings(BaseModel):
         description="First uid workers switch to when kawa runs as root (one uid per worker slot).",
     )
     namespaces: bool = Field(default=True, description="Use Linux namespaces and an empty root where allowed.")
+    packages: list[str] = Field(
+        default_factory=list,
+        description="Extra pip requirements python3 code nodes may import, besides requests, httpx, jinja2 and "
+        "PySocks (installed by `kawa sandbox install`, or at start when the list changes).",
+    )
+    environment_dir: Path | None = Field(
+        default=None,
+        description="Where the code sandbox's package environments are kept. Default: ~/.cache/kawa/sandbox.",
+    )
+    network: bool = Field(
+        default=True,
+        description="Let code nodes make HTTP(S) requests through kawa's proxy, under the http-request SSRF policy.",
+    )
     limits: OutputLimits = Field(default_factory=OutputLimits)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kawa.sandbox import protocol
+from kawa.sandbox.egress import ProxyEndpoint
 from kawa.sandbox.settings import SandboxSettings
 
 WORKER_MAIN = Path(__file__).with_name("worker_main.py")
@@ -40,7 +41,17 @@ class Worker:
         self._reaper: asyncio.Task[int] | None = None
 
     @classmethod
-    async def start(cls, language: str, config: SandboxSettings, *, root: str, uid: int | None) -> Worker:
+    async def start(
+        cls,
+        language: str,
+        config: SandboxSettings,
+        *,
+        root: str,
+        uid: int | None,
+        site: str | None = None,
+        proxy: ProxyEndpoint | None = None,
+    ) -> Worker:
+        """Start a worker; python3 workers may get a package `site` for `sys.path` and a `proxy` for HTTP(S)."""
         spec: dict[str, Any] = {
             "language": language,
             "memory_mb": config.memory_mb,
@@ -50,7 +61,13 @@ class Worker:
             "uid": uid,
             "namespaces": config.namespaces,
             "node": _which(config.node_path),
+            "site": site,
+            "proxy": {"socket": proxy.unix_path, "port": proxy.port} if proxy else None,
         }
+        env = dict(CLEAN_ENV)
+        if proxy is not None:  # the names requests, httpx and urllib read, in both spellings
+            for name in ("http_proxy", "https_proxy"):
+                env[name] = env[name.upper()] = proxy.url
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-I",
@@ -60,7 +77,7 @@ class Worker:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=CLEAN_ENV,
+            env=env,
             cwd="/",
             start_new_session=True,
             close_fds=True,

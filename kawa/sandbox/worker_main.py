@@ -7,19 +7,22 @@ modules from this directory, which is then dropped from `sys.path` (and is not v
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 if TYPE_CHECKING:  # the same modules, under the names the type checker knows
-    from kawa.sandbox import confine, python_zygote, seccomp
+    from kawa.sandbox import confine, proxy_bridge, python_zygote, seccomp
 else:
     import confine
+    import proxy_bridge
     import python_zygote
     import seccomp
 
@@ -42,26 +45,37 @@ def _library_paths() -> list[str]:
     return [path for path in paths if os.path.lexists(path)]
 
 
-def _landlock(layers: list[str], runtime_paths: list[str]) -> None:
-    """Landlock on top: only the libraries and the runtime are readable, no TCP, no signals out (where supported)."""
+def _landlock(layers: list[str], runtime_paths: list[str], connect_ports: Sequence[int] = ()) -> None:
+    """Landlock on top: only the libraries and the runtime are readable, no TCP (but to `connect_ports`), no
+    signals out (where supported)."""
     multiarch = f"{os.uname().machine}-linux-gnu"
     candidates = [f"/lib/{multiarch}", f"/usr/lib/{multiarch}", "/lib64", "/usr/lib64", *runtime_paths]
     paths = sorted({os.path.realpath(path) for path in candidates if os.path.exists(path)})
     try:
-        abi = confine.landlock(paths)
+        abi = confine.landlock(paths, connect_ports)
     except OSError:
         return
     if abi:
         layers.append(f"landlock(v{abi})")
 
 
-def _confine(spec: dict[str, Any], runtime_paths: list[str], hide: list[str]) -> tuple[list[str], bool]:
-    """Apply the OS layers that this machine allows; return their names and whether we run as our own uid."""
+def _confine(
+    spec: dict[str, Any], runtime_paths: list[str], hide: list[str], proxy_socket: str | None = None
+) -> tuple[list[str], bool, bool]:
+    """Apply the OS layers that this machine allows; return their names, whether we run as our own uid and whether
+    we have a network namespace of our own.
+
+    With `proxy_socket`, the namespace's `lo` is brought up and the socket's directory is bound into the empty
+    root, for the bridge to kawa's egress proxy (`proxy_bridge`).
+    """
     layers: list[str] = ["clean-environment"]
     namespaces = confine.enter_namespaces() if spec.get("namespaces", True) else None
     if namespaces:
-        layers += [f"namespaces({namespaces})", "no-network"]
-        confine.build_root(spec["root"], _library_paths() + runtime_paths, hide)
+        layers += [f"namespaces({namespaces})", "network-via-proxy" if proxy_socket else "no-network"]
+        if proxy_socket:
+            confine.loopback_up()
+        binds = [os.path.dirname(proxy_socket)] if proxy_socket else []
+        confine.build_root(spec["root"], _library_paths() + runtime_paths + binds, hide)
         layers.append("empty-root")
     own_uid = False
     uid = spec.get("uid")
@@ -75,17 +89,39 @@ def _confine(spec: dict[str, Any], runtime_paths: list[str], hide: list[str]) ->
         layers.append("no-capabilities")
     confine.set_parent_death_signal(signal.SIGKILL)
     os.chdir("/")
-    return layers, own_uid
+    return layers, own_uid, bool(namespaces)
+
+
+def _start_bridge(port: int, unix_path: str) -> None:
+    """Fork the bridge from loopback TCP in our network namespace to the proxy's unix socket."""
+    listener = proxy_bridge.listen(port)
+    if os.fork() == 0:
+        confine.set_parent_death_signal(signal.SIGKILL)
+        os.closerange(3, listener.fileno())
+        os.closerange(listener.fileno() + 1, python_zygote.MAX_FD)
+        with contextlib.suppress(OSError):  # no file at all; connecting to the proxy's unix socket stays possible
+            confine.landlock([])
+        proxy_bridge.run_forever(listener, unix_path)
+    listener.close()
 
 
 def run_python(spec: dict[str, Any]) -> None:
-    python_zygote.preload()
+    sys.dont_write_bytecode = True
+    site = spec.get("site")
     stdlib = [path for path in sys.path if os.path.isdir(path)]
+    if site:
+        sys.path.append(site)
+    python_zygote.preload(packages=bool(site))
     hide = [os.path.join(path, "site-packages") for path in stdlib]
-    # Public data the stdlib reads: the time zone database (zoneinfo).
-    readable = stdlib + [path for path in PUBLIC_DATA if os.path.isdir(path)]
-    layers, own_uid = _confine(spec, readable, hide)
-    _landlock(layers, readable)
+    # Public data the stdlib reads: the time zone database (zoneinfo); and the sandbox's own packages.
+    readable = stdlib + [path for path in PUBLIC_DATA if os.path.isdir(path)] + ([site] if site else [])
+    proxy = spec.get("proxy")
+    layers, own_uid, own_network = _confine(spec, readable, hide, proxy["socket"] if proxy else None)
+    if proxy and own_network:
+        _start_bridge(int(proxy["port"]), proxy["socket"])
+    _landlock(layers, readable, [int(proxy["port"])] if proxy else [])
+    if proxy:
+        layers.append("egress-proxy")
     layers += ["rlimits", "fork-per-run"]
     if seccomp.supported():
         layers.append("seccomp")
@@ -98,7 +134,7 @@ def run_javascript(spec: dict[str, Any]) -> None:
     node = os.path.realpath(spec["node"])
     with open(os.path.join(HERE, "javascript_worker.js")) as fh:
         source = fh.read()
-    layers, own_uid = _confine(spec, [node], [])
+    layers, own_uid, _ = _confine(spec, [node], [])
     memory_mb = int(spec["memory_mb"])
     # V8 reserves about 1 GB of address space up front; the heap itself is capped by --max-old-space-size.
     confine.set_limits(

@@ -1,0 +1,161 @@
+"""Code nodes reach HTTP(S) through kawa's egress proxy, under the SSRF policy; direct sockets stay refused.
+
+Each test runs against a real sandbox with its own network namespace (the bridge to the proxy's unix socket) and
+against one without namespaces (straight to the proxy's loopback port), with real loopback servers.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from support.http_echo import echo_server
+
+from kawa.net.egress_proxy import EgressProxy
+from kawa.net.ssrf import TargetPolicy
+from kawa.sandbox import CodeExecutionError, CodeSandbox, ProxyEndpoint, SandboxSettings
+
+GET_WITH_REQUESTS = (
+    "import requests\n"
+    "def main(url):\n"
+    "    response = requests.get(url, timeout=5)\n"
+    "    return {'status': response.status_code, 'text': response.text}\n"
+)
+
+
+@pytest.fixture(scope="module")
+def allowed_port() -> Iterator[int]:
+    with echo_server() as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def trap() -> Iterator[tuple[int, list[int]]]:
+    """A loopback port that is not allow-listed and counts every connection it gets (there must be none)."""
+    accepted: list[int] = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.1)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            accepted.append(1)
+            connection.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], accepted
+    stop.set()
+    thread.join()
+    server.close()
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["namespaces", "no-namespaces"])
+async def networked(request: pytest.FixtureRequest, allowed_port: int) -> AsyncIterator[CodeSandbox]:
+    config = SandboxSettings(python_workers=1, javascript_workers=0, timeout_s=8, memory_mb=256)
+    config.namespaces = bool(request.param)
+    async with EgressProxy(TargetPolicy([f"127.0.0.1:{allowed_port}"])) as proxy:
+        endpoint = ProxyEndpoint(proxy.unix_path, proxy.port)
+        async with CodeSandbox(config, proxy=endpoint) as sandbox:
+            await sandbox.wait_ready()
+            yield sandbox
+
+
+async def test_the_layers_name_the_proxy(networked: CodeSandbox) -> None:
+    layers = networked.layers("python3")
+    assert "egress-proxy" in layers and "seccomp" in layers and "audit-hook" in layers
+    if "empty-root" in layers:
+        assert "network-via-proxy" in layers and "no-network" not in layers
+
+
+async def test_requests_reaches_an_allowed_loopback_server(networked: CodeSandbox, allowed_port: int) -> None:
+    result = await networked.run("python3", GET_WITH_REQUESTS, {"url": f"http://127.0.0.1:{allowed_port}/hi?a=1"})
+    assert result["status"] == 200
+    assert '"path": "/hi"' in result["text"] and '"a": "1"' in result["text"]
+
+
+async def test_httpx_and_urllib_reach_it_too(networked: CodeSandbox, allowed_port: int) -> None:
+    code = (
+        "import httpx, json, urllib.request\n"
+        "def main(url):\n"
+        "    with urllib.request.urlopen(url + '/urllib', timeout=5) as response:\n"
+        "        via_urllib = json.loads(response.read())['path']\n"
+        "    posted = httpx.post(url + '/httpx', json={'n': 1}, timeout=5).json()\n"
+        "    return {'urllib': via_urllib, 'httpx': posted['path'], 'body': posted['body']}\n"
+    )
+    result = await networked.run("python3", code, {"url": f"http://127.0.0.1:{allowed_port}"})
+    assert result == {"urllib": "/urllib", "httpx": "/httpx", "body": '{"n":1}'}
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://10.0.0.1/", "private"),
+        ("http://localhost:{trap}/", "loopback"),
+    ],
+)
+async def test_internal_http_destinations_get_a_403_that_says_why(
+    networked: CodeSandbox, trap: tuple[int, list[int]], url: str, reason: str
+) -> None:
+    started = time.monotonic()
+    result = await networked.run("python3", GET_WITH_REQUESTS, {"url": url.format(trap=trap[0])})
+    assert result["status"] == 403
+    assert f"{reason} addresses are blocked to prevent SSRF" in result["text"]
+    assert time.monotonic() - started < 3  # refused before connecting, not after a connect timeout
+    assert trap[1] == []
+
+
+@pytest.mark.parametrize("url", ["https://169.254.169.254/", "https://10.0.0.1/", "https://127.0.0.1:{trap}/"])
+async def test_internal_https_destinations_fail_with_a_clear_error(
+    networked: CodeSandbox, trap: tuple[int, list[int]], url: str
+) -> None:
+    with pytest.raises(CodeExecutionError, match=r"ProxyError.*403 Destination refused by kawa's SSRF policy"):
+        await networked.run("python3", GET_WITH_REQUESTS, {"url": url.format(trap=trap[0])})
+    assert trap[1] == []
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import socket\ndef main(port):\n    socket.create_connection(('127.0.0.1', port), timeout=1)\n",
+        "import socket\ndef main(port):\n    s = socket.socket()\n    s.connect(('127.0.0.1', port))\n",
+        "import socket\ndef main(port):\n    socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n",
+        "import socket\ndef main(port):\n    socket.socket(socket.AF_INET6)\n",
+        "import socket\ndef main(port):\n    socket.socket(socket.AF_UNIX)\n",
+        "import socket\ndef main(port):\n    socket.getaddrinfo('example.com', 80)\n",
+        "import socket\ndef main(port):\n    socket.socket().bind(('127.0.0.1', 0))\n",
+    ],
+)
+async def test_direct_sockets_are_still_refused(networked: CodeSandbox, trap: tuple[int, list[int]], code: str) -> None:
+    with pytest.raises(CodeExecutionError, match="PermissionError"):
+        await networked.run("python3", code, {"port": trap[0]})
+    assert trap[1] == []
+
+
+async def test_without_a_proxy_http_libraries_have_no_network(allowed_port: int) -> None:
+    config = SandboxSettings(python_workers=1, javascript_workers=0, timeout_s=5, memory_mb=256)
+    async with CodeSandbox(config) as sandbox:
+        with pytest.raises(CodeExecutionError, match=r"ConnectionError.*socket\.getaddrinfo is not allowed"):
+            await sandbox.run("python3", GET_WITH_REQUESTS, {"url": f"http://127.0.0.1:{allowed_port}/"})
+        assert "egress-proxy" not in sandbox.layers("python3")
+
+
+async def test_network_off_in_the_settings_ignores_the_proxy(allowed_port: int) -> None:
+    config = SandboxSettings(python_workers=1, javascript_workers=0, timeout_s=5, memory_mb=256, network=False)
+    async with EgressProxy(TargetPolicy([f"127.0.0.1:{allowed_port}"])) as proxy:
+        sandbox = CodeSandbox(config, proxy=ProxyEndpoint(proxy.unix_path, proxy.port))
+        try:
+            with pytest.raises(CodeExecutionError, match=r"ConnectionError.*socket\.getaddrinfo is not allowed"):
+                await sandbox.run("python3", GET_WITH_REQUESTS, {"url": f"http://127.0.0.1:{allowed_port}/"})
+        finally:
+            await sandbox.close()
