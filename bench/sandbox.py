@@ -1,7 +1,10 @@
 """Benchmark of the code sandbox: prints ms per trivial code call, cold and warm, python3 and javascript.
 
 Run: `python bench/sandbox.py [--calls N]`. Cold = a new CodeSandbox's first call (worker start included);
-warm = sequential calls on a started pool, measured end to end around `CodeSandbox.run`.
+warm = sequential calls on a started pool, measured end to end around `CodeSandbox.run`. For python3 it also
+alternates the trivial node with the same node doing `import requests` (and with `requests, httpx, jinja2`) on one
+pool and prints the median of each and the difference: the default packages are preloaded by the zygote, so
+importing them should cost a run next to nothing (the target is under 2 ms).
 """
 
 from __future__ import annotations
@@ -16,6 +19,14 @@ from kawa.sandbox import CodeSandbox, SandboxSettings
 TRIVIAL = {
     "python3": "def main(a: int, b: int) -> dict:\n    return {'sum': a + b}\n",
     "javascript": "function main({a, b}) {\n  return { sum: a + b };\n}\n",
+}
+
+
+IMPORTING = {
+    "import requests": "import requests\n\ndef main(a: int, b: int) -> dict:\n    return {'sum': a + b}\n",
+    "import requests, httpx, jinja2": (
+        "import requests, httpx, jinja2\n\ndef main(a: int, b: int) -> dict:\n    return {'sum': a + b}\n"
+    ),
 }
 
 
@@ -55,6 +66,25 @@ async def warm(language: str, calls: int) -> tuple[list[float], list[float], flo
     return samples, paced, throughput
 
 
+async def imports(calls: int) -> None:
+    """Trivial python3 node vs the same node importing the default packages, interleaved on one pool."""
+    async with CodeSandbox(SandboxSettings(python_workers=2, javascript_workers=0)) as sandbox:
+        await sandbox.wait_ready()
+        variants = {"trivial": TRIVIAL["python3"], **IMPORTING}
+        samples: dict[str, list[float]] = {name: [] for name in variants}
+        for i in range(calls + 20):
+            for name, code in variants.items():
+                began = time.perf_counter()
+                await sandbox.run("python3", code, {"a": i, "b": 2})
+                if i >= 20:
+                    samples[name].append(time.perf_counter() - began)
+        trivial = statistics.median(samples["trivial"])
+        print(f"  interleaved ({calls} calls each): trivial median {_ms(trivial)}")
+        for name in IMPORTING:
+            median = statistics.median(samples[name])
+            print(f"    with `{name}`: median {_ms(median)}, difference {_ms(median - trivial)}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=300)
@@ -72,6 +102,8 @@ async def main() -> None:
         )
         print(f"  warm paced (a call every ~5 ms): median {_ms(statistics.median(paced))}")
         print(f"  warm concurrent, 2 workers: {throughput:7.0f} calls/s")
+        if language == "python3":
+            await imports(args.calls)
 
 
 if __name__ == "__main__":

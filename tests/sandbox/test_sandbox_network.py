@@ -6,10 +6,14 @@ against one without namespaces (straight to the proxy's loopback port), with rea
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from support.http_echo import echo_server
@@ -17,6 +21,7 @@ from support.http_echo import echo_server
 from kawa.net.egress_proxy import EgressProxy
 from kawa.net.ssrf import TargetPolicy
 from kawa.sandbox import CodeExecutionError, CodeSandbox, ProxyEndpoint, SandboxSettings
+from kawa.sandbox.confine import landlock_abi
 
 GET_WITH_REQUESTS = (
     "import requests\n"
@@ -159,3 +164,60 @@ async def test_network_off_in_the_settings_ignores_the_proxy(allowed_port: int) 
                 await sandbox.run("python3", GET_WITH_REQUESTS, {"url": f"http://127.0.0.1:{allowed_port}/"})
         finally:
             await sandbox.close()
+
+
+SANDBOX_MODULES = str(Path(__file__).resolve().parents[2] / "kawa" / "sandbox")
+
+
+def run_isolated(script: str, *args: str) -> str:
+    """Run `script` in a throwaway interpreter that can import the sandbox's stdlib-only modules."""
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", script, SANDBOX_MODULES, *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": os.environ.get("PATH", "")},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_seccomp_with_tcp_allows_ipv4_stream_sockets_only() -> None:
+    script = (
+        "import os, socket, sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "import seccomp\n"
+        "seccomp.install(os.getpid(), allow_exec=False, allow_tcp=True)\n"
+        "outcomes = []\n"
+        "for family, kind in [(socket.AF_INET, socket.SOCK_STREAM), (socket.AF_INET, socket.SOCK_DGRAM),\n"
+        "                     (socket.AF_INET6, socket.SOCK_STREAM), (socket.AF_UNIX, socket.SOCK_STREAM),\n"
+        "                     (socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)]:\n"
+        "    try:\n"
+        "        socket.socket(family, kind).close()\n"
+        "        outcomes.append('ok')\n"
+        "    except PermissionError:\n"
+        "        outcomes.append('refused')\n"
+        "print(','.join(outcomes))\n"
+    )
+    assert run_isolated(script) == "ok,refused,refused,refused,ok"
+
+
+def test_landlock_lets_tcp_connect_to_the_proxy_port_only(allowed_port: int, trap: tuple[int, list[int]]) -> None:
+    if landlock_abi() < 4:
+        pytest.skip("this kernel's Landlock has no network rules (ABI < 4)")
+    script = (
+        "import socket, sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "import confine\n"
+        "confine.landlock([], [int(sys.argv[2])])  # no file readable: nothing below may import\n"
+        "outcomes = []\n"
+        "for port in sys.argv[2:]:\n"
+        "    try:\n"
+        "        socket.socket().connect(('127.0.0.1', int(port)))\n"
+        "        outcomes.append('connected')\n"
+        "    except PermissionError:\n"
+        "        outcomes.append('refused')\n"
+        "print(','.join(outcomes))\n"
+    )
+    assert run_isolated(script, str(allowed_port), str(trap[0])) == "connected,refused"
+    assert trap[1] == []
