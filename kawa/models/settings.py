@@ -105,6 +105,11 @@ class ModelsSettings(BaseModel):
         None, description='"provider/model" for embeddings; default: the embedded multilingual-e5-small.'
     )
     prices: dict[str, ModelPrice] = Field(default_factory=dict, description='Prices by "provider/model" or "model".')
+    context_sizes: dict[str, int] = Field(
+        default_factory=dict,
+        description='Context window in tokens by "provider/model" or "model"; default: a built-in table of known '
+        "families, else 8192.",
+    )
     timeout_s: float = Field(60.0, gt=0, description="Longest wait for the next byte from an upstream.")
     connect_timeout_s: float = Field(10.0, gt=0, description="Longest wait to connect to an upstream.")
     max_retries: int = Field(2, ge=0, description="Retries of a retryable upstream failure before any output.")

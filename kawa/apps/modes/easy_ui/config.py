@@ -14,8 +14,6 @@ log = logging.getLogger(__name__)
 
 MAX_AGENT_ITERATIONS = 99
 DEFAULT_AGENT_ITERATIONS = 10
-# Dify knows each model's context size; kawa's runtime does not (yet), so history is trimmed to fit this.
-DEFAULT_CONTEXT_TOKENS = 8192
 
 
 class AppUnavailable(KawaError):
@@ -32,7 +30,8 @@ class ModelSettings:
     name: str
     mode: Literal["chat", "completion"]
     params: CompletionParams
-    context_tokens: int = DEFAULT_CONTEXT_TOKENS
+    # The model's context window; None until the pipeline asks the model runtime (a DSL `context_size` wins).
+    context_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,7 @@ def model_settings_of(model_config: Mapping[str, Any]) -> ModelSettings:
         name=str(model["name"]),
         mode=mode,
         params=completion_params_of(_mapping(model.get("completion_params"))),
-        context_tokens=int(context) if isinstance(context, int) and context > 0 else DEFAULT_CONTEXT_TOKENS,
+        context_tokens=context if isinstance(context, int) and context > 0 else None,
     )
 
 

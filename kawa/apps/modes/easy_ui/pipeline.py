@@ -22,7 +22,7 @@ from kawa.apps.modes.easy_ui.pipeline_events import (
     PipelineFinished,
     RetrieverResources,
 )
-from kawa.apps.modes.easy_ui.prompt import Prompt, PromptBuilder, image_parts
+from kawa.apps.modes.easy_ui.prompt import Prompt, PromptBuilder, image_parts, model_context_tokens
 from kawa.apps.modes.easy_ui.react import run_react
 from kawa.apps.modes.easy_ui.request import EasyUIRequest
 from kawa.apps.modes.easy_ui.retrieval import CitationRetriever, context_of, dataset_ids_of, retrieval_query
@@ -53,6 +53,9 @@ async def run_pipeline(
     """The events of one request, ending with `PipelineFinished`. Setting `stop` ends the model stream at once and
     finishes with the partial answer. Model errors propagate as kawa's typed errors."""
     settings = app_settings_of(request.mode, request.model_config)
+    if settings.model.context_tokens is None:
+        window = model_context_tokens(models, settings.model.provider, settings.model.name)
+        settings = replace(settings, model=replace(settings.model, context_tokens=window))
     dataset_ids = dataset_ids_of(request.model_config)
     if dataset_ids and retriever is None:
         raise AppUnavailable("This app uses knowledge datasets, but knowledge retrieval is not available here.")

@@ -11,7 +11,10 @@ from typing import Any
 
 from kawa.apps.modes.easy_ui.config import AppSettings
 from kawa.apps.modes.easy_ui.request import HistoryTurn
+from kawa.errors import CompletionRequestError
+from kawa.models.context_windows import DEFAULT_CONTEXT_TOKENS, context_window
 from kawa.models.pricing import estimate_tokens
+from kawa.models.registry import ModelRuntime
 from kawa.models.types import ChatMessage, ContentPart, ImagePart, TextPart
 
 # `{{name}}` (a form variable) or one of the three special slots; other `{{...}}` text is left alone.
@@ -34,6 +37,25 @@ HISTORIES_PROMPT = (
 CHAT_QUERY_PROMPT = "\n\nHuman: {{#query#}}\n\nAssistant: "
 CHAT_COMPLETION_STOPS = ("\nHuman:", "</histories>")
 MAX_HISTORY_TURNS = 500
+
+
+class PromptTooLong(CompletionRequestError):
+    """The prompt without any history, plus the answer's max_tokens, exceeds the model's context window (Dify's
+    wording). History is never silently cut to nothing: it gets what the window leaves, or the request fails."""
+
+    default_message = (
+        "Query or prefix prompt is too long, you can reduce the prefix prompt, or shrink the max token, "
+        "or switch to a llm with a larger token limit size."
+    )
+
+
+def model_context_tokens(models: ModelRuntime, provider_id: str, model: str) -> int:
+    """The context window of the model an app names, after kawa resolves it (aliases, defaults)."""
+    try:
+        target = models.resolve_chat(provider_id, model)
+    except Exception:
+        return context_window(models.config.context_sizes, provider_id, model)  # the call itself will fail clearly
+    return context_window(models.config.context_sizes, target.provider_name, target.model)
 
 
 @dataclass(frozen=True)
@@ -134,8 +156,13 @@ class PromptBuilder:
         self.history = list(history) if app_mode != "completion" else []
 
     def _budget(self, current: Sequence[ChatMessage]) -> int:
+        """Tokens left for history once `current` and the answer's max_tokens are in the window."""
         model = self.settings.model
-        return max(model.context_tokens - (model.params.max_tokens or 0) - message_tokens(current), 0)
+        window = model.context_tokens or DEFAULT_CONTEXT_TOKENS
+        rest = window - (model.params.max_tokens or 0) - message_tokens(current)
+        if rest < 0:
+            raise PromptTooLong()
+        return rest
 
     def build(self, context: str | None) -> Prompt:
         completion_model = self.settings.model.mode == "completion"
@@ -168,7 +195,9 @@ class PromptBuilder:
     def _simple_completion(self, context: str | None) -> Prompt:
         head = self.system_text(context)
         if self.app_mode == "completion":
-            return Prompt([user_message(head + self.query, self.images)], [])
+            message = user_message(head + self.query, self.images)
+            self._budget([message])
+            return Prompt([message], [])
         query = fill_template(CHAT_QUERY_PROMPT, {"#query#": self.query})
         if self.history:
             turns = history_within(self.history, self._budget([ChatMessage.user(head + query)]))
