@@ -1,0 +1,144 @@
+"""Real `kawa serve` processes for the fault suite: one environment (database, Redis, model upstream) shared by
+several processes, each of which can be killed, terminated or waited for, with its log kept in a file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from support.server import free_port
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+KAWA = [sys.executable, "-m", "kawa.cli"]
+UPSTREAM_KEY = "sk-fault-suite"
+START_TIMEOUT_S = 45.0
+
+
+@dataclass
+class KawaEnvironment:
+    """What every process of one scenario shares: a home, a database, maybe Redis, the fake model upstream."""
+
+    home: Path
+    database_url: str
+    redis_url: str | None = None
+    upstream_url: str | None = None
+    model_timeout_s: float = 5.0
+    model_max_retries: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def variables(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KAWA_")}
+        self.home.mkdir(parents=True, exist_ok=True)
+        config = self.home / "kawa.toml"
+        lines = [
+            "[models]",
+            f"timeout_s = {self.model_timeout_s}",
+            "connect_timeout_s = 2.0",
+            f"max_retries = {self.model_max_retries}",
+            "retry_backoff_s = 0.1",
+            "[models.embedded]",
+            "chat = false",
+        ]
+        if self.upstream_url:
+            lines += ["[models.providers.openai]", f'base_url = "{self.upstream_url}"', f'api_key = "{UPSTREAM_KEY}"']
+        config.write_text("\n".join(lines) + "\n")
+        env.update(KAWA_HOME=str(self.home), KAWA_DATABASE_URL=self.database_url, KAWA_CONFIG=str(config))
+        if self.redis_url:
+            env["KAWA_REDIS_URL"] = self.redis_url
+        env.update(self.extra)
+        return env
+
+    def import_app(self, fixture: str) -> str:
+        """Import a DSL from tests/faults/fixtures with the CLI; returns the app's API key."""
+        done = subprocess.run(
+            [*KAWA, "app", "import", str(FIXTURES / fixture), "--json"],
+            env=self.variables(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return str(json.loads(done.stdout)["api_key"])
+
+
+@dataclass
+class KawaProcess:
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "/v1"
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def signal(self, sig: signal.Signals) -> None:
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout: float) -> int | None:
+        """The exit code, or None when the process is still running after `timeout` seconds."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self) -> None:
+        if self.alive():
+            self.proc.terminate()
+            if self.wait_exit(20) is None:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+
+def start_kawa(environment: KawaEnvironment, name: str) -> KawaProcess:
+    """Start `kawa serve` on a free port and wait until /healthz answers."""
+    port = free_port()
+    log = environment.home / f"{name}.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [*KAWA, "serve", "--port", str(port)], env=environment.variables(), stdout=out, stderr=subprocess.STDOUT
+        )
+    process = KawaProcess(proc, port, log)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            if httpx.get(process.base_url + "/healthz", timeout=2).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        if not process.alive() or time.monotonic() > deadline:
+            process.stop()
+            raise AssertionError(f"kawa serve {name} did not start:\n{process.log_tail()}")
+        time.sleep(0.1)
+
+
+class Processes:
+    """Starts `kawa serve` processes for one test and stops every one still running at its end."""
+
+    def __init__(self) -> None:
+        self.started: list[KawaProcess] = []
+
+    def start(self, environment: KawaEnvironment, name: str) -> KawaProcess:
+        process = start_kawa(environment, name)
+        self.started.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.started:
+            process.stop()

@@ -1,0 +1,166 @@
+"""Processes that die, are told to stop, or lose Redis while streams are open: kill -9 of one of two `kawa serve`
+processes (PostgreSQL + Redis) with 20 open streams, SIGTERM of a process mid-run, and a restart of the (private)
+Redis under load, after which cross-process stop must still work."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import httpx
+from fakes.openai_server import FakeOpenAI, Scenario
+from invariants import RecordDatabase, check_invariants
+from processes import KawaEnvironment, KawaProcess, Processes
+from support.redis_server import PrivateRedis
+from traffic import Traffic
+
+MODEL = "gpt-4o-mini"
+LONG_ANSWER = Scenario(text=" ".join(f"word{i}" for i in range(120)), chunk_delay_s=0.25)
+"""About 30 s of streaming: every stream is still open when the fault hits."""
+REDIS_DOWN_S = 3.0
+REDIS_RECONNECT_S = 3.0
+"""Time a process may take to reconnect to a Redis that came back (reconnecting with backoff)."""
+STOP_BOUND_S = 5.0
+SHUTDOWN_BOUND_S = 40.0
+"""Longest a SIGTERMed process may take to exit (its graceful deadline plus the time to end the streams)."""
+
+
+def _open_streams(traffic: Traffic, server: KawaProcess, keys: dict[str, str], per_app: int) -> None:
+    for app, key in keys.items():
+        for n in range(per_app):
+            traffic.chat(server.api_url, key, f"{app}/{n}", read_timeout=60)
+    traffic.wait_acknowledged(timeout=30)
+    time.sleep(1.0)  # mid-answer: every stream has sent text
+
+
+def test_kill_9_of_a_process_with_20_open_streams(
+    fake: FakeOpenAI,
+    postgres_url: str,
+    record_db: RecordDatabase,
+    own_redis: PrivateRedis,
+    processes: Processes,
+    tmp_path: Path,
+) -> None:
+    fake.on_model(MODEL, LONG_ANSWER)
+    environment = KawaEnvironment(
+        home=tmp_path / "home", database_url=postgres_url, redis_url=own_redis.url, upstream_url=fake.base_url
+    )
+    keys = {app: environment.import_app(f"fault-{app}.yml") for app in ("chatflow", "chat")}
+    victim = processes.start(environment, "victim")
+    survivor = processes.start(environment, "survivor")
+    traffic = Traffic()
+    _open_streams(traffic, victim, keys, per_app=10)
+
+    victim.signal(signal.SIGKILL)
+    fault_at = time.monotonic()
+    traffic.join(timeout=15)
+
+    report = check_invariants(
+        "kill -9 of 1 of 2 processes, 20 open streams",
+        db=record_db,
+        fault_at=fault_at,
+        outcomes=traffic.outcomes,
+        live_api_url=survivor.api_url,
+        own_urls=[victim.base_url, survivor.base_url],
+    )
+    report.expect(survivor.alive(), "the surviving process died")
+    report.finish()
+
+
+def test_sigterm_mid_run_ends_streams_with_an_error_event(
+    fake: FakeOpenAI, postgres_url: str, record_db: RecordDatabase, processes: Processes, tmp_path: Path
+) -> None:
+    fake.on_model(MODEL, LONG_ANSWER)
+    environment = KawaEnvironment(home=tmp_path / "home", database_url=postgres_url, upstream_url=fake.base_url)
+    keys = {app: environment.import_app(f"fault-{app}.yml") for app in ("chatflow", "chat")}
+    server = processes.start(environment, "kawa")
+    traffic = Traffic()
+    _open_streams(traffic, server, keys, per_app=3)
+
+    server.signal(signal.SIGTERM)
+    fault_at = time.monotonic()
+    exit_code = server.wait_exit(SHUTDOWN_BOUND_S)
+    traffic.join(timeout=5)
+
+    def reader() -> str:
+        """A new process reads the records back only after the stuck check (it repairs records when it starts)."""
+        return processes.start(environment, "reader").api_url
+
+    report = check_invariants(
+        "SIGTERM mid-run, 6 open streams",
+        db=record_db,
+        fault_at=fault_at,
+        outcomes=traffic.outcomes,
+        live_api_url=reader,
+        own_urls=[server.base_url],
+    )
+    for outcome in traffic.outcomes:
+        report.expect(outcome.last_event == "error", f"{outcome.label}: the stream ended with {outcome.last_event}")
+    report.expect(exit_code is not None, f"the process did not exit within {SHUTDOWN_BOUND_S:.0f} s of SIGTERM")
+    unexplained = record_db.unexplained_ends()
+    report.expect(not unexplained, f"records ended without a reason: {unexplained}")
+    report.finish()
+
+
+def test_redis_restart_mid_load_keeps_serving_and_stop_works_after(
+    fake: FakeOpenAI,
+    postgres_url: str,
+    record_db: RecordDatabase,
+    own_redis: PrivateRedis,
+    processes: Processes,
+    tmp_path: Path,
+) -> None:
+    fake.on_model(MODEL, Scenario(text=" ".join(f"word{i}" for i in range(24)), chunk_delay_s=0.25))
+    environment = KawaEnvironment(
+        home=tmp_path / "home", database_url=postgres_url, redis_url=own_redis.url, upstream_url=fake.base_url
+    )
+    keys = {app: environment.import_app(f"fault-{app}.yml") for app in ("chatflow", "chat")}
+    first = processes.start(environment, "first")
+    second = processes.start(environment, "second")
+    traffic = Traffic()
+    for server in (first, second):
+        for app, key in keys.items():
+            for n in range(3):
+                traffic.chat(server.api_url, key, f"{app}/{server.port}/{n}", read_timeout=60)
+    traffic.wait_acknowledged(timeout=30)
+
+    own_redis.stop()
+    time.sleep(REDIS_DOWN_S)
+    own_redis.start()
+    fault_at = time.monotonic()
+    time.sleep(REDIS_RECONNECT_S)
+
+    # After the restart: a stop sent to the other process still reaches a run and ends it.
+    fake.on_model(MODEL, LONG_ANSWER)
+    stopped = traffic.chat(first.api_url, keys["chat"], "chat/stopped-after-restart", read_timeout=60)
+    assert stopped.acknowledged.wait(30), "the run to stop never started"
+    task_id = next(iter(stopped.task_ids), "")
+    stop_sent = time.monotonic()
+    answer = httpx.post(
+        f"{second.api_url}/chat-messages/{task_id}/stop",
+        json={"user": stopped.user},
+        headers={"Authorization": f"Bearer {keys['chat']}"},
+        timeout=10,
+    )
+    stopped.done.wait(STOP_BOUND_S)
+    stop_took = time.monotonic() - stop_sent
+    traffic.join(timeout=30)
+
+    report = check_invariants(
+        "Redis restart mid-load (2 processes, 12 streams)",
+        db=record_db,
+        fault_at=fault_at,
+        outcomes=traffic.outcomes,
+        live_api_url=second.api_url,
+        own_urls=[first.base_url, second.base_url],
+        extra_texts=[("stop answer", answer.text)],
+    )
+    report.expect(answer.status_code == 200, f"stop after the restart answered {answer.status_code}")
+    report.expect(
+        stopped.done.is_set() and stop_took <= STOP_BOUND_S,
+        f"a stop sent through the other process after the Redis restart did not end the stream "
+        f"within {STOP_BOUND_S:.0f} s (it ended: {stopped.kind()}, after {stop_took:.1f} s)",
+    )
+    report.expect(first.alive() and second.alive(), "a process died when Redis restarted")
+    report.finish()
