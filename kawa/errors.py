@@ -2,10 +2,15 @@
 
 This is the bottom layer, so errors that several packages raise live here, one class per concept: the generic HTTP
 kinds, DSL import, model providers, uploaded files and knowledge-base rows. Errors only one package raises live in
-that package (e.g. `kawa.knowledge.errors`).
+that package (e.g. `kawa.knowledge.errors`). `client_message` is the one sanitiser of failure text shown to clients.
 """
 
 from __future__ import annotations
+
+import logging
+import re
+import uuid
+from contextvars import ContextVar
 
 
 class KawaError(Exception):
@@ -191,3 +196,36 @@ class DatasetNameDuplicate(KawaError):
     code = "dataset_name_duplicate"
     status = 409
     default_message = "The dataset name already exists. Please modify your dataset name."
+
+
+# What a client may read about a failure. Every place that would copy an exception's text into a record (a run's or
+# a message's `error`, a node's error) or a response passes it through `client_message` instead.
+REQUEST_ID: ContextVar[str | None] = ContextVar("kawa_request_id", default=None)
+"""The id of the HTTP request being served: set by the API's request-id middleware, inherited by the run and
+message tasks the request spawns, so a failure inside them is logged under the id the client was given."""
+
+_STATEMENT = re.compile(r"\s*(\[SQL: |\[parameters: |\(Background on this error at: ).*", re.S)
+
+
+def internal_error_message(reference: str) -> str:
+    """The client's text for a failure whose detail only the server log holds (under `reference`)."""
+    return f"Internal Server Error, please contact support. (request id: {reference})"
+
+
+def client_message(
+    error: BaseException, *, log: logging.Logger, context: str, shown: tuple[type[BaseException], ...] = ()
+) -> str:
+    """The text a client may read about `error` (also what records store: clients read them back).
+
+    A `KawaError`, and the caller's `shown` types (errors whose text is the user's own: a code node's exception, an
+    HTTP node's status), keep their message, minus any database statement a wrapped error carried along. Anything
+    else — a database, network or programming error, whose text may hold SQL, parameters, host names and ports —
+    is logged with its traceback under the request id (a new reference outside a request), and the client reads
+    a generic message carrying that id. `context` says in the log what failed, e.g. "workflow run 1234".
+    """
+    if isinstance(error, (KawaError, *shown)):
+        text = error.message if isinstance(error, KawaError) else str(error)
+        return _STATEMENT.sub("", text) or type(error).__name__
+    reference = REQUEST_ID.get() or uuid.uuid4().hex
+    log.error("%s failed [request %s]", context, reference, exc_info=error)
+    return internal_error_message(reference)

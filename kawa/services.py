@@ -17,6 +17,8 @@ from kawa.apps.runners.chat_runner import ChatRunner
 from kawa.apps.runners.supervisor import TaskSupervisor
 from kawa.apps.runners.turn import ChatMode
 from kawa.apps.runners.workflow_runner import WorkflowRunner
+from kawa.apps.tool_catalog import ServerToolCatalog
+from kawa.apps.workflow_tools import WorkflowTools
 from kawa.files.storage import FileStorage, build_storage
 from kawa.knowledge.service import KnowledgeBase
 from kawa.models.registry import ModelRuntime
@@ -33,7 +35,8 @@ from kawa.store.keys import KeyStore
 from kawa.store.messages import MessageStore
 from kawa.store.migrate import upgrade
 from kawa.store.runs import RunStore
-from kawa.workflow.ports import FileSaver
+from kawa.tools.mcp import McpToolbox
+from kawa.workflow.ports import FileSaver, ToolCatalog
 from kawa.workflow.runtime import NodeServices
 
 log = logging.getLogger("kawa")
@@ -131,6 +134,7 @@ async def open_services(
                 models,
                 warm=recover_runs,
                 knowledge=knowledge,
+                tools=ServerToolCatalog(McpToolbox(settings.mcp), workflow_tools := WorkflowTools(apps)),
                 file_saver=UploadFileSaver(
                     files, end_users, storage, base_url=settings.base_url, signing_key=settings.signing_key()
                 ),
@@ -149,6 +153,7 @@ async def open_services(
             node_services=node_services,
             read_upload=files.reader(storage),
         )
+        workflow_tools.bind(runner)
         conversations, messages = ConversationStore(db), MessageStore(db)
         easy_ui = EasyUIMode(models, retriever=KnowledgeCitationRetriever(knowledge), read_upload=files.reader(storage))
         modes: dict[str, ChatMode] = {

@@ -24,6 +24,7 @@ from kawa.knowledge.settings import KnowledgeSettings
 from kawa.models.settings import ModelsSettings
 from kawa.net.settings import HttpRequestSettings
 from kawa.sandbox.settings import SandboxSettings
+from kawa.tools.mcp.settings import McpSettings
 from kawa.workflow.settings import WorkflowSettings
 
 __all__ = [
@@ -74,6 +75,7 @@ class Settings(BaseSettings):
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     models: ModelsSettings = Field(default_factory=ModelsSettings)
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)
     _signing_key: bytes | None = PrivateAttr(None)  # read once: it is needed for every file URL
 
     @classmethod

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kawa import __version__
 from kawa.api.errors import install_error_handlers
 from kawa.api.routes import app_info, audio, chat, conversations, files, knowledge, workflows
+from kawa.errors import REQUEST_ID
 from kawa.services import Services, open_services
 from kawa.settings import Settings
 
@@ -29,6 +30,7 @@ class RequestIdMiddleware:
             return
         request_id = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        REQUEST_ID.set(request_id)  # run and message tasks spawned by this request log failures under it
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

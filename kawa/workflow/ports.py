@@ -1,5 +1,5 @@
 """The capabilities nodes depend on, as Protocols: code runner, model calls, outbound HTTP, file reading and saving,
-knowledge search. `NodeServices` (runtime.py) carries one implementation of each, built by the app layer.
+knowledge search, tools. `NodeServices` (runtime.py) carries one implementation of each, built by the app layer.
 
 Nodes depend on these seams only, so tests pass real components with the same shape and the workflow package
 never imports the packages that implement them (knowledge search is adapted over `kawa.knowledge` in `kawa.apps`).
@@ -15,6 +15,7 @@ import httpx
 
 from kawa.models import ChatChunk, ChatCompletionRequest, ResolvedModel
 from kawa.sandbox.settings import SandboxSettings
+from kawa.tools import ToolOutput
 
 
 class CodeRunner(Protocol):
@@ -26,6 +27,44 @@ class CodeRunner(Protocol):
     async def run(
         self, language: str, code: str, inputs: dict[str, Any], timeout_s: float | None = None
     ) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRef:
+    """A tool as an app names it: Dify's provider type (`builtin`, `plugin`, `workflow`, `mcp`, `api`), provider id
+    (`time`, `langgenius/time/time`, a workflow tool's id, an MCP server's id) and tool name."""
+
+    provider_type: str
+    provider_id: str
+    tool_name: str
+
+
+class RunnableTool(Protocol):
+    """One tool the tool and agent nodes can call: its names, a JSON schema of its arguments (for a model), and the
+    call. A bad call raises `kawa.tools.ToolError` with a message for the user or model."""
+
+    @property
+    def provider(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def parameters(self) -> Mapping[str, Any]: ...
+
+    async def call(self, arguments: Mapping[str, Any], *, user_id: str) -> ToolOutput: ...
+
+
+class ToolCatalog(Protocol):
+    """Finds the tools of a running server: built-in tools, MCP servers' tools, workflows published as tools."""
+
+    async def find(self, ref: ToolRef) -> RunnableTool | None: ...
 
 
 class ChatModels(Protocol):

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 
 from kawa.models import ChatMessage
 from kawa.workflow.events import RunStatus
-from kawa.workflow.ports import ChatModels, CodeRunner, FileReader, FileSaver, HttpClientFactory, KnowledgeSearch
+from kawa.workflow.ports import (
+    ChatModels,
+    CodeRunner,
+    FileReader,
+    FileSaver,
+    HttpClientFactory,
+    KnowledgeSearch,
+    ToolCatalog,
+)
 
 if TYPE_CHECKING:
     from kawa.workflow.events import EngineEvent
@@ -33,6 +41,7 @@ class NodeServices:
     file_saver: FileSaver | None = None
     models: ChatModels | None = None
     knowledge: KnowledgeSearch | None = None
+    tools: ToolCatalog | None = None  # without it, tool and agent nodes find built-in tools only
     # The chatflow conversation so far (user/assistant turns, oldest first), for nodes with memory.
     conversation_history: Sequence[ChatMessage] = ()
 

@@ -31,7 +31,7 @@ from kawa.apps.runners.run_recorder import SERVER_STOPPED, RunRecorder
 from kawa.apps.runners.supervisor import TaskSupervisor
 from kawa.apps.runners.task_handle import TaskHandle
 from kawa.dsl.document import app_input_variables
-from kawa.errors import KawaError, NotFound
+from kawa.errors import NotFound, client_message
 from kawa.settings import Settings
 from kawa.store.apps import AppStore
 from kawa.store.clock import new_id
@@ -169,15 +169,15 @@ class WorkflowRunner:
         try:
             run = await self._run_engine(handle, recorder, prepared, stop)
         except Exception as exc:  # the engine or the store broke: record it truthfully, tell the client
-            log.exception("workflow run %s failed unexpectedly", handle.run_id)
-            message = exc.message if isinstance(exc, KawaError) else f"Internal error: {type(exc).__name__}: {exc}"
+            message = client_message(exc, log=log, context=f"workflow run {handle.run_id}")
             run = await self._record_failure(recorder, message)
             handle.put(workflow_error_event(workflow_run_id=handle.run_id, task_id=handle.task_id, message=message))
-        except BaseException:
-            await asyncio.shield(self._record_failure(recorder, SERVER_STOPPED))
-            handle.end_stream()
-            if not handle.result.done():
-                handle.result.cancel()
+        except BaseException:  # cancelled: the server is shutting down and this run did not end in time
+            run = await asyncio.shield(self._record_failure(recorder, SERVER_STOPPED))
+            handle.put(
+                workflow_error_event(workflow_run_id=handle.run_id, task_id=handle.task_id, message=SERVER_STOPPED)
+            )
+            self._finish(handle, run)
             raise
         self._finish(handle, run)
 
@@ -214,7 +214,7 @@ class WorkflowRunner:
 
     @staticmethod
     async def _record_failure(recorder: RunRecorder, message: str) -> WorkflowRun:
-        """Mark the run failed; if even that write fails, the next server start marks it (see RunStore)."""
+        """Mark the run failed; if even that write fails, its lease lapses and a reaper marks it (see `leases`)."""
         try:
             return await recorder.fail(message)
         except Exception:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kawa.workflow.nodes.agent import AgentNode
 from kawa.workflow.nodes.answer import AnswerNode
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult, NodeUsage
 from kawa.workflow.nodes.code import CodeNode
@@ -53,6 +54,7 @@ _NODE_CLASSES: tuple[type[Node[Any]], ...] = (
     HttpRequestNode,
     DocumentExtractorNode,
     KnowledgeRetrievalNode,
+    AgentNode,
 )
 
 _IMPLEMENTED = {cls.node_type for cls in _NODE_CLASSES}

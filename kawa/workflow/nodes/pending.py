@@ -1,4 +1,4 @@
-"""Placeholders for node types kawa does not implement yet (the `agent` node).
+"""Placeholders for node types kawa does not implement yet (none today: the `agent` node has its own module).
 
 They let DSL import accept such apps today; running one fails the node with a clear error. A real implementation
 replaces its placeholder in `nodes/__init__.py`.
@@ -12,7 +12,7 @@ from kawa.workflow.errors import NodeError
 from kawa.workflow.nodes.base import Node, NodeData, NodeResult
 from kawa.workflow.runtime import NodeContext
 
-PENDING_TYPES = ("agent",)
+PENDING_TYPES: tuple[str, ...] = ()
 
 
 class NodeNotAvailable(NodeError):

@@ -1,22 +1,24 @@
-"""The `tool` node: runs one built-in tool (kawa.tools) with parameters from constants, variables or templates.
+"""The `tool` node: runs one tool (built-in, an MCP server's, a workflow published as a tool) with parameters from
+constants, variables or templates.
 
-Outputs `text`, `files` and `json` as Dify's tool node does. Plugin and API tools are not available: such a node
-fails with a clear error.
+Outputs `text`, `files` and `json` as Dify's tool node does. A tool kawa cannot find (API tools, unknown plugins or
+servers) fails the node with a clear error.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kawa.tools import ToolError, find_builtin_tool
+from kawa.tools import ToolError
 from kawa.workflow.errors import NodeError
 from kawa.workflow.nodes.base import Node, NodeData, NodeResult
+from kawa.workflow.ports import ToolRef
 from kawa.workflow.runtime import NodeContext
 from kawa.workflow.template import render_text
+from kawa.workflow.tool_lookup import find_tool
 
 
 class ToolParameter(BaseModel):
@@ -55,7 +57,11 @@ class ToolNode(Node[ToolData]):
 
     async def run(self, ctx: NodeContext) -> NodeResult:
         data = self.data
-        tool = find_builtin_tool(data.provider_id or data.provider_name, data.tool_name)
+        ref = ToolRef(data.provider_type, data.provider_id or data.provider_name, data.tool_name)
+        try:
+            tool = await find_tool(ctx.services, ref)
+        except ToolError as e:
+            raise ToolUnavailable(str(e)) from None
         if tool is None:
             raise ToolUnavailable(
                 f"Tool {data.tool_name} of provider {data.provider_id or data.provider_name} is not available in kawa."
@@ -73,7 +79,7 @@ class ToolNode(Node[ToolData]):
             else:
                 arguments[name] = param.value
         try:
-            output = await asyncio.to_thread(tool.invoke, arguments)
+            output = await tool.call(arguments, user_id=str(ctx.pool.get(["sys", "user_id"]) or ""))
         except ToolError as e:
             raise ToolFailed(str(e)) from None
         return NodeResult(

@@ -4,8 +4,6 @@ called with the app's fixed parameters merged into the model's arguments."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,6 +12,7 @@ from typing import Any
 from kawa.apps.modes.easy_ui.config import AgentToolSettings
 from kawa.models.types import ToolDefinition
 from kawa.tools import BuiltinTool, ToolError, find_builtin_tool
+from kawa.workflow.agent.tool_arguments import call_arguments, tool_definition
 
 log = logging.getLogger(__name__)
 
@@ -29,21 +28,11 @@ class AgentTool:
         return self.tool.name
 
     def definition(self) -> ToolDefinition:
-        schema = dict(self.tool.parameters)
-        properties = {k: v for k, v in dict(schema.get("properties") or {}).items() if k not in self.fixed}
-        required = [k for k in schema.get("required") or [] if k in properties]
-        parameters = {"type": "object", "properties": properties, "required": required}
-        return ToolDefinition(name=self.name, description=self.tool.description, parameters=parameters)
+        return tool_definition(self.name, self.tool.description, self.tool.parameters, self.fixed)
 
     def arguments_from(self, given: Any) -> dict[str, Any]:
         """Arguments for a call: a JSON object as given, a bare value for a one-parameter tool, plus fixed values."""
-        if isinstance(given, str):
-            with contextlib.suppress(ValueError):
-                given = json.loads(given)
-        if not isinstance(given, Mapping):
-            names = list(self.definition().parameters.get("properties") or {})
-            given = {names[0]: given} if len(names) == 1 and given not in (None, "") else {}
-        return {**given, **self.fixed}
+        return call_arguments(given, self.definition(), self.fixed)
 
     async def invoke(self, given: Any) -> str:
         """The tool's text output; a failure becomes a message the model can read and react to."""
