@@ -19,12 +19,17 @@ app_cli = typer.Typer(help="Import, list, export and delete apps.", no_args_is_h
 def app_import(
     file: Annotated[Path, typer.Argument(help="A Dify app export (DSL YAML).", exists=True, dir_okay=False)],
     app: Annotated[str | None, typer.Option("--app", help="Publish as a new version of this app.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print {app_id, api_key} (and version) as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print {app_id, api_key, warnings} (and version) as JSON.")
+    ] = False,
     force: Annotated[bool, typer.Option(help="Import a DSL newer than kawa knows.")] = False,
 ) -> None:
     """Import a Dify DSL file as a new app (with an API key), or as a new version of --app."""
+    from kawa.apps.import_check import unrunnable_warnings
     from kawa.dsl import load_dsl
     from kawa.knowledge.references import dataset_references, missing_dataset_warnings
+    from kawa.models.registry import ModelRuntime
+    from kawa.settings import Settings
     from kawa.store.datasets import DatasetStore
     from kawa.workflow import compile_graph
 
@@ -35,20 +40,26 @@ def app_import(
         wanted = dataset_references(doc.document)
         found = await DatasetStore(stores.db).find(wanted)
         missing = [d for d in wanted if d not in found]
-        for warning in [*doc.warnings, *missing_dataset_warnings(doc.document, missing)]:
+        models = ModelRuntime(Settings().models)  # only resolves names: no model is loaded or called
+        try:
+            unrunnable = unrunnable_warnings(doc, models)
+        finally:
+            await models.aclose()
+        warnings = [*doc.warnings, *missing_dataset_warnings(doc.document, missing), *unrunnable]
+        for warning in warnings:
             typer.echo(f"warning: {warning}", err=True)
         if app is None:
             record, version = await stores.apps.create(doc)
             _, token = await stores.keys.create(record.id)
             emit(
-                {"app_id": record.id, "api_key": token, "workflow_id": version.id},
+                {"app_id": record.id, "api_key": token, "workflow_id": version.id, "warnings": warnings},
                 as_json,
                 f"app_id:      {record.id}\napi_key:     {token}\nworkflow_id: {version.id}  (version 1)",
             )
         else:
             record, version = await stores.apps.publish(app, doc)
             emit(
-                {"app_id": record.id, "workflow_id": version.id, "version": version.number},
+                {"app_id": record.id, "workflow_id": version.id, "version": version.number, "warnings": warnings},
                 as_json,
                 f"app_id:      {record.id}\nworkflow_id: {version.id}  (version {version.number})",
             )
