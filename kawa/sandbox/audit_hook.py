@@ -3,13 +3,15 @@
 Audit hooks are not a security boundary on their own (native code can ignore them); here they back up the OS
 layers (namespaces, seccomp, rlimits) and give the user a clear `PermissionError` naming what was refused. The
 hook keeps all its state in positional defaults (an immutable tuple), and the events that could tamper with it
-(assigning `__code__`/`__defaults__`, tracing its frames, walking the heap with `gc`) are themselves refused.
+(assigning `__code__` to any function or `__defaults__` to the hook, tracing its frames, walking the heap with
+`gc`) are themselves refused.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import types
 from collections.abc import Iterable
 from typing import Any
 
@@ -111,6 +113,8 @@ def install(readable_roots: Iterable[str], proxy_port: int | None = None) -> Non
         _proxy: tuple[str, int] | None = ("127.0.0.1", proxy_port) if proxy_port else None,
         _proxy_hosts: tuple[object, ...] = _PROXY_HOSTS,
         _direct_refused: str = _DIRECT_REFUSED,
+        _function: Any = types.FunctionType,
+        _own_code: Any = None,  # this hook's code object, set below before the hook is installed
     ) -> None:
         if _proxy is not None and event.startswith("socket."):
             if (
@@ -124,7 +128,16 @@ def install(readable_roots: Iterable[str], proxy_port: int | None = None) -> Non
             raise _error(f"{event} is not allowed in the code sandbox")
         if event in _refused or event.startswith(_prefixes):
             raise _error(f"{event} is not allowed in the code sandbox")
-        if event == "object.__setattr__" and len(args) > 1 and args[1] in _guarded:
+        # Defaults may change on any function but this hook (namedtuple and NamedTuple set them); code never.
+        if (
+            event == "object.__setattr__"
+            and len(args) > 1
+            and args[1] in _guarded
+            and (
+                args[1] not in ("__defaults__", "__kwdefaults__")
+                or (type(args[0]) is _function and args[0].__code__ is _own_code)
+            )
+        ):
             raise _error(f"setting {args[1]} is not allowed in the code sandbox")
         if event in ("open", "os.listdir", "os.scandir"):
             path = args[0] if args else None
@@ -144,4 +157,7 @@ def install(readable_roots: Iterable[str], proxy_port: int | None = None) -> Non
                         return
                 raise _error(f"access to {_fsdecode(path)!r} is not allowed in the code sandbox")
 
+    defaults = hook.__defaults__
+    assert defaults is not None
+    hook.__defaults__ = (*defaults[:-1], hook.__code__)
     sys.addaudithook(hook)

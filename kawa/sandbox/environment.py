@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import importlib.metadata
 import json
+import logging
 import os
 import re
 import shutil
@@ -32,6 +33,7 @@ from kawa.sandbox.settings import SandboxSettings
 
 # Distributions code nodes may import by default (Dify's stock python-requirements), with their dependencies.
 DEFAULT_DISTRIBUTIONS = ("requests", "httpx", "jinja2", "PySocks")
+_log = logging.getLogger("kawa.sandbox")
 MANIFEST = "manifest.json"
 PIP_TIMEOUT_S = 900
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -106,18 +108,24 @@ class SandboxEnvironment:
         """
         if self.is_ready() and not force:
             return self.site
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with self._lock():
-            if self.is_ready() and not force:  # another process built it while we waited
-                return self.site
-            staging = self.directory / f".{self.key}.building-{os.getpid()}"
-            shutil.rmtree(staging, ignore_errors=True)
-            try:
-                self._build(staging, log or (lambda _: None))
-                shutil.rmtree(self.path, ignore_errors=True)
-                staging.rename(self.path)
-            finally:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with self._lock():
+                if self.is_ready() and not force:  # another process built it while we waited
+                    return self.site
+                staging = self.directory / f".{self.key}.building-{os.getpid()}"
                 shutil.rmtree(staging, ignore_errors=True)
+                try:
+                    self._build(staging, log or (lambda _: None))
+                    shutil.rmtree(self.path, ignore_errors=True)
+                    staging.rename(self.path)
+                finally:
+                    shutil.rmtree(staging, ignore_errors=True)
+        except OSError as exc:
+            _log.error("cannot build the code sandbox's packages in %s: %s", self.directory, exc)
+            raise SandboxUnavailableError(
+                "The code sandbox's package environment cannot be written (see KAWA_SANDBOX__ENVIRONMENT_DIR)."
+            ) from exc
         return self.site
 
     def stale(self) -> list[Path]:

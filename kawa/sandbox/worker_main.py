@@ -97,6 +97,9 @@ def _start_bridge(port: int, unix_path: str) -> None:
     listener = proxy_bridge.listen(port)
     if os.fork() == 0:
         confine.set_parent_death_signal(signal.SIGKILL)
+        # Not the protocol pipes: the server must see end-of-file on them as soon as the zygote is gone.
+        os.dup2(2, 0)
+        os.dup2(2, 1)
         os.closerange(3, listener.fileno())
         os.closerange(listener.fileno() + 1, python_zygote.MAX_FD)
         with contextlib.suppress(OSError):  # no file at all; connecting to the proxy's unix socket stays possible

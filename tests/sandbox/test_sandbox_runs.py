@@ -142,3 +142,20 @@ async def test_javascript_has_atob_and_btoa(sandbox: CodeSandbox) -> None:
         "p": "YWI=",
         "q": "ab",
     }
+
+
+async def test_named_tuples_with_defaults_work(sandbox: CodeSandbox) -> None:
+    """They set `__new__.__defaults__`, which the audit hook refuses only on itself."""
+    code = (
+        "import collections, typing\n"
+        "Point = collections.namedtuple('Point', 'x y', defaults=[0])\n"
+        "class Pair(typing.NamedTuple):\n"
+        "    a: int\n"
+        "    b: int = 2\n"
+        "def main():\n"
+        "    def f(x=1):\n"
+        "        return x\n"
+        "    f.__defaults__ = (5,)\n"
+        "    return {'p': Point(1).y, 'q': Pair(1).b, 'f': f()}\n"
+    )
+    assert await sandbox.run("python3", code, {}) == {"p": 0, "q": 2, "f": 5}
