@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kawa.tools import ToolError
 from kawa.workflow.errors import NodeError
 from kawa.workflow.nodes.base import Node, NodeData, NodeResult
+from kawa.workflow.nodes.tool_files import keep_tool_files, resolve_file_arguments
 from kawa.workflow.ports import ToolRef
 from kawa.workflow.runtime import NodeContext
 from kawa.workflow.template import render_text
@@ -79,12 +80,15 @@ class ToolNode(Node[ToolData]):
             else:
                 arguments[name] = param.value
         try:
-            output = await tool.call(arguments, user_id=str(ctx.pool.get(["sys", "user_id"]) or ""))
+            call_arguments = await resolve_file_arguments(ctx, arguments)
+            output = await tool.call(call_arguments, user_id=str(ctx.pool.get(["sys", "user_id"]) or ""))
         except ToolError as e:
             raise ToolFailed(str(e)) from None
+        files, files_note = await keep_tool_files(ctx, output.files)
         return NodeResult(
             inputs=arguments,
-            outputs={"text": output.text, "files": [], "json": output.json},
+            outputs={"text": output.text, "files": files, "json": output.json},
+            process_data={"files_note": files_note} if files_note else {},
             metadata={
                 "tool_info": {
                     "provider_type": data.provider_type,
