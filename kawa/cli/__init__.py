@@ -13,12 +13,14 @@ from kawa.cli.app_commands import app_cli
 from kawa.cli.db_commands import db_cli
 from kawa.cli.key_commands import key_cli
 from kawa.cli.run_command import run_workflow
+from kawa.cli.sandbox_command import sandbox_cli
 from kawa.cli.serve_command import serve
 
 cli = typer.Typer(help="kawa: a self-hosted LLM app server that speaks the Dify Service API.", no_args_is_help=True)
 cli.add_typer(app_cli, name="app")
 cli.add_typer(key_cli, name="key")
 cli.add_typer(db_cli, name="db")
+cli.add_typer(sandbox_cli, name="sandbox")
 cli.command()(serve)
 cli.command("run")(run_workflow)
 
