@@ -36,6 +36,7 @@ _SECCOMP_MODE_FILTER = 2
 _CLONE_THREAD = 0x00010000
 _AF_INET = 2
 _SOCK_STREAM = 1
+_IPPROTO_TCP = 6
 _SOCK_TYPE_MASK = 0xF  # the rest of socket()'s type argument is SOCK_NONBLOCK / SOCK_CLOEXEC
 
 # Per architecture: audit arch and the syscall numbers the filter names (None: the arch has no such call).
@@ -247,8 +248,8 @@ def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
 def build_filter(own_pid: int, *, allow_exec: bool, allow_tcp: bool = False) -> bytes:
     """The BPF program: refuse the calls above, threads but not processes, signals only to oneself.
 
-    With `allow_tcp` (code nodes with network through kawa's proxy), `socket()` may create IPv4 stream sockets
-    and nothing else: which addresses they reach is up to the network namespace and Landlock.
+    With `allow_tcp` (code nodes with network through kawa's proxy), `socket()` may create IPv4 TCP sockets and
+    nothing else: which addresses they reach is up to the network namespace and Landlock.
     """
     audit_arch, numbers = _ARCHES[platform.machine()]
     eperm = _RET_ERRNO | errno.EPERM
@@ -278,14 +279,17 @@ def build_filter(own_pid: int, *, allow_exec: bool, allow_tcp: bool = False) -> 
 
     allow = _insn(_RET_K, 0, 0, _RET_ALLOW)
     deny = _insn(_RET_K, 0, 0, eperm)
-    if allow_tcp:  # socket(AF_INET, SOCK_STREAM | flags, ...) only
+    if allow_tcp:  # socket(AF_INET, SOCK_STREAM | flags, 0 or IPPROTO_TCP) only
         prog += [
-            _insn(_JEQ_K, 0, 7, numbers["socket"] or 0),
+            _insn(_JEQ_K, 0, 10, numbers["socket"] or 0),
             arg_low(0),
-            _insn(_JEQ_K, 0, 4, _AF_INET),
+            _insn(_JEQ_K, 0, 7, _AF_INET),
             arg_low(1),
             _insn(_AND_K, 0, 0, _SOCK_TYPE_MASK),
-            _insn(_JEQ_K, 0, 1, _SOCK_STREAM),
+            _insn(_JEQ_K, 0, 4, _SOCK_STREAM),
+            arg_low(2),
+            _insn(_JEQ_K, 1, 0, 0),
+            _insn(_JEQ_K, 0, 1, _IPPROTO_TCP),
             allow,
             deny,
         ]

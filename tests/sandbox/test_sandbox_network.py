@@ -182,24 +182,25 @@ def run_isolated(script: str, *args: str) -> str:
     return done.stdout.strip()
 
 
-def test_seccomp_with_tcp_allows_ipv4_stream_sockets_only() -> None:
+def test_seccomp_with_tcp_allows_ipv4_tcp_sockets_only() -> None:
     script = (
         "import os, socket, sys\n"
         "sys.path.insert(0, sys.argv[1])\n"
         "import seccomp\n"
         "seccomp.install(os.getpid(), allow_exec=False, allow_tcp=True)\n"
         "outcomes = []\n"
-        "for family, kind in [(socket.AF_INET, socket.SOCK_STREAM), (socket.AF_INET, socket.SOCK_DGRAM),\n"
-        "                     (socket.AF_INET6, socket.SOCK_STREAM), (socket.AF_UNIX, socket.SOCK_STREAM),\n"
-        "                     (socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)]:\n"
+        "for family, kind, proto in [(socket.AF_INET, socket.SOCK_STREAM, 0), (socket.AF_INET, socket.SOCK_DGRAM, 0),\n"
+        "                     (socket.AF_INET6, socket.SOCK_STREAM, 0), (socket.AF_UNIX, socket.SOCK_STREAM, 0),\n"
+        "                     (socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK, 6),\n"
+        "                     (socket.AF_INET, socket.SOCK_STREAM, 132), (socket.AF_INET, socket.SOCK_RAW, 6)]:\n"
         "    try:\n"
-        "        socket.socket(family, kind).close()\n"
+        "        socket.socket(family, kind, proto).close()\n"
         "        outcomes.append('ok')\n"
         "    except PermissionError:\n"
         "        outcomes.append('refused')\n"
         "print(','.join(outcomes))\n"
     )
-    assert run_isolated(script) == "ok,refused,refused,refused,ok"
+    assert run_isolated(script) == "ok,refused,refused,refused,ok,refused,refused"
 
 
 def test_landlock_lets_tcp_connect_to_the_proxy_port_only(allowed_port: int, trap: tuple[int, list[int]]) -> None:
