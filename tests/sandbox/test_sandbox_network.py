@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,33 @@ GET_WITH_REQUESTS = (
 def allowed_port() -> Iterator[int]:
     with echo_server() as port:
         yield port
+
+
+@pytest.fixture(scope="module")
+def tls_port() -> Iterator[int]:
+    """An HTTPS server on 127.0.0.1 (a self-signed test certificate kept in tests/sandbox/data)."""
+    data = Path(__file__).with_name("data")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(data / "loopback-cert.pem", data / "loopback-key.pem")
+
+    class Hello(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = f"tls {self.path}".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield int(server.server_address[1])
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -65,10 +94,10 @@ def trap() -> Iterator[tuple[int, list[int]]]:
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["namespaces", "no-namespaces"])
-async def networked(request: pytest.FixtureRequest, allowed_port: int) -> AsyncIterator[CodeSandbox]:
+async def networked(request: pytest.FixtureRequest, allowed_port: int, tls_port: int) -> AsyncIterator[CodeSandbox]:
     config = SandboxSettings(python_workers=1, javascript_workers=0, timeout_s=8, memory_mb=256)
     config.namespaces = bool(request.param)
-    async with EgressProxy(TargetPolicy([f"127.0.0.1:{allowed_port}"])) as proxy:
+    async with EgressProxy(TargetPolicy([f"127.0.0.1:{allowed_port}", f"127.0.0.1:{tls_port}"])) as proxy:
         endpoint = ProxyEndpoint(proxy.unix_path, proxy.port)
         async with CodeSandbox(config, proxy=endpoint) as sandbox:
             await sandbox.wait_ready()
@@ -99,6 +128,18 @@ async def test_httpx_and_urllib_reach_it_too(networked: CodeSandbox, allowed_por
     )
     result = await networked.run("python3", code, {"url": f"http://127.0.0.1:{allowed_port}"})
     assert result == {"urllib": "/urllib", "httpx": "/httpx", "body": '{"n":1}'}
+
+
+async def test_https_goes_through_a_connect_tunnel_end_to_end(networked: CodeSandbox, tls_port: int) -> None:
+    code = (
+        "import requests, httpx\n"
+        "def main(url):\n"
+        "    via_requests = requests.get(url + '/r', timeout=5, verify=False).text\n"
+        "    via_httpx = httpx.get(url + '/x', timeout=5, verify=False).text\n"
+        "    return {'requests': via_requests, 'httpx': via_httpx}\n"
+    )
+    result = await networked.run("python3", code, {"url": f"https://127.0.0.1:{tls_port}"})
+    assert result == {"requests": "tls /r", "httpx": "tls /x"}
 
 
 @pytest.mark.parametrize(
