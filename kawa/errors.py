@@ -110,6 +110,27 @@ class CompletionRequestError(KawaError):
     default_message = "The model provider returned an error."
 
 
+class ProviderRateLimited(KawaError):
+    """The provider's rate limit (its 429): the same call may succeed later. Dify's `rate_limit_error`."""
+
+    code = "rate_limit_error"
+    status = 429
+    default_message = "Rate Limit Error"
+    retryable = True
+
+    def __init__(self, message: str | None = None, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s  # the upstream's Retry-After, when it sent one
+
+
+class ProviderUnavailable(CompletionRequestError):
+    """The provider could not be reached, failed (5xx), cut its stream or did not answer in time: Dify's code
+    `completion_request_error`, but 503 rather than 400, since the client's request was not at fault."""
+
+    status = 503
+    retryable = True
+
+
 # Errors of uploaded files, with Dify's codes: `POST /files/upload`, knowledge documents, audio, text extraction.
 class NoFileUploaded(BadRequest):
     code = "no_file_uploaded"

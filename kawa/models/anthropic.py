@@ -11,7 +11,7 @@ from typing import Any
 import anthropic
 
 from kawa.errors import CompletionRequestError, KawaError
-from kawa.models.failures import error_for_status, mark_retryable
+from kawa.models.failures import error_for_status, mark_retryable, retry_after_of
 from kawa.models.provider import Capability, ModelProvider
 from kawa.models.settings import ProviderSettings
 from kawa.models.types import ChatChunk, ChatCompletionRequest, ChatMessage, ImagePart, TokenCount, ToolCallDelta
@@ -49,7 +49,12 @@ class AnthropicProvider(ModelProvider):
             inner = body.get("error", {}) if isinstance(body.get("error"), dict) else {}
             message = str(inner.get("message") or e.message)
             raise error_for_status(
-                e.status_code, message, provider=self.name, code=inner.get("type"), secrets=self._secrets
+                e.status_code,
+                message,
+                provider=self.name,
+                code=inner.get("type"),
+                secrets=self._secrets,
+                retry_after_s=retry_after_of(e.response.headers),
             ) from None
         except anthropic.APITimeoutError:
             raise error_for_status(None, "The upstream did not answer in time (timeout).", provider=self.name) from None

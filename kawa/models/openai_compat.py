@@ -7,11 +7,12 @@ from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
+import httpx
 import openai
 from openai.types.chat import ChatCompletionChunk
 
-from kawa.errors import CompletionRequestError, KawaError
-from kawa.models.failures import error_for_status, mark_retryable
+from kawa.errors import KawaError, ProviderUnavailable
+from kawa.models.failures import error_for_status, mark_retryable, retry_after_of
 from kawa.models.provider import Capability, EmbeddingKind, ModelProvider
 from kawa.models.settings import ProviderSettings
 from kawa.models.types import (
@@ -70,27 +71,36 @@ class OpenAICompatibleProvider(ModelProvider):
         await self._client.close()
 
     @contextmanager
-    def _translated(self) -> Iterator[None]:
+    def _translated(self, *, reading_stream: bool = False) -> Iterator[None]:
+        """SDK errors as kawa's; `reading_stream`: the answer was under way, so a broken connection was cut."""
         try:
             yield
         except KawaError:
             raise
         except openai.APIStatusError as e:
-            raise self._error(e.status_code, _message_of(e), getattr(e, "code", None)) from None
+            retry_after = retry_after_of(e.response.headers)
+            raise self._error(e.status_code, _message_of(e), getattr(e, "code", None), retry_after) from None
         except openai.APITimeoutError:
             raise self._error(None, "The upstream did not answer in time (timeout).", None) from None
         except openai.APIConnectionError as e:
+            if reading_stream:
+                raise mark_retryable(self._error(None, "The upstream cut the stream.", None), False) from None
             raise self._error(None, f"Could not reach the upstream: {_message_of(e)}", None) from None
         except openai.APIError as e:
             # An error event inside a stream, or a response the SDK could not decode.
             raise mark_retryable(self._error(None, _message_of(e), getattr(e, "code", None)), False) from None
+        except httpx.TransportError:
+            # Some SDK versions do not wrap transport errors while a stream is being read.
+            raise mark_retryable(self._error(None, "The upstream cut the stream.", None), False) from None
         except ValueError as e:
             raise mark_retryable(
-                CompletionRequestError(f"[{self.name}] Malformed response from upstream: {type(e).__name__}"), False
+                ProviderUnavailable(f"[{self.name}] Malformed response from upstream: {type(e).__name__}"), False
             ) from None
 
-    def _error(self, status: int | None, message: str, code: str | None) -> KawaError:
-        return error_for_status(status, message, provider=self.name, code=code, secrets=self._secrets)
+    def _error(self, status: int | None, message: str, code: str | None, retry_after: float | None = None) -> KawaError:
+        return error_for_status(
+            status, message, provider=self.name, code=code, secrets=self._secrets, retry_after_s=retry_after
+        )
 
     async def chat_stream(self, request: ChatCompletionRequest) -> AsyncGenerator[ChatChunk, None]:
         kwargs = _chat_kwargs(request)
@@ -99,7 +109,7 @@ class OpenAICompatibleProvider(ModelProvider):
         with self._translated():
             stream = await self._client.chat.completions.create(stream=True, **kwargs)
         try:
-            with self._translated():
+            with self._translated(reading_stream=True):
                 async for chunk in stream:
                     yield _chunk_of(chunk)
         finally:

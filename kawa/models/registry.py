@@ -12,7 +12,14 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 
-from kawa.errors import CompletionRequestError, KawaError, ModelNotSupported, ProviderNotInitialized
+from kawa.errors import (
+    CompletionRequestError,
+    KawaError,
+    ModelNotSupported,
+    ProviderNotInitialized,
+    ProviderRateLimited,
+    ProviderUnavailable,
+)
 from kawa.models.embedded import EMBEDDED_PROVIDER, EmbeddedProvider
 from kawa.models.failures import is_retryable, redact
 from kawa.models.pricing import PriceTable, estimate_tokens
@@ -179,11 +186,17 @@ class ModelRuntime:
         first_at: float | None = None
         tokens: TokenCount | None = None
         produced: list[str] = []
+        # One deadline for every try and every wait between tries, until the first output: a hung upstream holds
+        # a request for `call_deadline_s` in all, not for (retries + 1) x the per-read timeout.
+        deadline = asyncio.get_running_loop().time() + self.config.call_deadline_s
         attempt = 0
         while True:
             emitted = False
             try:
-                async with aclosing(target.provider.chat_stream(upstream)) as chunks:
+                async with (
+                    asyncio.timeout_at(deadline) as window,
+                    aclosing(target.provider.chat_stream(upstream)) as chunks,
+                ):
                     async for chunk in chunks:
                         if chunk.tokens is not None:
                             tokens = chunk.tokens
@@ -191,17 +204,26 @@ class ModelRuntime:
                             continue
                         if first_at is None:
                             first_at = time.monotonic()
+                            window.reschedule(None)  # answering: from here the per-read timeout applies
                         produced.append(chunk.text)
                         produced.extend(c.arguments for c in chunk.tool_calls)
                         emitted = True
                         yield chunk.model_copy(update={"tokens": None})
                 break
+            except TimeoutError:
+                log.warning(
+                    "model call timed out: %s %s after %d tries", target.provider_name, target.model, attempt + 1
+                )
+                raise ProviderUnavailable(
+                    f"[{target.provider_name}] The model did not answer within {self.config.call_deadline_s:g} s "
+                    f"({attempt + 1} {'try' if attempt == 0 else 'tries'})."
+                ) from None
             except KawaError as error:
-                if emitted or not is_retryable(error) or attempt >= self.config.max_retries:
+                delay = self._retry_delay(error, attempt, emitted, deadline)
+                if delay is None:
                     log.warning("model call failed: %s %s: %s", target.provider_name, target.model, error.message)
                     raise
                 attempt += 1
-                delay = self.config.retry_backoff_s * (2 ** (attempt - 1)) * (0.5 + random.random() / 2)
                 log.info("retrying %s %s in %.2fs: %s", target.provider_name, target.model, delay, error.message)
                 await asyncio.sleep(delay)
             except (asyncio.CancelledError, GeneratorExit):
@@ -225,6 +247,18 @@ class ModelRuntime:
             time_to_generate=None if first_at is None else ended - first_at,
         )
         yield ChatChunk(usage=usage)
+
+    def _retry_delay(self, error: KawaError, attempt: int, emitted: bool, deadline: float) -> float | None:
+        """Seconds to wait before trying again, or None: give up now (output already relayed, not retryable, out of
+        tries, or the wait — the upstream's Retry-After included — would end past the call's deadline)."""
+        if emitted or not is_retryable(error) or attempt >= self.config.max_retries:
+            return None
+        delay = self.config.retry_backoff_s * (2.0**attempt) * (0.5 + random.random() / 2)
+        if isinstance(error, ProviderRateLimited) and error.retry_after_s is not None:
+            delay = max(delay, error.retry_after_s)
+        if asyncio.get_running_loop().time() + delay >= deadline:
+            return None
+        return delay
 
     async def chat(self, provider_id: str, request: ChatCompletionRequest) -> ChatResult:
         """The whole answer of `chat_stream`, with tool call fragments assembled."""

@@ -114,4 +114,9 @@ class ModelsSettings(BaseModel):
     connect_timeout_s: float = Field(10.0, gt=0, description="Longest wait to connect to an upstream.")
     max_retries: int = Field(2, ge=0, description="Retries of a retryable upstream failure before any output.")
     retry_backoff_s: float = Field(0.5, ge=0, description="First retry delay; doubles each retry (with jitter).")
+    call_deadline_s: float = Field(
+        90.0,
+        gt=0,
+        description="Longest a model call may wait for its first output, all tries and retry delays included.",
+    )
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)

@@ -17,7 +17,7 @@ from kawa.apps.modes.easy_ui import (
     RetrieverResources,
     run_pipeline,
 )
-from kawa.errors import CompletionRequestError, ModelNotSupported, ProviderNotInitialized, ProviderQuotaExceeded
+from kawa.errors import CompletionRequestError, ModelNotSupported, ProviderNotInitialized, ProviderRateLimited
 
 
 async def test_answer_streams_as_one_delta_per_upstream_chunk(fake: FakeOpenAI, models) -> None:
@@ -107,11 +107,11 @@ async def test_datasets_without_a_retriever_fail_clearly(fake: FakeOpenAI, model
     assert fake.requests == []
 
 
-async def test_upstream_429_is_provider_quota_exceeded(fake: FakeOpenAI, models) -> None:
+async def test_upstream_429_is_rate_limit_error(fake: FakeOpenAI, models) -> None:
     fake.on_model("gpt-4o-mini", Scenario(status=429, error_message="Rate limit reached for gpt-4o-mini."))
-    with pytest.raises(ProviderQuotaExceeded) as caught:
+    with pytest.raises(ProviderRateLimited) as caught:
         await run(make_request(chat_config()), models)
-    assert caught.value.code == "provider_quota_exceeded"
+    assert (caught.value.code, caught.value.status) == ("rate_limit_error", 429)
     assert "Rate limit reached" in caught.value.message
 
 

@@ -2,7 +2,8 @@
 
 It speaks the wire format the `openai` SDK expects (SSE `chat.completion.chunk`s with deltas, tool call fragments,
 usage in a final chunk when `stream_options.include_usage` is set, `data: [DONE]`, OpenAI error bodies) and misbehaves
-on demand: an HTTP status, an error event mid-stream, a malformed chunk, a stall. Behaviour is chosen per model name
+on demand: an HTTP status (429 with `Retry-After`), a hang before any header, an error event mid-stream, a malformed
+chunk, a stall mid-stream, a connection cut mid-stream. Behaviour is chosen per model name
 with `FakeOpenAI.on_model(name, Scenario(...))`. `POST /v1/messages` speaks Anthropic's Messages API (SSE events)
 from the same scenarios, for the Anthropic provider's tests. Every request is recorded; every stream's end is
 recorded too, so a test can see that a client closed its stream early.
@@ -49,6 +50,9 @@ class Scenario:
     stall_after_chunks: int | None = None  # send N content chunks, then go silent
     stall_s: float = 30.0
     omit_usage: bool = False  # behave like servers that ignore stream_options
+    retry_after_s: float | None = None  # with `status`: send a `Retry-After` header (seconds)
+    hang_before_headers_s: float | None = None  # accept the request, then say nothing (no status line) this long
+    drop_after_chunks: int | None = None  # send N content chunks, then cut the connection (no [DONE], no finish)
 
 
 @dataclass
@@ -110,6 +114,10 @@ def fake_embedding(text: str, dims: int = 16) -> list[float]:
     raw = [(digest[i % len(digest)] - 128) / 128 for i in range(dims)]
     norm = math.sqrt(sum(x * x for x in raw)) or 1.0
     return [x / norm for x in raw]
+
+
+class _DroppedStream(Exception):
+    """Raised inside a stream to make the server cut the connection, as a crashed upstream or proxy does."""
 
 
 class FakeOpenAI:
@@ -276,8 +284,12 @@ class FakeOpenAI:
             used = self._failures.get(model, 0)
             if scenario.fail_times is None or used < scenario.fail_times:
                 self._failures[model] = used + 1
-                await self._error(send, scenario.status, scenario.error_message, scenario.error_code)
+                await self._error(
+                    send, scenario.status, scenario.error_message, scenario.error_code, scenario.retry_after_s
+                )
                 return
+        if scenario.hang_before_headers_s is not None and await self._hang(receive, scenario.hang_before_headers_s):
+            return
         prompt_tokens = sum(len(json.dumps(m.get("content", "")).split()) for m in body.get("messages", []))
         if not body.get("stream"):
             await self._json(send, 200, self._completion(model, scenario, prompt_tokens))
@@ -350,15 +362,7 @@ class FakeOpenAI:
             )
             for n, event in enumerate(_stream_events(model, s)):
                 sent = n - 1  # content chunks sent so far (the role chunk does not count)
-                if s.error_after_chunks is not None and sent == s.error_after_chunks:
-                    await emit({"error": {"message": s.error_message, "type": "server_error", "code": s.error_code}})
-                    return
-                if s.malformed_after_chunks is not None and sent == s.malformed_after_chunks:
-                    await emit('{"id": "chatcmpl-fake", "choices": [{"delta": {"content": "tru')
-                    return
-                if s.stall_after_chunks is not None and sent == s.stall_after_chunks:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(disconnected.wait(), s.stall_s)
+                if await self._misbehave(s, sent, emit, disconnected):
                     return
                 if not await emit(event):
                     return
@@ -386,12 +390,49 @@ class FakeOpenAI:
                 record.completed = True
         except OSError:
             pass
+        except _DroppedStream:
+            record.ended_at = time.monotonic()
+            raise
         finally:
             watcher.cancel()
             record.client_closed = disconnected.is_set()
-            record.ended_at = time.monotonic()
-            with contextlib.suppress(Exception):  # the client may be gone: nothing to finish then
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if record.ended_at is None:
+                record.ended_at = time.monotonic()
+                with contextlib.suppress(Exception):  # the client may be gone: nothing to finish then
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    @staticmethod
+    async def _misbehave(
+        s: Scenario, sent: int, emit: Callable[[dict[str, Any] | str], Awaitable[bool]], disconnected: asyncio.Event
+    ) -> bool:
+        """The scenario's fault once `sent` content chunks are out, if it has one there; True: the stream ends."""
+        if s.error_after_chunks is not None and sent == s.error_after_chunks:
+            await emit({"error": {"message": s.error_message, "type": "server_error", "code": s.error_code}})
+            return True
+        if s.malformed_after_chunks is not None and sent == s.malformed_after_chunks:
+            await emit('{"id": "chatcmpl-fake", "choices": [{"delta": {"content": "tru')
+            return True
+        if s.drop_after_chunks is not None and sent == s.drop_after_chunks:
+            raise _DroppedStream  # uvicorn closes the socket mid-body: the client sees a broken stream
+        if s.stall_after_chunks is not None and sent == s.stall_after_chunks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(disconnected.wait(), s.stall_s)
+            return True
+        return False
+
+    @staticmethod
+    async def _hang(receive: Receive, seconds: float) -> bool:
+        """Wait `seconds` without answering; True when the client gave up (disconnected) first."""
+
+        async def disconnect() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        try:
+            await asyncio.wait_for(disconnect(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
     async def _anthropic_messages(self, body: dict[str, Any], headers: dict[str, str], send: Send) -> None:
         def error(status: int, kind: str, message: str) -> Awaitable[None]:
@@ -499,10 +540,14 @@ class FakeOpenAI:
         await send({"type": "http.response.body", "body": data})
 
     @staticmethod
-    async def _error(send: Send, status: int, message: str, code: str | None) -> None:
+    async def _error(
+        send: Send, status: int, message: str, code: str | None, retry_after_s: float | None = None
+    ) -> None:
         kind = {401: "invalid_request_error", 429: "rate_limit_exceeded", 404: "invalid_request_error"}
-        await FakeOpenAI._json(
-            send,
-            status,
-            {"error": {"message": message, "type": kind.get(status, "server_error"), "param": None, "code": code}},
-        )
+        error = {"message": message, "type": kind.get(status, "server_error"), "param": None, "code": code}
+        data = json.dumps({"error": error}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+        if retry_after_s is not None:
+            headers.append((b"retry-after", f"{retry_after_s:g}".encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": data})

@@ -7,7 +7,7 @@ import json
 from fakes.openai_server import FakeOpenAI, Scenario
 from model_support import API_KEY
 
-from kawa.errors import ProviderNotInitialized, ProviderQuotaExceeded
+from kawa.errors import ProviderNotInitialized, ProviderRateLimited
 from kawa.models import (
     ChatCompletionRequest,
     ChatMessage,
@@ -85,15 +85,16 @@ async def test_tool_use_round_trip(fake: FakeOpenAI, make_runtime) -> None:
     }
 
 
-async def test_rate_limit_is_provider_quota_exceeded(fake: FakeOpenAI, make_runtime) -> None:
+async def test_rate_limit_is_rate_limit_error(fake: FakeOpenAI, make_runtime) -> None:
     fake.on_model("claude-sonnet", Scenario(status=429, error_message="Number of requests has exceeded your limit."))
     runtime = make_runtime(anthropic_config(fake))
     try:
         await runtime.chat("anthropic", ChatCompletionRequest(model="claude-sonnet", messages=[ChatMessage.user("hi")]))
-    except ProviderQuotaExceeded as error:
+    except ProviderRateLimited as error:
         assert "exceeded your limit" in error.message
+        assert (error.code, error.status) == ("rate_limit_error", 429)
     else:
-        raise AssertionError("expected provider_quota_exceeded")
+        raise AssertionError("expected rate_limit_error")
 
 
 async def test_bad_key_is_provider_not_initialize_without_the_key(fake: FakeOpenAI, make_runtime) -> None:

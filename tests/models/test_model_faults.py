@@ -16,6 +16,8 @@ from kawa.errors import (
     ModelNotSupported,
     ProviderNotInitialized,
     ProviderQuotaExceeded,
+    ProviderRateLimited,
+    ProviderUnavailable,
 )
 from kawa.models import ChatCompletionRequest, ChatMessage, ModelsSettings
 
@@ -63,11 +65,11 @@ async def test_stall_past_the_timeout_is_completion_request_error(fake: FakeOpen
     assert fake.wait_stream_ended().client_closed
 
 
-async def test_429_is_provider_quota_exceeded_with_the_upstream_message(fake: FakeOpenAI, make_runtime) -> None:
+async def test_429_is_rate_limit_error_429_with_the_upstream_message(fake: FakeOpenAI, make_runtime) -> None:
     fake.on_model("gpt-4o-mini", Scenario(status=429, error_message="Rate limit reached for gpt-4o-mini."))
     _, error = await collect(make_runtime(upstream_config(fake, max_retries=1)), ask())
-    assert isinstance(error, ProviderQuotaExceeded)
-    assert error.code == "provider_quota_exceeded" and error.status == 400
+    assert isinstance(error, ProviderRateLimited)
+    assert (error.code, error.status) == ("rate_limit_error", 429)
     assert "Rate limit reached for gpt-4o-mini." in error.message
     assert len(fake.requests) == 2  # one retry with backoff
 
@@ -86,13 +88,15 @@ async def test_insufficient_quota_is_not_retried(fake: FakeOpenAI, make_runtime)
     )
     _, error = await collect(make_runtime(upstream_config(fake, max_retries=3)), ask())
     assert isinstance(error, ProviderQuotaExceeded)
+    assert (error.code, error.status) == ("provider_quota_exceeded", 400)
     assert len(fake.requests) == 1
 
 
-async def test_500_before_output_is_completion_request_error(fake: FakeOpenAI, make_runtime) -> None:
+async def test_500_before_output_is_completion_request_error_503(fake: FakeOpenAI, make_runtime) -> None:
     fake.on_model("gpt-4o-mini", Scenario(status=500, error_message="Internal upstream failure"))
     _, error = await collect(make_runtime(upstream_config(fake)), ask())
-    assert isinstance(error, CompletionRequestError)
+    assert isinstance(error, ProviderUnavailable)
+    assert (error.code, error.status) == ("completion_request_error", 503)
     assert "Internal upstream failure" in error.message
     assert "Traceback" not in error.message
 
@@ -180,3 +184,70 @@ async def test_unreachable_upstream_is_completion_request_error(make_runtime) ->
     with pytest.raises(CompletionRequestError) as info:
         await make_runtime(config).chat("openai", ask())
     assert API_KEY not in info.value.message
+
+
+async def test_invalid_request_is_completion_request_error_400_and_not_retried(fake: FakeOpenAI, make_runtime) -> None:
+    fake.on_model("gpt-4o-mini", Scenario(status=400, error_message="'messages' must not be empty."))
+    _, error = await collect(make_runtime(upstream_config(fake, max_retries=3)), ask())
+    assert type(error) is CompletionRequestError
+    assert (error.code, error.status) == ("completion_request_error", 400)
+    assert "'messages' must not be empty." in error.message
+    assert len(fake.requests) == 1
+
+
+async def test_retry_after_of_a_429_is_waited_for(fake: FakeOpenAI, make_runtime) -> None:
+    fake.on_model("gpt-4o-mini", Scenario(text="after the wait", status=429, fail_times=1, retry_after_s=0.6))
+    started = time.monotonic()
+    text, error = await collect(make_runtime(upstream_config(fake, max_retries=2, retry_backoff_s=0.01)), ask())
+    assert (text, error) == ("after the wait", None)
+    assert time.monotonic() - started >= 0.6
+    assert len(fake.requests) == 2
+
+
+async def test_a_retry_after_past_the_deadline_fails_at_once(fake: FakeOpenAI, make_runtime) -> None:
+    fake.on_model("gpt-4o-mini", Scenario(status=429, retry_after_s=30, error_message="Slow down."))
+    started = time.monotonic()
+    _, error = await collect(make_runtime(upstream_config(fake, max_retries=3, call_deadline_s=5)), ask())
+    assert isinstance(error, ProviderRateLimited) and error.status == 429
+    assert time.monotonic() - started < 1
+    assert len(fake.requests) == 1
+
+
+async def test_a_hang_before_headers_is_bounded_by_the_call_deadline_across_retries(
+    fake: FakeOpenAI, make_runtime
+) -> None:
+    # Each try may wait 1 s for a byte; three tries would be 3 s and more. The call's deadline cuts it at 1.5 s.
+    fake.on_model("gpt-4o-mini", Scenario(hang_before_headers_s=30))
+    config = upstream_config(fake, timeout_s=1.0, max_retries=2, retry_backoff_s=0.01, call_deadline_s=1.5)
+    started = time.monotonic()
+    text, error = await collect(make_runtime(config), ask())
+    elapsed = time.monotonic() - started
+    assert text == ""
+    assert isinstance(error, ProviderUnavailable)
+    assert (error.code, error.status) == ("completion_request_error", 503)
+    assert "did not answer within 1.5 s (2 tries)" in error.message
+    assert 1.4 < elapsed < 2.5
+    assert len(fake.requests) == 2
+
+
+async def test_the_call_deadline_does_not_cut_an_answer_that_is_streaming(fake: FakeOpenAI, make_runtime) -> None:
+    fake.on_model("gpt-4o-mini", Scenario(text=" ".join(["word"] * 30), chunk_delay_s=0.05))
+    text, error = await collect(make_runtime(upstream_config(fake, call_deadline_s=0.5)), ask())
+    assert error is None
+    assert text == " ".join(["word"] * 30)
+
+
+async def test_a_stream_cut_mid_answer_is_unavailable_after_its_output(fake: FakeOpenAI, make_runtime) -> None:
+    fake.on_model("gpt-4o-mini", Scenario(text="one two three four", drop_after_chunks=2))
+    text, error = await collect(make_runtime(upstream_config(fake, max_retries=2)), ask())
+    assert text == "one two"
+    assert isinstance(error, ProviderUnavailable)
+    assert "cut the stream" in error.message
+    assert len(fake.requests) == 1  # output was relayed: never retried
+
+
+async def test_a_stall_mid_stream_is_unavailable_503(fake: FakeOpenAI, make_runtime) -> None:
+    fake.on_model("gpt-4o-mini", Scenario(text="one two three", stall_after_chunks=2, stall_s=30))
+    text, error = await collect(make_runtime(upstream_config(fake, timeout_s=0.5)), ask())
+    assert text == "one two"
+    assert isinstance(error, ProviderUnavailable) and error.status == 503

@@ -10,7 +10,7 @@ from fakes.openai_server import FakeOpenAI, Scenario
 from model_support import upstream_config
 from nodes_support import run_node
 
-from kawa.errors import ProviderQuotaExceeded
+from kawa.errors import ProviderRateLimited
 from kawa.models import ChatMessage
 from kawa.workflow.nodes.llm import LLMNode
 
@@ -211,7 +211,7 @@ async def test_completion_mode_sends_one_prompt_with_histories(fake: FakeOpenAI,
 
 async def test_upstream_failure_fails_the_node_with_the_dify_code(fake: FakeOpenAI, make_runtime) -> None:
     fake.on_model("gpt-4o-mini", Scenario(status=429, error_message="Slow down."))
-    with pytest.raises(ProviderQuotaExceeded) as info:
+    with pytest.raises(ProviderRateLimited) as info:
         await run_node(
             LLMNode,
             llm_data(),
@@ -219,7 +219,7 @@ async def test_upstream_failure_fails_the_node_with_the_dify_code(fake: FakeOpen
             system={"query": "?"},
             outputs={"start": {"topic": "x"}},
         )
-    assert info.value.code == "provider_quota_exceeded"
+    assert (info.value.code, info.value.status) == ("rate_limit_error", 429)
 
 
 async def test_images_are_dropped_for_a_provider_without_vision(fake: FakeOpenAI, make_runtime) -> None:

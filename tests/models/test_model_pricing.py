@@ -61,7 +61,9 @@ def test_redaction_removes_whole_keys_and_recognisable_fragments() -> None:
 
 def test_status_codes_map_to_dify_codes() -> None:
     assert error_for_status(401, "bad key", provider="p").code == "provider_not_initialize"
-    assert error_for_status(429, "slow down", provider="p").code == "provider_quota_exceeded"
+    assert error_for_status(429, "slow down", provider="p").code == "rate_limit_error"
+    assert error_for_status(429, "pay up", provider="p", code="insufficient_quota").code == "provider_quota_exceeded"
+    assert error_for_status(503, "busy", provider="p").status == 503
     assert error_for_status(404, "The model `x` does not exist", provider="p").code == "model_currently_not_support"
     assert error_for_status(400, "bad request", provider="p").code == "completion_request_error"
     assert error_for_status(None, "timeout", provider="p").code == "completion_request_error"
