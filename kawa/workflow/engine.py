@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from kawa.errors import client_message
 from kawa.workflow.events import STOPPED_BY_USER, EngineEvent, RunStatus, WorkflowFinished, WorkflowStarted
 from kawa.workflow.graph import Graph
 from kawa.workflow.mailbox import Mailbox
@@ -108,5 +109,5 @@ def _outcome_of(task: asyncio.Task[LevelOutcome]) -> LevelOutcome:
     error = task.exception()
     if error is None:
         return task.result()
-    logger.error("workflow run crashed", exc_info=error)
-    return LevelOutcome(status="failed", error=f"Internal error: {error}", error_type=type(error).__name__)
+    message = client_message(error, log=logger, context="workflow run (engine)")
+    return LevelOutcome(status="failed", error=message, error_type=type(error).__name__)

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
-from kawa.workflow.nodes.base import NodeData
+from kawa.errors import client_message
+from kawa.workflow.errors import NodeError, RunLimitExceeded
+from kawa.workflow.nodes.base import NodeConfigError, NodeData
+
+log = logging.getLogger("kawa.workflow")
+_USERS_OWN = (NodeError, NodeConfigError, RunLimitExceeded, ValueError, ArithmeticError)
+"""Errors whose text a node's user may read: raised about their own data, configuration, code or limits."""
 
 
 def error_text(error: BaseException) -> str:
-    text = str(error)
-    return text if text else type(error).__name__
+    """A failed node's `error`: its own text for node, configuration and value errors (the user's data and DSL, a
+    code node's exception, an HTTP node's status); for anything else (a database, network or programming error) a
+    generic message with the request id, the detail going to the server log."""
+    return client_message(error, log=log, context="workflow node", shown=_USERS_OWN)
 
 
 def default_value(kind: str, value: Any) -> Any:

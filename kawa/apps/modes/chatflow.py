@@ -6,6 +6,8 @@ conversation, and the events keep Dify's order: workflow events, messages, `work
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from dataclasses import replace
 
@@ -23,6 +25,7 @@ from kawa.apps.runners.published_workflow import GraphCache, environment_of
 from kawa.apps.runners.run_recorder import SERVER_STOPPED, RunRecorder
 from kawa.apps.runners.turn import Turn
 from kawa.dsl.document import app_features
+from kawa.errors import client_message
 from kawa.knowledge import retriever_resources_from_context
 from kawa.models.types import ChatMessage
 from kawa.store.clock import new_id
@@ -33,6 +36,8 @@ from kawa.workflow import events as ev
 from kawa.workflow.engine import WorkflowEngine
 from kawa.workflow.runtime import EngineLimits, NodeServices
 from kawa.workflow.system_variables import SystemVariables
+
+log = logging.getLogger("kawa.chat")
 
 
 def history_messages(turn: Turn) -> list[ChatMessage]:
@@ -150,9 +155,13 @@ class ChatflowMode:
                     break
                 await recorder.on_event(event)
                 stream.on_event(event)
-        except BaseException:
+        except asyncio.CancelledError:
             await recorder.fail(SERVER_STOPPED)
             raise
+        except Exception as exc:  # the engine or the store broke: the run and the message say so, without internals
+            turn.status, turn.error = "error", client_message(exc, log=log, context=f"chatflow run {run_id}")
+            await recorder.fail(turn.error)
+            return
         assert finished is not None
         run = await recorder.finish(finished)
         turn.conversation_variables = dict(finished.conversation_variables)

@@ -32,7 +32,7 @@ from kawa.apps.runners.supervisor import TaskSupervisor
 from kawa.apps.runners.task_handle import TaskHandle
 from kawa.apps.runners.turn import ChatMode, Turn
 from kawa.dsl.document import GRAPH_MODES, app_features, app_input_variables
-from kawa.errors import InvalidParam, KawaError, NotFound
+from kawa.errors import InvalidParam, KawaError, NotFound, client_message
 from kawa.settings import Settings
 from kawa.store.apps import AppStore
 from kawa.store.clock import new_id
@@ -222,8 +222,14 @@ class ChatRunner:
             async def work(stop: asyncio.Event) -> None:
                 try:
                     async with lock:
-                        history = await self.messages.history(conversation.id) if conversation and not is_new else []
-                        await self.messages.add(message)
+                        try:
+                            history = (
+                                await self.messages.history(conversation.id) if conversation and not is_new else []
+                            )
+                            await self.messages.add(message)
+                        except Exception as exc:  # no message row to settle: the client still gets an end
+                            self._end_unstarted(handle, exc)
+                            return
                         turn = Turn(
                             app=app,
                             version=context.version,
@@ -238,6 +244,10 @@ class ChatRunner:
                             publish=handle.publish,
                         )
                         await self._run_turn(handle, turn)
+                except asyncio.CancelledError:  # a shutdown, maybe while waiting for the conversation
+                    if not handle.ended:
+                        self._end_unstarted(handle, None)
+                    raise
                 finally:
                     if conversation is not None and not lock.locked():
                         self._locks.pop(conversation.id, None)
@@ -251,27 +261,50 @@ class ChatRunner:
         try:
             await self.modes[turn.app.mode].run(turn)
         except KawaError as exc:
-            turn.status, turn.error, turn.error_code = "error", exc.message, exc.code
-        except asyncio.CancelledError:
-            turn.status, turn.error = "error", SERVER_STOPPED
+            turn.status, turn.error, turn.error_code = (
+                "error",
+                client_message(exc, log=log, context="message"),
+                exc.code,
+            )
+        except asyncio.CancelledError:  # the server is shutting down and this message did not end in time
+            turn.status, turn.error, turn.error_code = "error", SERVER_STOPPED, "internal_server_error"
             try:
                 await asyncio.shield(self._record(turn, time.perf_counter() - started))
+            except Exception:
+                log.exception("could not record message %s: its lease will lapse", turn.message.id)
             finally:
-                handle.end_stream()
-                if not handle.result.done():
-                    handle.result.cancel()
+                self._finish(handle, turn)
             raise
         except Exception as exc:
-            log.exception("message %s failed unexpectedly", turn.message.id)
-            turn.status, turn.error = "error", f"Internal error: {type(exc).__name__}: {exc}"
+            turn.status, turn.error = "error", client_message(exc, log=log, context=f"message {turn.message.id}")
         if turn.stop.is_set() and turn.status == "normal":
             turn.status, turn.error = "stopped", STOPPED_BY_USER
         try:
             await self._record(turn, time.perf_counter() - started)
-        except Exception as exc:  # tell the client; the server-start recovery settles the stored row
-            log.exception("could not record message %s", turn.message.id)
-            turn.status, turn.error = "error", f"The message could not be saved: {type(exc).__name__}"
+        except Exception as exc:  # tell the client; the row's lease lapses and a reaper settles it
+            turn.status, turn.error = (
+                "error",
+                client_message(exc, log=log, context=f"recording message {turn.message.id}"),
+            )
+            turn.error_code = "internal_server_error"
         self._finish(handle, turn)
+
+    @staticmethod
+    def _end_unstarted(handle: MessageHandle, error: Exception | None) -> None:
+        """End the stream (and a blocking wait) of a message that failed (or, with None, was cancelled by a
+        shutdown) before its row was written."""
+        if error is not None:
+            text = client_message(error, log=log, context=f"starting message {handle.message_id}")
+            code, status = (
+                (error.code, error.status) if isinstance(error, KawaError) else ("internal_server_error", 500)
+            )
+        else:
+            text, code, status = SERVER_STOPPED, "internal_server_error", 500
+        handle.publish("error", message_error_fields(code, status, text))
+        handle.end_stream()
+        if not handle.result.done():
+            handle.result.set_exception(KawaError(text, code=code, status=status))
+            handle.result.exception()  # retrieved here: a blocking caller may have gone away
 
     async def _record(self, turn: Turn, latency: float) -> None:
         usage = {**turn.usage, "latency": round(latency, 6)}

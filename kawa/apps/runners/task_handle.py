@@ -21,6 +21,8 @@ class TaskHandle:
     queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
     result: asyncio.Future[dict[str, Any]] = field(default_factory=_new_future)
     task: asyncio.Task[None] | None = None
+    ended: bool = False
+    """The stream has been ended (its last event queued)."""
 
     def put(self, message: dict[str, Any]) -> None:
         """Queue a stream event (dropped for blocking requests, which only get the result)."""
@@ -28,7 +30,9 @@ class TaskHandle:
             self.queue.put_nowait(message)
 
     def end_stream(self) -> None:
-        self.queue.put_nowait(None)
+        if not self.ended:
+            self.ended = True
+            self.queue.put_nowait(None)
 
     async def stream(self) -> AsyncIterator[dict[str, Any]]:
         while (message := await self.queue.get()) is not None:

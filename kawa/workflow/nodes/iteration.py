@@ -12,6 +12,7 @@ from pydantic import Field
 
 from kawa.workflow.errors import NodeError
 from kawa.workflow.events import STOPPED_BY_USER, IterationCompleted, IterationNext, IterationStarted
+from kawa.workflow.node_failure import error_text
 from kawa.workflow.nodes.base import Node, NodeData, NodeResult
 from kawa.workflow.nodes.container_events import ContainerEvents
 from kawa.workflow.runtime import NodeContext, Scope
@@ -65,7 +66,7 @@ class IterationNode(Node[IterationData]):
             events.complete(
                 "failed",
                 outputs=None,
-                error=str(exc) or type(exc).__name__,
+                error=error_text(exc),
                 steps=len(items) if isinstance(items, list) else 0,
             )
             raise

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kawa.workflow.conditions import Condition, ConditionError, evaluate_conditions
 from kawa.workflow.errors import NodeError
 from kawa.workflow.events import STOPPED_BY_USER, LoopCompleted, LoopNext, LoopStarted
+from kawa.workflow.node_failure import error_text
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.nodes.container_events import ContainerEvents
 from kawa.workflow.outcome import LevelOutcome
@@ -101,7 +102,7 @@ class LoopNode(Node[LoopData]):
             events.complete("stopped", outputs=None, error=STOPPED_BY_USER, steps=rounds)
             raise
         except Exception as exc:
-            events.complete("failed", outputs=None, error=str(exc) or type(exc).__name__, steps=rounds)
+            events.complete("failed", outputs=None, error=error_text(exc), steps=rounds)
             raise
         events.complete("succeeded", outputs=outputs, error=None, steps=rounds)
         return NodeResult(inputs=inputs, outputs=outputs, metadata={"total_tokens": events.total_tokens})
