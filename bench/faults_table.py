@@ -57,6 +57,7 @@ def main() -> int:
         done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
         elapsed = time.monotonic() - started
         summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-500:]
+        failures = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
         rows = [json.loads(line) for line in report_path.read_text().splitlines()] if report_path.exists() else []
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=tree, capture_output=True, text=True)
     load = os.getloadavg()
@@ -79,6 +80,10 @@ def main() -> int:
         ):
             for item in row[key][:3]:
                 print(f"- {row['scenario']}: {title + ': ' if title else ''}{item[:220]}")
+    recorded = {row["scenario"] for row in rows}
+    print(f"\n{len(failures)} failing test(s) ({len(recorded)} scenarios recorded a report):")
+    for line in failures:
+        print("  " + line[:400])
     return done.returncode
 
 
