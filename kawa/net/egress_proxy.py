@@ -8,10 +8,11 @@ destination is resolved once, refused before any connection is made unless every
 very address checked is connected to. A refusal is an HTTP 403 whose reason phrase and body say why, which is what
 the code sees in its exception (`Tunnel connection failed: 403 ...`) or response.
 
-Plain-http requests are sent upstream with `Connection: close`, one request per proxy connection, so a kept-alive
-connection cannot carry a second request to another host past the check. The proxy listens on a unix socket
-(sandbox workers in their own network namespace reach it through a bridge, see `kawa.sandbox.proxy_bridge`) and
-on a loopback TCP port (workers without namespaces connect to it directly; the port is also the one code sees).
+Plain-http requests are sent upstream with `Connection: close`, and their responses come back with it: one request
+per proxy connection, so a kept-alive connection cannot carry a second request to another host past the check.
+The proxy listens on a unix socket (sandbox workers in their own network namespace reach it through a bridge, see
+`kawa.sandbox.proxy_bridge`) and on a loopback TCP port (workers without namespaces connect to it directly; the
+port is also the one code sees).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import os
 import shutil
 import socket
 import tempfile
+from collections.abc import Coroutine
 from urllib.parse import urlsplit
 
 import httpx
@@ -126,18 +128,16 @@ class EgressProxy:
         except ProxyRequestError as error:
             await _reply_error(writer, error)
             return
+        idle = self.idle_timeout_s
         try:
             if method == b"CONNECT":
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
                 await writer.drain()
+                receiving = _pipe(upstream_reader, writer, idle)
             else:
                 upstream_writer.write(upstream_head)
-            await _relay(
-                (reader, writer),
-                (upstream_reader, upstream_writer),
-                self.idle_timeout_s,
-                tunnel=method == b"CONNECT",
-            )
+                receiving = _forward_response(upstream_reader, writer, idle)
+            await _relay(_pipe(reader, upstream_writer, idle), receiving, tunnel=method == b"CONNECT")
         finally:
             upstream_writer.close()
 
@@ -174,12 +174,8 @@ def _parse_head(head: bytes) -> tuple[bytes, str, int, bytes]:
         raise ProxyRequestError(400, "Bad Request", "The proxy forwards http:// URLs and CONNECT tunnels (https) only.")
     host, port = _authority(url.netloc.rpartition("@")[2], default_port=80)
     path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-    headers = [
-        line
-        for line in header_block.split(b"\r\n")
-        if line and line.split(b":", 1)[0].strip().lower() not in _HOP_BY_HOP
-    ]
-    if not any(line.split(b":", 1)[0].strip().lower() == b"host" for line in headers):
+    headers = [line for line in header_block.split(b"\r\n") if line and _header_name(line) not in _HOP_BY_HOP]
+    if not any(_header_name(line) == b"host" for line in headers):
         headers.insert(0, b"Host: " + url.netloc.rpartition("@")[2].encode("ascii", "replace"))
     lines = [method + b" " + path.encode("ascii", "replace") + b" " + version, *headers, b"Connection: close"]
     return method, host, port, b"\r\n".join(lines) + b"\r\n\r\n"
@@ -214,26 +210,44 @@ async def _reply_error(writer: asyncio.StreamWriter, error: ProxyRequestError) -
         await writer.drain()
 
 
-async def _relay(
-    client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-    upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-    idle_timeout_s: float,
-    *,
-    tunnel: bool,
-) -> None:
+async def _relay(sending: Coroutine[None, None, None], receiving: Coroutine[None, None, None], *, tunnel: bool) -> None:
     """Copy bytes both ways. A tunnel lasts until both sides are done (half-closes are passed on); a forwarded
-    request ends with its response. Either ends when a side stays idle for `idle_timeout_s`."""
-    sending = asyncio.create_task(_pipe(client[0], upstream[1], idle_timeout_s))
-    receiving = asyncio.create_task(_pipe(upstream[0], client[1], idle_timeout_s))
+    request ends with its response."""
+    sender = asyncio.create_task(sending)
+    receiver = asyncio.create_task(receiving)
     try:
         if tunnel:
-            await asyncio.gather(sending, receiving)
+            await asyncio.gather(sender, receiver)
         else:
-            await receiving
+            await receiver
     finally:
-        sending.cancel()
-        receiving.cancel()
-        await asyncio.gather(sending, receiving, return_exceptions=True)
+        sender.cancel()
+        receiver.cancel()
+        await asyncio.gather(sender, receiver, return_exceptions=True)
+
+
+async def _forward_response(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, idle_timeout_s: float) -> None:
+    """Pass a forwarded request's response on, its head saying `Connection: close` (the proxy closes the connection
+    after it, so a client keeping connections alive must not reuse this one), then its body as it comes."""
+    while True:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), idle_timeout_s)
+        except (asyncio.LimitOverrunError, asyncio.IncompleteReadError):
+            await _reply_error(writer, ProxyRequestError(502, "Bad Gateway", "The destination's answer is not HTTP."))
+            return
+        status_line, _, header_block = head.partition(b"\r\n")
+        status = status_line.split(b" ", 2)[1:2]
+        if status and status[0].startswith(b"1") and status[0] != b"101":  # 100 Continue and the like
+            writer.write(head)
+            continue
+        headers = [line for line in header_block.split(b"\r\n") if line and _header_name(line) not in _HOP_BY_HOP]
+        writer.write(b"\r\n".join([status_line, *headers, b"Connection: close", b"", b""]))
+        break
+    await _pipe(reader, writer, idle_timeout_s)
+
+
+def _header_name(line: bytes) -> bytes:
+    return line.split(b":", 1)[0].strip().lower()
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, idle_timeout_s: float) -> None:

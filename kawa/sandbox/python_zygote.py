@@ -68,6 +68,7 @@ PRELOAD = (
     "heapq",
     "calendar",
     "pprint",
+    "netrc",  # requests reads ~/.netrc for every request (there is none: the import is the cost)
 )
 # The packages code nodes get by default (`kawa.sandbox.environment`), imported before forking so that importing
 # them costs a run nothing. Operators' extra packages are not imported ahead: their import code runs confined.
@@ -89,6 +90,11 @@ def preload(*, packages: bool) -> None:
     for name in PRELOAD + (PRELOAD_PACKAGES if packages else ()):
         with contextlib.suppress(ImportError):
             __import__(name)
+    if packages:  # the resolver's first call loads libc's NSS modules and the idna codec: not in every run
+        import socket
+
+        with contextlib.suppress(OSError):
+            socket.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_STREAM)
 
 
 SPARE_CHILDREN = 2

@@ -70,6 +70,20 @@ async def test_forwards_plain_http_to_an_allowed_destination(proxy: EgressProxy,
     assert "proxy-connection" not in described["headers"]
 
 
+async def test_forwarded_responses_say_the_connection_closes(proxy: EgressProxy, loopback_port: int) -> None:
+    """The echo server keeps connections alive; the proxy does not, so its answer must say so."""
+    response = await raw_request(proxy, f"GET http://127.0.0.1:{loopback_port}/ HTTP/1.1\r\nHost: x\r\n\r\n")
+    head = response.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 200 ")
+    assert head.count(b"\r\nconnection:") == 1 and b"\r\nconnection: close" in head
+
+
+async def test_a_keep_alive_client_sends_request_after_request(proxy: EgressProxy, loopback_port: int) -> None:
+    async with httpx.AsyncClient(proxy=f"http://127.0.0.1:{proxy.port}", trust_env=False) as client:
+        paths = [(await client.get(f"http://127.0.0.1:{loopback_port}/{n}")).json()["path"] for n in range(3)]
+    assert paths == ["/0", "/1", "/2"]
+
+
 async def test_forwards_request_bodies(proxy: EgressProxy, loopback_port: int) -> None:
     async with httpx.AsyncClient(proxy=f"http://127.0.0.1:{proxy.port}", trust_env=False) as client:
         response = await client.post(f"http://127.0.0.1:{loopback_port}/in", content=b"x" * 200_000)

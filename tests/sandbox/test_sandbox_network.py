@@ -117,6 +117,17 @@ async def test_requests_reaches_an_allowed_loopback_server(networked: CodeSandbo
     assert '"path": "/hi"' in result["text"] and '"a": "1"' in result["text"]
 
 
+async def test_a_requests_session_sends_request_after_request(networked: CodeSandbox, allowed_port: int) -> None:
+    code = (
+        "import requests\n"
+        "def main(url):\n"
+        "    with requests.Session() as session:\n"
+        "        return {'paths': [session.get(f'{url}/{n}', timeout=5).json()['path'] for n in range(3)]}\n"
+    )
+    result = await networked.run("python3", code, {"url": f"http://127.0.0.1:{allowed_port}"})
+    assert result == {"paths": ["/0", "/1", "/2"]}
+
+
 async def test_httpx_and_urllib_reach_it_too(networked: CodeSandbox, allowed_port: int) -> None:
     code = (
         "import httpx, json, urllib.request\n"
