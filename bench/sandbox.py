@@ -12,9 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from kawa.sandbox import CodeSandbox, SandboxSettings
+from kawa.net.egress_proxy import EgressProxy
+from kawa.net.ssrf import TargetPolicy
+from kawa.sandbox import CodeSandbox, ProxyEndpoint, SandboxSettings
 
 TRIVIAL = {
     "python3": "def main(a: int, b: int) -> dict:\n    return {'sum': a + b}\n",
@@ -85,6 +89,44 @@ async def imports(calls: int) -> None:
             print(f"    with `{name}`: median {_ms(median)}, difference {_ms(median - trivial)}")
 
 
+async def proxied(calls: int) -> None:
+    """A python3 node doing `requests.get` to a loopback server, through the egress proxy (and its bridge)."""
+
+    class Hello(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    code = "import requests\n\ndef main(url: str) -> dict:\n    return {'text': requests.get(url).text}\n"
+    try:
+        async with EgressProxy(TargetPolicy([f"127.0.0.1:{server.server_address[1]}"])) as proxy:
+            endpoint = ProxyEndpoint(proxy.unix_path, proxy.port)
+            async with CodeSandbox(SandboxSettings(python_workers=2, javascript_workers=0), proxy=endpoint) as sandbox:
+                await sandbox.wait_ready()
+                samples: list[float] = []
+                for i in range(calls + 10):
+                    began = time.perf_counter()
+                    await sandbox.run("python3", code, {"url": url})
+                    if i >= 10:
+                        samples.append(time.perf_counter() - began)
+                print(
+                    f"  requests.get through the egress proxy ({calls} calls): median {_ms(statistics.median(samples))}"
+                )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=300)
@@ -104,6 +146,7 @@ async def main() -> None:
         print(f"  warm concurrent, 2 workers: {throughput:7.0f} calls/s")
         if language == "python3":
             await imports(args.calls)
+            await proxied(min(args.calls, 100))
 
 
 if __name__ == "__main__":
