@@ -62,7 +62,6 @@ class Services:
     chat_runner: ChatRunner
     suggester: Suggester
     knowledge: KnowledgeBase
-    sandbox: CodeSandbox
 
 
 @asynccontextmanager
@@ -74,31 +73,12 @@ async def build_node_services(
     knowledge: KnowledgeBase | None = None,
     file_saver: FileSaver | None = None,
     tools: ToolCatalog | None = None,
-    sandbox: CodeSandbox | None = None,
 ) -> AsyncIterator[NodeServices]:
     """What workflow nodes may use: the code sandbox, SSRF-guarded HTTP, models, knowledge search, and where files
     they produce are kept (without `file_saver`, as in `kawa run`, such files are reported, not kept). Closed on exit.
 
-    The sandbox is the caller's when given (the server keeps it to report its health); otherwise one is opened here
-    and starts its workers on first use, or at once with `warm`.
+    The sandbox starts its workers on first use, or at once with `warm` (the server does that).
     """
-    async with AsyncExitStack() as stack:
-        if sandbox is None:
-            sandbox = await stack.enter_async_context(open_code_sandbox(settings, warm=warm))
-        yield NodeServices(
-            code_runner=sandbox,
-            http_client_factory=GuardedClientFactory(settings.http_request.allowed_targets),
-            file_saver=file_saver,
-            models=models,
-            knowledge=KnowledgeBaseSearch(knowledge) if knowledge is not None else None,
-            tools=tools,
-        )
-
-
-@asynccontextmanager
-async def open_code_sandbox(settings: Settings, *, warm: bool = False) -> AsyncIterator[CodeSandbox]:
-    """The code sandbox and the egress proxy its network goes through; closed on exit. `warm` starts the workers
-    at once (the server does that), otherwise they start on first use."""
     # Code nodes' HTTP(S) goes through this proxy, under the http-request node's SSRF policy.
     egress = EgressProxy(TargetPolicy(settings.http_request.allowed_targets)) if settings.sandbox.network else None
     if egress is not None:
@@ -107,7 +87,14 @@ async def open_code_sandbox(settings: Settings, *, warm: bool = False) -> AsyncI
     if warm:
         await sandbox.start()
     try:
-        yield sandbox
+        yield NodeServices(
+            code_runner=sandbox,
+            http_client_factory=GuardedClientFactory(settings.http_request.allowed_targets),
+            file_saver=file_saver,
+            models=models,
+            knowledge=KnowledgeBaseSearch(knowledge) if knowledge is not None else None,
+            tools=tools,
+        )
     finally:
         await sandbox.close()
         if egress is not None:
@@ -126,7 +113,7 @@ async def open_services(
     then the node services, models and database close.
     """
     settings.home.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url, settings.database)
+    db = Database(settings.resolved_database_url)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(db.dispose)
         if migrate:
@@ -141,12 +128,11 @@ async def open_services(
         knowledge = KnowledgeBase(db, storage, models, settings.knowledge, redis_url=settings.redis_url)
         await knowledge.start(recover=recover_runs)
         stack.push_async_callback(knowledge.close)
-        sandbox = await stack.enter_async_context(open_code_sandbox(settings, warm=recover_runs))
         node_services = await stack.enter_async_context(
             build_node_services(
                 settings,
                 models,
-                sandbox=sandbox,
+                warm=recover_runs,
                 knowledge=knowledge,
                 tools=ServerToolCatalog(McpToolbox(settings.mcp), workflow_tools := WorkflowTools(apps)),
                 file_saver=UploadFileSaver(
@@ -169,7 +155,12 @@ async def open_services(
         )
         workflow_tools.bind(runner)
         conversations, messages = ConversationStore(db), MessageStore(db)
-        easy_ui = EasyUIMode(models, retriever=KnowledgeCitationRetriever(knowledge), read_upload=files.reader(storage))
+        easy_ui = EasyUIMode(
+            models,
+            retriever=KnowledgeCitationRetriever(knowledge),
+            read_upload=files.reader(storage),
+            file_saver=node_services.file_saver,
+        )
         modes: dict[str, ChatMode] = {
             "advanced-chat": ChatflowMode(
                 graphs=runner.graphs,
@@ -210,5 +201,4 @@ async def open_services(
             chat_runner=chat_runner,
             suggester=Suggester(models, messages),
             knowledge=knowledge,
-            sandbox=sandbox,
         )

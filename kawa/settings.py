@@ -24,7 +24,6 @@ from kawa.knowledge.settings import KnowledgeSettings
 from kawa.models.settings import ModelsSettings
 from kawa.net.settings import HttpRequestSettings
 from kawa.sandbox.settings import SandboxSettings
-from kawa.store.settings import DatabaseSettings
 from kawa.tools.mcp.settings import McpSettings
 from kawa.workflow.settings import WorkflowSettings
 
@@ -69,7 +68,6 @@ class Settings(BaseSettings):
     max_active_requests: int = Field(
         0, ge=0, description="Concurrent runs per app (0 = unlimited); over it: 429 too_many_requests."
     )
-    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     upload: UploadSettings = Field(default_factory=UploadSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     workflow: WorkflowSettings = Field(default_factory=WorkflowSettings)

@@ -276,6 +276,16 @@ def message_replace_fields(text: str, reason: str) -> Payload:
     return {"answer": text, "reason": reason}
 
 
+def message_file_fields(file: Mapping[str, Any]) -> Payload:
+    """`message_file`: a file an agent's tool produced (Dify sends its id, kind, owner side and a signed URL)."""
+    return {
+        "id": file.get("related_id") or file.get("id"),
+        "type": file.get("type"),
+        "belongs_to": "assistant",
+        "url": file.get("url"),
+    }
+
+
 def agent_thought_fields(thought: AgentThought) -> Payload:
     """`agent_thought`'s fields, also what the message stores in `agent_thoughts`."""
     return {**asdict(thought), "message_files": list(thought.message_files), "tool_labels": dict(thought.tool_labels)}

@@ -11,9 +11,7 @@ import asyncio
 import logging
 from typing import Any, Protocol
 
-from redis.exceptions import RedisError
-
-from kawa.net.reconnect import Backoff, LinkState, redis_client
+from kawa.net.reconnect import Backoff, LinkState
 
 log = logging.getLogger("kawa.knowledge")
 REDIS_QUEUE_KEY = "kawa:knowledge:indexing"
@@ -54,8 +52,11 @@ class RedisQueue:
     """A Redis list shared by every kawa process; BLPOP hands each job to one worker."""
 
     def __init__(self, url: str) -> None:
+        import redis.asyncio as redis
+
         # Any: redis-py types every command as `Awaitable[T] | T` (one class for sync and async clients).
-        self._redis: Any = redis_client(url, socket_timeout=SOCKET_TIMEOUT_S)
+        self._redis: Any = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=SOCKET_TIMEOUT_S)
+        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self._unsent: dict[str, None] = {}  # ordered set: jobs to push once Redis is back
         self._link = LinkState("redis")
 
@@ -67,7 +68,7 @@ class RedisQueue:
         self._unsent[document_id] = None
         try:
             await self._push_unsent()
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             self._lost(exc)
             log.warning("indexing of document %s waits until Redis is back", document_id)
         else:
@@ -79,7 +80,7 @@ class RedisQueue:
             try:
                 await self._push_unsent()
                 item = await self._redis.blpop([REDIS_QUEUE_KEY], timeout=BLPOP_TIMEOUT_S)
-            except (RedisError, OSError) as exc:
+            except self._errors as exc:
                 self._lost(exc)
                 await asyncio.sleep(backoff.next())
                 continue

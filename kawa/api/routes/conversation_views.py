@@ -132,7 +132,7 @@ def _message_file(f: dict[str, Any]) -> dict[str, Any]:
         "mime_type": f.get("mime_type"),
         "size": f.get("size"),
         "transfer_method": f.get("transfer_method"),
-        "belongs_to": "user",
+        "belongs_to": f.get("belongs_to") or "user",
         "upload_file_id": f.get("related_id"),
     }
 

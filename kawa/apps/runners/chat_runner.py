@@ -13,6 +13,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -129,6 +130,7 @@ class ChatRunner:
         self.tasks = tasks
         self.modes = modes
         self.namer = namer
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def _version(self, app: App, workflow_id: str | None) -> AppVersion:
         if workflow_id is None or app.mode not in GRAPH_MODES:
@@ -180,9 +182,7 @@ class ChatRunner:
         return conversation
 
     async def start(self, app: App, request: MessageRequest) -> MessageHandle:
-        # The message's place in its conversation is taken before any await: turns run in arrival order.
-        with self.tasks.admit(app.id) as slot, self.tasks.conversations.place(request.conversation_id) as ticket:
-            await self.tasks.admit_globally(slot)
+        with self.tasks.admit(app.id) as slot:
             if app.mode == "agent-chat" and not request.streaming:
                 raise InvalidParam("Agent Chat App does not support blocking mode")
             context = await self._context(app, request)
@@ -191,8 +191,7 @@ class ChatRunner:
             conversation, is_new = context.conversation, context.conversation is None
             if conversation is None and not request.completion:
                 conversation = await self._new_conversation(app, request, context)
-            if conversation is not None:
-                ticket.join(conversation.id)  # a no-op for an existing one; a new one is first in its queue
+            lock = self._locks[conversation.id] if conversation is not None else asyncio.Lock()
             handle = MessageHandle(
                 task_id=task_id,
                 message_id=message_id,
@@ -222,9 +221,7 @@ class ChatRunner:
 
             async def work(stop: asyncio.Event) -> None:
                 try:
-                    async with ticket:
-                        # Stamped when its turn begins, so that history (ordered by time) is the order of turns.
-                        message.created_at = message.updated_at = time.time()
+                    async with lock:
                         try:
                             history = (
                                 await self.messages.history(conversation.id) if conversation and not is_new else []
@@ -252,9 +249,9 @@ class ChatRunner:
                         self._end_unstarted(handle, None)
                     raise
                 finally:
-                    await ticket.release()  # also when cancelled before its turn came
+                    if conversation is not None and not lock.locked():
+                        self._locks.pop(conversation.id, None)
 
-            ticket.handed_to_task = True
             return self.tasks.spawn(
                 slot, handle, end_user_id=context.end_user.id, work=work, name=f"message-{message_id}"
             )
@@ -269,7 +266,6 @@ class ChatRunner:
                 client_message(exc, log=log, context="message"),
                 exc.code,
             )
-            turn.error_status = exc.status
         except asyncio.CancelledError:  # the server is shutting down and this message did not end in time
             turn.status, turn.error, turn.error_code = "error", SERVER_STOPPED, "internal_server_error"
             try:
@@ -335,6 +331,7 @@ class ChatRunner:
                 "latency": latency,
                 "retriever_resources": jsonable(turn.retriever_resources),
                 "agent_thoughts": jsonable(turn.agent_thoughts),
+                "message_files": jsonable(turn.message.message_files or []),  # with files an agent's tools made
                 "workflow_run_id": turn.workflow_run_id,
             },
             conversation_update=update,
@@ -344,7 +341,7 @@ class ChatRunner:
     @staticmethod
     def _finish(handle: MessageHandle, turn: Turn) -> None:
         metadata = message_metadata(turn.retriever_resources, turn.usage)
-        status = 500 if turn.error_code == "internal_server_error" else turn.error_status
+        status = 500 if turn.error_code == "internal_server_error" else 400
         if turn.status == "error":
             handle.publish("error", message_error_fields(turn.error_code, status, turn.error))
         else:

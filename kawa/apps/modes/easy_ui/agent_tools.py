@@ -1,20 +1,26 @@
 """The tools of an agent-chat app: `agent_mode.tools` resolved to kawa's built-in tools, described to the model, and
-called with the app's fixed parameters merged into the model's arguments."""
+called with the app's fixed parameters merged into the model's arguments. Files a tool produces are kept by the
+turn's `ToolFileKeeper` and reported (`with_tool_files`) as `MessageFile` events before the step that made them."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kawa.apps.modes.easy_ui.config import AgentToolSettings
+from kawa.apps.modes.easy_ui.pipeline_events import AgentThought, MessageFile, PipelineEvent
 from kawa.models.types import ToolDefinition
-from kawa.tools import BuiltinTool, ToolError, find_builtin_tool
+from kawa.tools import BuiltinTool, ToolError, ToolFile, find_builtin_tool
 from kawa.workflow.agent.tool_arguments import call_arguments, tool_definition
 
 log = logging.getLogger(__name__)
+
+ToolFileKeeper = Callable[[Sequence[ToolFile]], Awaitable[list[dict[str, Any]]]]
+"""Keeps files a tool produced (as uploads of the turn's app and user) and returns their Dify file values."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,8 @@ class AgentTool:
     tool: BuiltinTool
     label: str
     fixed: Mapping[str, Any]  # parameters the app set; the model is not asked for them
+    keep_files: ToolFileKeeper | None = None
+    produced: list[dict[str, Any]] = field(default_factory=list)  # kept files not reported yet
 
     @property
     def name(self) -> str:
@@ -44,10 +52,22 @@ class AgentTool:
         except Exception as error:
             log.exception("tool %s failed", self.name)
             return f"tool invoke error: {type(error).__name__}: {error}"
+        if output.files and self.keep_files is not None:
+            try:
+                self.produced.extend(await self.keep_files(output.files))
+            except Exception:
+                log.exception("could not keep the files tool %s produced", self.name)
         return output.text
 
+    def take_files(self) -> list[dict[str, Any]]:
+        files = list(self.produced)
+        self.produced.clear()
+        return files
 
-def resolve_tools(settings: tuple[AgentToolSettings, ...]) -> dict[str, AgentTool]:
+
+def resolve_tools(
+    settings: tuple[AgentToolSettings, ...], keep_files: ToolFileKeeper | None = None
+) -> dict[str, AgentTool]:
     """The enabled tools kawa has, by name. Tools kawa does not provide are left out with a warning."""
     tools: dict[str, AgentTool] = {}
     for item in settings:
@@ -61,5 +81,24 @@ def resolve_tools(settings: tuple[AgentToolSettings, ...]) -> dict[str, AgentToo
             )
             continue
         fixed = {k: v for k, v in item.parameters.items() if v not in (None, "")}
-        tools[tool.name] = AgentTool(tool=tool, label=item.tool_label or tool.label, fixed=fixed)
+        tools[tool.name] = AgentTool(tool, item.tool_label or tool.label, fixed, keep_files)
     return tools
+
+
+async def with_tool_files(
+    events: AsyncGenerator[PipelineEvent, None], tools: Mapping[str, AgentTool]
+) -> AsyncGenerator[PipelineEvent, None]:
+    """The agent loop's events, with a `MessageFile` for each file its tools produced, sent before the step that
+    made it; that step (and its later updates) lists the files' ids in `message_files`, as Dify's do."""
+    files_of: dict[str, tuple[str, ...]] = {}
+    async with aclosing(events):
+        async for event in events:
+            if isinstance(event, AgentThought):
+                new = [file for tool in tools.values() for file in tool.take_files()]
+                for file in new:
+                    yield MessageFile(file)
+                ids = files_of.get(event.id, ()) + tuple(str(f.get("related_id") or f.get("id")) for f in new)
+                if ids:
+                    files_of[event.id] = ids
+                    event = replace(event, message_files=(*event.message_files, *ids))
+            yield event

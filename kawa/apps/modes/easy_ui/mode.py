@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from kawa.apps.event_payloads import agent_thought_fields, answer_fields, message_replace_fields
+from kawa.apps.event_payloads import agent_thought_fields, answer_fields, message_file_fields, message_replace_fields
+from kawa.apps.modes.easy_ui.agent_tools import ToolFileKeeper
 from kawa.apps.modes.easy_ui.pipeline import run_pipeline
 from kawa.apps.modes.easy_ui.pipeline_events import (
     AgentThought,
     MessageDelta,
+    MessageFile,
     MessageReplace,
     PipelineFinished,
     RetrieverResources,
@@ -22,6 +24,8 @@ from kawa.apps.modes.easy_ui.retrieval import CitationRetriever
 from kawa.apps.runners.turn import Turn
 from kawa.models.registry import ModelRuntime
 from kawa.store.tables import Message
+from kawa.tools import ToolFile
+from kawa.workflow.ports import FileOwner, FileSaver
 
 
 def history_turns(messages: list[Message]) -> list[HistoryTurn]:
@@ -35,10 +39,29 @@ _MODE_NAMES: dict[str, EasyUIModeName] = {"chat": "chat", "completion": "complet
 class EasyUIMode:
     """The `ChatMode` of chat, agent-chat and completion apps."""
 
-    def __init__(self, models: ModelRuntime, retriever: CitationRetriever | None, read_upload: UploadReader) -> None:
+    def __init__(
+        self,
+        models: ModelRuntime,
+        retriever: CitationRetriever | None,
+        read_upload: UploadReader,
+        file_saver: FileSaver | None = None,
+    ) -> None:
         self.models = models
         self.retriever = retriever
         self.read_upload = read_upload
+        self.file_saver = file_saver
+
+    def _file_keeper(self, turn: Turn) -> ToolFileKeeper | None:
+        """Keeps the files an agent's tools produce as uploads of this app and end user (None: not kept)."""
+        saver = self.file_saver
+        if saver is None:
+            return None
+        owner = FileOwner(app_id=turn.app.id, user_id=turn.end_user.session_id)
+
+        async def keep(files: Sequence[ToolFile]) -> list[dict[str, Any]]:
+            return [await saver.save(f.content, filename=f.filename, mime_type=f.mime_type, owner=owner) for f in files]
+
+        return keep
 
     async def _model_files(self, turn: Turn) -> list[dict[str, Any]]:
         """Uploaded images go to the model inline (a `data:` URL): a hosted model cannot fetch kawa's own URLs."""
@@ -66,7 +89,9 @@ class EasyUIMode:
         answer_event = "agent_message" if mode == "agent-chat" else "message"
         show_resources = bool((model_config.get("retriever_resource") or {}).get("enabled"))
         thoughts: dict[str, dict[str, Any]] = {}
-        events = run_pipeline(request, models=self.models, retriever=self.retriever, stop=turn.stop)
+        events = run_pipeline(
+            request, models=self.models, retriever=self.retriever, stop=turn.stop, keep_files=self._file_keeper(turn)
+        )
         async with contextlib.aclosing(events):
             async for event in events:
                 if isinstance(event, MessageDelta):
@@ -75,6 +100,10 @@ class EasyUIMode:
                 elif isinstance(event, MessageReplace):
                     turn.answer = event.text
                     turn.publish("message_replace", message_replace_fields(event.text, event.reason))
+                elif isinstance(event, MessageFile):
+                    kept = {**event.file, "belongs_to": "assistant"}
+                    turn.message.message_files = [*(turn.message.message_files or []), kept]
+                    turn.publish("message_file", message_file_fields(event.file))
                 elif isinstance(event, AgentThought):
                     thought = agent_thought_fields(event)
                     thoughts[event.id] = thought

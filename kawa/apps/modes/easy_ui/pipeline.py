@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import replace
 
-from kawa.apps.modes.easy_ui.agent_tools import resolve_tools
+from kawa.apps.modes.easy_ui.agent_tools import ToolFileKeeper, resolve_tools, with_tool_files
 from kawa.apps.modes.easy_ui.config import AppSettings, AppUnavailable, app_settings_of
 from kawa.apps.modes.easy_ui.function_calling import run_function_calling
 from kawa.apps.modes.easy_ui.generation import Generation, generate_plain
@@ -48,7 +48,12 @@ async def _mirror(stop: asyncio.Event, halt: asyncio.Event) -> None:
 
 
 async def run_pipeline(
-    request: EasyUIRequest, *, models: ModelRuntime, retriever: CitationRetriever | None, stop: asyncio.Event
+    request: EasyUIRequest,
+    *,
+    models: ModelRuntime,
+    retriever: CitationRetriever | None,
+    stop: asyncio.Event,
+    keep_files: ToolFileKeeper | None = None,
 ) -> AsyncGenerator[PipelineEvent, None]:
     """The events of one request, ending with `PipelineFinished`. Setting `stop` ends the model stream at once and
     finishes with the partial answer. Model errors propagate as kawa's typed errors."""
@@ -115,7 +120,7 @@ async def run_pipeline(
             user=request.user,
             halt=halt,
         )
-        events = _strategy(settings, models, generation, builder, prompt, context, stop)
+        events = _strategy(settings, models, generation, builder, prompt, context, stop, keep_files)
         async with aclosing(_moderated(events, moderator, halt)) as moderated:
             async for event in moderated:
                 yield event
@@ -133,12 +138,13 @@ def _strategy(
     prompt: Prompt,
     context: str | None,
     stop: asyncio.Event,
+    keep_files: ToolFileKeeper | None,
 ) -> AsyncGenerator[PipelineEvent, None]:
     """Plain call; function-calling agent when the model calls tools natively; ReAct otherwise (or when asked)."""
     agent = settings.agent
     if agent is None:
         return generate_plain(generation, prompt.messages, prompt.stop, stop)
-    tools = resolve_tools(agent.tools)
+    tools = resolve_tools(agent.tools, keep_files)
     base = builder.simple_chat(context).messages
     native = (
         agent.strategy == "function_call"
@@ -146,9 +152,10 @@ def _strategy(
         and _supports(models, settings, Capability.TOOL_CALLS)
     )
     if native:
-        return run_function_calling(generation, base, tools, agent.max_iteration, stop)
+        return with_tool_files(run_function_calling(generation, base, tools, agent.max_iteration, stop), tools)
     instruction = builder.system_text(context).rstrip()
-    return run_react(generation, base, instruction, tools, agent.max_iteration, stop, agent.first_prompt)
+    loop = run_react(generation, base, instruction, tools, agent.max_iteration, stop, agent.first_prompt)
+    return with_tool_files(loop, tools)
 
 
 async def _moderated(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
+from typing import Any
 
 from kawa.apps.modes.easy_ui.retrieval import RetrievedSegment
 from kawa.models.types import ChatMessage, Usage
@@ -13,6 +14,7 @@ from kawa.workflow.agent.steps import AgentEvent, AgentFinished, AgentThought, M
 __all__ = [
     "AgentThought",
     "MessageDelta",
+    "MessageFile",
     "MessageReplace",
     "PipelineEvent",
     "PipelineFinished",
@@ -27,6 +29,13 @@ class MessageReplace:
 
     text: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFile:
+    """A file an agent's tool produced, kept and sent to the client (`message_file`); `file` is its Dify value."""
+
+    file: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +57,7 @@ class PipelineFinished:
     finish_reason: str | None
 
 
-PipelineEvent = MessageDelta | MessageReplace | AgentThought | RetrieverResources | PipelineFinished
+PipelineEvent = MessageDelta | MessageReplace | MessageFile | AgentThought | RetrieverResources | PipelineFinished
 
 
 async def pipeline_events(events: AsyncGenerator[AgentEvent, None]) -> AsyncGenerator[PipelineEvent, None]:
