@@ -29,7 +29,6 @@ LEASE_S = 15.0
 """Part A's promise: a record of a dead or failed owner leaves `running` within this time after the fault."""
 
 RECORD_TABLES = ("workflow_runs", "node_executions", "messages")
-TERMINAL_RUN_STATES = frozenset({"succeeded", "failed", "stopped", "partial-succeeded"})
 
 _LEAK_PATTERNS = {
     "SQL": re.compile(
@@ -143,6 +142,9 @@ def read_back(api_url: str, outcomes: Iterable[ClientOutcome]) -> RecordViews:
                 views.texts.append((f"GET /workflows/run/{run_id}", response.text))
                 body = response.json() if response.status_code == 200 else {}
                 views.run_status[run_id] = body.get("status")
+            if outcome.conversation_ids:
+                response = client.get("/conversations", params={"user": outcome.user})
+                views.texts.append((f"GET /conversations?user={outcome.user}", response.text))
             for conversation_id in sorted(outcome.conversation_ids):
                 response = client.get("/messages", params={"conversation_id": conversation_id, "user": outcome.user})
                 views.texts.append((f"GET /messages?conversation_id={conversation_id}", response.text))
@@ -173,7 +175,7 @@ def unfinished_clients(outcomes: Iterable[ClientOutcome], views: RecordViews) ->
             states += [views.message_status.get(i) for i in outcome.message_ids]
             if not states:
                 unfinished.append(f"{outcome.label}: cut ({outcome.transport_error}) before any id arrived")
-            elif any(s is None or s == "running" or (s not in TERMINAL_RUN_STATES and s == "") for s in states):
+            elif any(state in (None, "", "running") for state in states):
                 unfinished.append(f"{outcome.label}: cut, and its records read back as {states}")
     return unfinished
 

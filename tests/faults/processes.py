@@ -31,6 +31,7 @@ class KawaEnvironment:
     upstream_url: str | None = None
     model_timeout_s: float = 5.0
     model_max_retries: int = 0
+    model_call_deadline_s: float | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     def variables(self) -> dict[str, str]:
@@ -43,6 +44,7 @@ class KawaEnvironment:
             "connect_timeout_s = 2.0",
             f"max_retries = {self.model_max_retries}",
             "retry_backoff_s = 0.1",
+            *([f"call_deadline_s = {self.model_call_deadline_s}"] if self.model_call_deadline_s else []),
             "[models.embedded]",
             "chat = false",
         ]

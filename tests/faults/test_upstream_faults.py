@@ -18,8 +18,10 @@ from traffic import Traffic
 MODEL = "gpt-4o-mini"
 MODEL_TIMEOUT_S = 3.0
 MODEL_RETRIES = 2
-TOTAL_BOUND_S = 2 * MODEL_TIMEOUT_S + 2
-"""A hung upstream may hold a request about one timeout (plus retry backoff), not one timeout per try."""
+MODEL_CALL_DEADLINE_S = 4.0
+TOTAL_BOUND_S = MODEL_CALL_DEADLINE_S + 2
+"""A hung upstream holds a request for the call's deadline (all tries together), not one read timeout per try
+(3 tries x 3 s here)."""
 
 FAULTS = {
     "429": Scenario(status=429, error_message="Rate limit reached for requests", retry_after_s=0.2),
@@ -55,6 +57,7 @@ def model_fault_server(upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFa
             upstream_url=upstream.base_url,
             model_timeout_s=MODEL_TIMEOUT_S,
             model_max_retries=MODEL_RETRIES,
+            model_call_deadline_s=MODEL_CALL_DEADLINE_S,
         )
         keys = {app: environment.import_app(f"fault-{app}.yml") for app in ("chatflow", "chat")}
         db = RecordDatabase(url)
