@@ -1,9 +1,9 @@
 """The Markdown exporter (`bowenliang123/md_exporter`, the most used tool plugin of Dify exports), offline.
 
 Same tool names and parameters (`md_text`, `output_filename`, `force_text_value`, `output_style`, `is_compress`):
-Word, PowerPoint, PDF, PNG pages, HTML (file or text), Markdown, and the tables of the text as Excel, CSV, JSON
-(lines or array) or XML, plus code blocks as files. Templates (`docx_template_file`, `pptx_template_file`) are
-not applied: kawa's default styles are used.
+Word, PowerPoint, PDF, PNG pages, HTML (file or text), Markdown, XML, LaTeX, a Jupyter notebook, the text's tables
+as Excel, CSV or JSON (lines or array), and its code blocks as files. Templates (`docx_template_file`,
+`pptx_template_file`) are not applied: kawa's default styles are used.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kawa.tools.latex_document import latex_document
 from kawa.tools.markdown_blocks import CodeBlock, Table, parse_blocks, render_html, tables_of, unwrap
 from kawa.tools.office_documents import cell_value, write_docx, write_pptx, write_xlsx
 from kawa.tools.pdf_rendering import markdown_to_pdf, pdf_to_pngs
@@ -176,6 +177,10 @@ def md_to_xml(args: Mapping[str, Any]) -> ToolOutput:
     return _one(args, document.encode(), "output", "xml", "application/xml")
 
 
+def md_to_latex(args: Mapping[str, Any]) -> ToolOutput:
+    return _one(args, latex_document(parse_blocks(_markdown(args))).encode(), "output", "tex", "application/x-tex")
+
+
 def md_to_ipynb(args: Mapping[str, Any]) -> ToolOutput:
     """Code blocks become code cells, the text between them markdown cells."""
     cells: list[dict[str, Any]] = []
@@ -249,5 +254,6 @@ MD_EXPORTER_TOOLS = (
     _tool("md_to_json", "JSON", md_to_json, output_style={"type": "string", "enum": ["jsonl", "json_array"]}),
     _tool("md_to_xml", "XML", md_to_xml),
     _tool("md_to_ipynb", "IPYNB", md_to_ipynb),
+    _tool("md_to_latex", "LaTeX", md_to_latex),
     _tool("md_to_codeblock", "code block files", md_to_codeblock, is_compress=_CHOICE),
 )

@@ -106,6 +106,15 @@ def test_markdown_to_pdf_and_png_render_the_text() -> None:
     assert image.format == "PNG" and image.width > 1000
 
 
+def test_pdf_loads_only_the_font_faces_the_text_uses_and_still_renders_every_style() -> None:
+    pdf = only_file(run("md_exporter", "md_to_pdf", md_text="***both*** and `code`\n\n> *quoted*\n\n```\nblock\n```"))
+    text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert "both" in text and "code" in text and "quoted" in text and "block" in text
+    plain = only_file(run("md_exporter", "md_to_pdf", md_text="just words"))
+    fonts = {str(f) for f in PdfReader(io.BytesIO(plain.content)).pages[0]["/Resources"]["/Font"].values()}
+    assert len(fonts) == 1
+
+
 def test_markdown_tables_to_csv_and_json() -> None:
     rows = list(
         csv.reader(io.StringIO(only_file(run("md_exporter", "md_to_csv", md_text=REPORT)).content.decode("utf-8-sig")))
@@ -122,6 +131,19 @@ def test_markdown_without_a_table_is_a_clear_error() -> None:
         run("md_exporter", "md_to_csv", md_text="just text")
     with pytest.raises(ToolError, match="md_text"):
         run("md_exporter", "md_to_docx", md_text="  ")
+
+
+def test_markdown_to_latex_escapes_special_characters() -> None:
+    file = only_file(
+        run(
+            "md_exporter", "md_to_latex", md_text="# Costs_2024\n\n**50 %** & more\n\n| a | b |\n|---|---|\n| $1 | #2 |"
+        )
+    )
+    tex = file.content.decode()
+    assert file.filename == "output.tex"
+    assert tex.startswith("\\documentclass{article}") and tex.rstrip().endswith("\\end{document}")
+    assert "\\section*{Costs\\_2024}" in tex and "\\textbf{50 \\%} \\& more" in tex
+    assert "\\$1 & \\#2 \\\\ \\hline" in tex
 
 
 def test_code_blocks_become_files_by_language() -> None:
