@@ -243,3 +243,28 @@ def test_mermaid_is_returned_as_source_not_rendered() -> None:
     assert "not rendered" in output.text and "```mermaid\ngraph TD; A-->B\n```" in output.text
     assert output.json[0]["rendered"] is False
     assert only_file(output).content == b"graph TD; A-->B"
+
+
+async def test_a_tool_node_without_file_storage_says_its_files_were_not_kept() -> None:
+    from models.nodes_support import run_node
+
+    from kawa.models import ModelRuntime, ModelsSettings
+    from kawa.workflow.nodes.tool import ToolNode
+
+    runtime = ModelRuntime(ModelsSettings.model_validate({"embedded": {"enabled": False}}))
+    data = {
+        "type": "tool",
+        "title": "csv",
+        "provider_id": "md_exporter",
+        "provider_type": "builtin",
+        "tool_name": "md_to_csv",
+        "tool_parameters": {"md_text": {"type": "constant", "value": "| a |\n|---|\n| 1 |"}},
+    }
+    try:
+        result = (await run_node(ToolNode, data, runtime)).result
+    finally:
+        await runtime.aclose()
+    assert result.outputs["files"] == []
+    assert result.process_data == {
+        "files_note": "no file storage configured; 1 file(s) the tool produced were not kept"
+    }

@@ -88,7 +88,7 @@ class ToolNode(Node[ToolData]):
         return NodeResult(
             inputs=arguments,
             outputs={"text": output.text, "files": files, "json": output.json},
-            process_data={"files_note": files_note} if files_note else {},
+            process_data={"files_note": files_note} if files_note else None,
             metadata={
                 "tool_info": {
                     "provider_type": data.provider_type,
