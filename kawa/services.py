@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from kawa.apps.file_saver import UploadFileSaver
 from kawa.apps.knowledge_search import KnowledgeBaseSearch
+from kawa.apps.mcp_publishing import AppMcpPublisher
 from kawa.apps.modes.chatflow import ChatflowMode
 from kawa.apps.modes.easy_ui.knowledge_citations import KnowledgeCitationRetriever
 from kawa.apps.modes.easy_ui.mode import EasyUIMode
@@ -32,6 +33,7 @@ from kawa.store.database import Database
 from kawa.store.end_users import EndUserStore
 from kawa.store.files import UploadFileStore
 from kawa.store.keys import KeyStore
+from kawa.store.mcp_servers import McpServerStore
 from kawa.store.messages import MessageStore
 from kawa.store.migrate import upgrade
 from kawa.store.runs import RunStore
@@ -62,6 +64,8 @@ class Services:
     chat_runner: ChatRunner
     suggester: Suggester
     knowledge: KnowledgeBase
+    mcp_servers: McpServerStore
+    mcp_publisher: AppMcpPublisher
 
 
 @asynccontextmanager
@@ -184,6 +188,9 @@ async def open_services(
             modes=modes,
             namer=ConversationNamer(models),
         )
+        mcp_servers = McpServerStore(db)
+        mcp_publisher = AppMcpPublisher(servers=mcp_servers, apps=apps, workflows=runner, chats=chat_runner)
+        await stack.enter_async_context(mcp_publisher.run())
         yield Services(
             settings=settings,
             db=db,
@@ -200,5 +207,7 @@ async def open_services(
             messages=messages,
             chat_runner=chat_runner,
             suggester=Suggester(models, messages),
+            mcp_servers=mcp_servers,
+            mcp_publisher=mcp_publisher,
             knowledge=knowledge,
         )

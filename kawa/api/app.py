@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kawa import __version__
 from kawa.api.errors import install_error_handlers
-from kawa.api.routes import app_info, audio, chat, conversations, files, knowledge, workflows
+from kawa.api.routes import app_info, audio, chat, conversations, files, knowledge, mcp_server, workflows
 from kawa.errors import REQUEST_ID
 from kawa.services import Services, open_services
 from kawa.settings import Settings
@@ -83,4 +83,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             await conn.exec_driver_sql("SELECT 1")
         return {"status": "ok", "version": __version__}
 
+    mcp_server.mount(app)
     return app

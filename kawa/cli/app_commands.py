@@ -10,9 +10,11 @@ from typing import Annotated
 import typer
 
 from kawa.cli.invocation import Stores, emit, with_stores
+from kawa.cli.mcp_command import app_mcp
 from kawa.errors import KawaError
 
 app_cli = typer.Typer(help="Import, list, export and delete apps.", no_args_is_help=True)
+app_cli.command("mcp")(app_mcp)
 
 
 @app_cli.command("import")

@@ -5,7 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from kawa.store import knowledge_tables  # noqa: F401  (registers the knowledge tables on Base)
+from kawa.store import (
+    knowledge_tables,  # noqa: F401  (registers the knowledge tables on Base)
+    mcp_servers,  # noqa: F401  (registers app_mcp_servers on Base)
+)
 from kawa.store.tables import Base
 
 config = context.config
