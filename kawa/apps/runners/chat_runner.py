@@ -13,7 +13,6 @@ import asyncio
 import functools
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -130,7 +129,6 @@ class ChatRunner:
         self.tasks = tasks
         self.modes = modes
         self.namer = namer
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def _version(self, app: App, workflow_id: str | None) -> AppVersion:
         if workflow_id is None or app.mode not in GRAPH_MODES:
@@ -182,7 +180,9 @@ class ChatRunner:
         return conversation
 
     async def start(self, app: App, request: MessageRequest) -> MessageHandle:
-        with self.tasks.admit(app.id) as slot:
+        # The message's place in its conversation is taken before any await: turns run in arrival order.
+        with self.tasks.admit(app.id) as slot, self.tasks.conversations.place(request.conversation_id) as ticket:
+            await self.tasks.admit_globally(slot)
             if app.mode == "agent-chat" and not request.streaming:
                 raise InvalidParam("Agent Chat App does not support blocking mode")
             context = await self._context(app, request)
@@ -191,7 +191,8 @@ class ChatRunner:
             conversation, is_new = context.conversation, context.conversation is None
             if conversation is None and not request.completion:
                 conversation = await self._new_conversation(app, request, context)
-            lock = self._locks[conversation.id] if conversation is not None else asyncio.Lock()
+            if conversation is not None:
+                ticket.join(conversation.id)  # a no-op for an existing one; a new one is first in its queue
             handle = MessageHandle(
                 task_id=task_id,
                 message_id=message_id,
@@ -221,7 +222,9 @@ class ChatRunner:
 
             async def work(stop: asyncio.Event) -> None:
                 try:
-                    async with lock:
+                    async with ticket:
+                        # Stamped when its turn begins, so that history (ordered by time) is the order of turns.
+                        message.created_at = message.updated_at = time.time()
                         try:
                             history = (
                                 await self.messages.history(conversation.id) if conversation and not is_new else []
@@ -249,9 +252,9 @@ class ChatRunner:
                         self._end_unstarted(handle, None)
                     raise
                 finally:
-                    if conversation is not None and not lock.locked():
-                        self._locks.pop(conversation.id, None)
+                    await ticket.release()  # also when cancelled before its turn came
 
+            ticket.handed_to_task = True
             return self.tasks.spawn(
                 slot, handle, end_user_id=context.end_user.id, work=work, name=f"message-{message_id}"
             )
@@ -266,6 +269,7 @@ class ChatRunner:
                 client_message(exc, log=log, context="message"),
                 exc.code,
             )
+            turn.error_status = exc.status
         except asyncio.CancelledError:  # the server is shutting down and this message did not end in time
             turn.status, turn.error, turn.error_code = "error", SERVER_STOPPED, "internal_server_error"
             try:
@@ -341,7 +345,7 @@ class ChatRunner:
     @staticmethod
     def _finish(handle: MessageHandle, turn: Turn) -> None:
         metadata = message_metadata(turn.retriever_resources, turn.usage)
-        status = 500 if turn.error_code == "internal_server_error" else 400
+        status = 500 if turn.error_code == "internal_server_error" else turn.error_status
         if turn.status == "error":
             handle.publish("error", message_error_fields(turn.error_code, status, turn.error))
         else:

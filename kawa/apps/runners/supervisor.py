@@ -3,23 +3,31 @@
 It admits a request against the app's concurrency limit (`max_active_requests`), spawns its task with a stop event,
 keeps its handle until the task ends, stops it (here, or through Redis in the process that runs it), waits for it to
 end, and cancels every task at shutdown. Admission is synchronous — counting and taking a slot happen with no await
-in between — so concurrent requests of one process can never exceed the limit.
+in between — so concurrent requests of one process can never exceed the limit; with Redis, `admit_globally` then
+takes a slot counted across processes (`active_requests.py`). It also owns the conversation queue, through which
+the messages of one conversation take turns (`conversation_queue.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from redis.exceptions import RedisError
+
+from kawa.apps.runners.active_requests import SharedActiveRequests
+from kawa.apps.runners.conversation_queue import ConversationQueue
 from kawa.apps.runners.stop_channel import StopChannel, StopRequest
 from kawa.apps.runners.task_handle import TaskHandle
 from kawa.errors import TooManyRequests
 from kawa.net.reconnect import LinkState
 
+log = logging.getLogger("kawa.tasks")
 HandleT = TypeVar("HandleT", bound=TaskHandle)
 TaskWork = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 """What a supervised task does, given its stop event."""
@@ -33,6 +41,7 @@ class AdmissionSlot:
 
     app_id: str
     handed_to_task: bool = False
+    shared_id: str | None = None  # the slot counted across processes (Redis), when there is one
 
 
 @dataclass
@@ -42,6 +51,7 @@ class RunningTask:
     end_user_id: str
     handle: TaskHandle
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    shared_id: str | None = None
 
 
 class TaskSupervisor:
@@ -51,10 +61,16 @@ class TaskSupervisor:
         self._slots: Counter[str] = Counter()
         self._background: set[asyncio.Task[None]] = set()
         self._channel = StopChannel(redis_url, self._stop_here_and_wait)
+        self._shared = SharedActiveRequests(redis_url) if redis_url and max_active_requests else None
+        self.conversations = ConversationQueue(redis_url)
+        """Messages of one conversation take turns through this queue."""
 
     async def start(self) -> None:
         """Start listening for stop requests of other processes (with Redis configured)."""
         await self._channel.start()
+        await self.conversations.start()
+        if self._shared is not None:
+            await self._shared.start()
 
     async def close(self) -> None:
         """Shut down: cancel every task of this process and wait for them to record how they ended."""
@@ -63,6 +79,9 @@ class TaskSupervisor:
             task.cancel()
         await asyncio.gather(*tasks, *self._background, return_exceptions=True)
         await self._channel.close()
+        await self.conversations.close()
+        if self._shared is not None:
+            await self._shared.close()
 
     @contextmanager
     def admit(self, app_id: str) -> Iterator[AdmissionSlot]:
@@ -71,21 +90,46 @@ class TaskSupervisor:
         A slot passed to `spawn` stays taken until that task ends; otherwise it is given back when the block exits.
         """
         if self._limit and self._slots[app_id] >= self._limit:
-            raise TooManyRequests(
-                f"Too many requests. Please try again later. The current maximum concurrent requests allowed "
-                f"for {app_id} is {self._limit}."
-            )
+            raise self._too_many(app_id)
         self._slots[app_id] += 1
         slot = AdmissionSlot(app_id)
         try:
             yield slot
         finally:
             if not slot.handed_to_task:
-                self._release(app_id)
+                self._release(app_id, slot.shared_id)
+
+    async def admit_globally(self, slot: AdmissionSlot) -> None:
+        """With Redis: also take one of the app's slots counted across all processes, or raise 429.
+
+        Call it first thing inside `admit`'s block; the slot then goes back with the local one. If Redis cannot be
+        asked, the per-process count alone applies (logged).
+        """
+        if self._shared is None or slot.shared_id is not None:
+            return
+        try:
+            slot.shared_id = await self._shared.take(slot.app_id, self._limit)
+        except RedisError:
+            log.warning("Redis unavailable: app %s is limited per process only", slot.app_id)
+            return
+        if slot.shared_id is None:
+            raise self._too_many(slot.app_id)
+
+    def _too_many(self, app_id: str) -> TooManyRequests:
+        return TooManyRequests(
+            f"Too many requests. Please try again later. The current maximum concurrent requests allowed "
+            f"for {app_id} is {self._limit}."
+        )
 
     def spawn(self, slot: AdmissionSlot, handle: HandleT, *, end_user_id: str, work: TaskWork, name: str) -> HandleT:
         """Run `work` in its own task under `handle`, holding `slot` until it ends."""
-        running = RunningTask(task_id=handle.task_id, app_id=slot.app_id, end_user_id=end_user_id, handle=handle)
+        running = RunningTask(
+            task_id=handle.task_id,
+            app_id=slot.app_id,
+            end_user_id=end_user_id,
+            handle=handle,
+            shared_id=slot.shared_id,
+        )
         self._running[handle.task_id] = running
         slot.handed_to_task = True
 
@@ -109,12 +153,14 @@ class TaskSupervisor:
     def _forget(self, running: RunningTask) -> None:
         if self._running.get(running.task_id) is running:
             del self._running[running.task_id]
-            self._release(running.app_id)
+            self._release(running.app_id, running.shared_id)
 
-    def _release(self, app_id: str) -> None:
+    def _release(self, app_id: str, shared_id: str | None) -> None:
         self._slots[app_id] -= 1
         if self._slots[app_id] <= 0:
             del self._slots[app_id]
+        if shared_id is not None and self._shared is not None:
+            self.spawn_background(self._shared.give_back(shared_id), name="give-back-slot")
 
     def running_count(self, app_id: str) -> int:
         """The app's taken slots: tasks running or queued, and requests being admitted."""

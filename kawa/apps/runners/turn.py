@@ -36,6 +36,7 @@ class Turn:
     status: MessageStatus = "normal"
     error: str | None = None
     error_code: str = "internal_server_error"
+    error_status: int = 500  # the HTTP status of `error_code` (e.g. 429 for a provider's `rate_limit_error`)
     usage: dict[str, Any] = field(default_factory=dict)
     retriever_resources: list[dict[str, Any]] = field(default_factory=list)
     agent_thoughts: list[dict[str, Any]] = field(default_factory=list)

@@ -115,6 +115,7 @@ class WorkflowRunner:
 
     async def start(self, app: App, request: WorkflowRunRequest) -> RunHandle:
         with self.tasks.admit(app.id) as slot:
+            await self.tasks.admit_globally(slot)
             version = await self._version(app, request.version_id)
             graph = self.graphs.get(version)
             end_user = await self.end_users.get_or_create(app.id, request.user)
