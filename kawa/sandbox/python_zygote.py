@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import gc
 import io
 import json
 import linecache
@@ -125,6 +126,9 @@ def serve(settings: Settings, layers: list[str]) -> None:
     stay off the request path even for back-to-back runs.
     """
     protocol.write_frame(1, {"ready": True, "layers": layers})
+    # Everything loaded so far (stdlib, the preloaded packages) moves out of the collector's reach: a collection in
+    # a child would otherwise touch every object's header and copy most of the zygote's pages (copy-on-write).
+    gc.freeze()
     spares: deque[_Child] = deque(_spawn(settings) for _ in range(SPARE_CHILDREN))
     while True:
         request = protocol.read_frame(0)

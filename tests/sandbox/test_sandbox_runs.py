@@ -159,3 +159,9 @@ async def test_named_tuples_with_defaults_work(sandbox: CodeSandbox) -> None:
         "    return {'p': Point(1).y, 'q': Pair(1).b, 'f': f()}\n"
     )
     assert await sandbox.run("python3", code, {}) == {"p": 0, "q": 2, "f": 5}
+
+
+async def test_the_zygotes_objects_are_frozen_out_of_the_collector(sandbox: CodeSandbox) -> None:
+    """A collection in a run must not walk (and so copy, page by page) everything the zygote preloaded."""
+    code = "import gc\ndef main():\n    return {'frozen': gc.get_freeze_count()}\n"
+    assert (await sandbox.run("python3", code, {}))["frozen"] > 10_000
