@@ -63,7 +63,7 @@ def _confine(
     spec: dict[str, Any], runtime_paths: list[str], hide: list[str], proxy_socket: str | None = None
 ) -> tuple[list[str], bool, bool]:
     """Apply the OS layers that this machine allows; return their names, whether we run as our own uid and whether
-    we have a network namespace of our own.
+    we have a network namespace of our own that is ready for the bridge to the proxy.
 
     With `proxy_socket`, the namespace's `lo` is brought up and the socket's directory is bound into the empty
     root, for the bridge to kawa's egress proxy (`proxy_bridge`).
@@ -71,9 +71,12 @@ def _confine(
     layers: list[str] = ["clean-environment"]
     namespaces = confine.enter_namespaces() if spec.get("namespaces", True) else None
     if namespaces:
-        layers += [f"namespaces({namespaces})", "network-via-proxy" if proxy_socket else "no-network"]
         if proxy_socket:
-            confine.loopback_up()
+            try:
+                confine.loopback_up()
+            except OSError:  # code then finds no proxy (connection refused) rather than no sandbox at all
+                proxy_socket = None
+        layers += [f"namespaces({namespaces})", "network-via-proxy" if proxy_socket else "no-network"]
         binds = [os.path.dirname(proxy_socket)] if proxy_socket else []
         confine.build_root(spec["root"], _library_paths() + runtime_paths + binds, hide)
         layers.append("empty-root")
@@ -89,7 +92,7 @@ def _confine(
         layers.append("no-capabilities")
     confine.set_parent_death_signal(signal.SIGKILL)
     os.chdir("/")
-    return layers, own_uid, bool(namespaces)
+    return layers, own_uid, bool(namespaces and proxy_socket)
 
 
 def _start_bridge(port: int, unix_path: str) -> None:
@@ -119,9 +122,12 @@ def run_python(spec: dict[str, Any]) -> None:
     # Public data the stdlib reads: the time zone database (zoneinfo); and the sandbox's own packages.
     readable = stdlib + [path for path in PUBLIC_DATA if os.path.isdir(path)] + ([site] if site else [])
     proxy = spec.get("proxy")
-    layers, own_uid, own_network = _confine(spec, readable, hide, proxy["socket"] if proxy else None)
-    if proxy and own_network:
-        _start_bridge(int(proxy["port"]), proxy["socket"])
+    layers, own_uid, bridged = _confine(spec, readable, hide, proxy["socket"] if proxy else None)
+    if proxy and bridged:
+        try:
+            _start_bridge(int(proxy["port"]), proxy["socket"])
+        except OSError:
+            layers[layers.index("network-via-proxy")] = "no-network"
     _landlock(layers, readable, [int(proxy["port"])] if proxy else [])
     if proxy:
         layers.append("egress-proxy")
