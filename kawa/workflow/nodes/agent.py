@@ -32,6 +32,7 @@ from kawa.workflow.nodes.agent_logs import AgentLogWriter
 from kawa.workflow.nodes.agent_tools import NodeAgentTool, ToolCallRecord, resolve_agent_tools
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.nodes.model_call import MemoryData, ModelData, history, node_usage, runtime_of, usage_json
+from kawa.workflow.nodes.tool_files import keep_tool_files
 from kawa.workflow.ports import ChatModels
 from kawa.workflow.runtime import NodeContext
 from kawa.workflow.template import render_text
@@ -198,15 +199,17 @@ class AgentNode(Node[AgentData]):
         logs = AgentLogWriter(ctx, model.name)
         finished = await self._follow(ctx, events, logs)
         tool_json: list[dict[str, Any]] = list(record.json) or [{"data": []}]
+        files, files_note = await keep_tool_files(ctx, record.files)
         return NodeResult(
             inputs={"query": query_text, "instruction": instruction, "tools": sorted(tools), "iterations": iterations},
             outputs={
                 "text": finished.answer,
-                "files": [],
+                "files": files,
                 "json": [*logs.as_json(), *tool_json],
                 "usage": usage_json(finished.usage),
             },
             usage=node_usage(finished.usage),
+            process_data={"files_note": files_note} if files_note else None,
             metadata={
                 "agent_strategy": self.data.agent_strategy_name or strategy,
                 "agent_log": logs.as_json(),

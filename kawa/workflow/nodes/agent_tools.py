@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kawa.models import ToolDefinition
-from kawa.tools import ToolError
+from kawa.tools import ToolError, ToolFile
 from kawa.workflow.agent.tool_arguments import call_arguments, tool_definition
 from kawa.workflow.errors import NodeError
 from kawa.workflow.ports import RunnableTool, ToolRef
@@ -25,9 +25,10 @@ class AgentToolUnavailable(NodeError):
 
 @dataclass
 class ToolCallRecord:
-    """What the agent's tool calls produced, in call order: their JSON outputs."""
+    """What the agent's tool calls produced, in call order: their JSON outputs and files."""
 
     json: list[dict[str, Any]] = field(default_factory=list)
+    files: list[ToolFile] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class NodeAgentTool:
             log.exception("agent tool %s failed", self.tool.name)
             return f"tool invoke error: {type(error).__name__}"
         self.record.json.extend(output.json)
+        self.record.files.extend(output.files)
         return output.text
 
 
