@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 from agent_apps import BUILTIN_TOOL, MCP_TOOL, WORKFLOW_TOOL, agent_chatflow, agent_node, agent_workflow
 from fakes.openai_server import FakeOpenAI, Scenario
@@ -221,3 +222,31 @@ def test_a_failing_mcp_tool_comes_back_to_the_model_as_an_observation(
     assert finished["status"] == "succeeded" and finished["outputs"]["answer"] == "Sorry."
     assert mcp_calls.calls == [("broken", {"reason": "test"})]
     assert "the warehouse is closed" in _observation_sent("function_calling", fake.requests[1].body)
+
+
+def test_files_the_agent_s_tools_make_are_kept_and_returned_with_working_urls(
+    agent_server: RunningServer, fake: FakeOpenAI
+) -> None:
+    exporter = {
+        **BUILTIN_TOOL,
+        "provider_name": "bowenliang123/md_exporter/md_exporter",
+        "tool_name": "md_to_docx",
+        "tool_label": "Markdown to Docx",
+        "parameters": {"md_text": {"auto": 1, "value": None}},
+    }
+    app = import_app(
+        agent_server.settings, agent_workflow("Agent exporter", agent_node("function_calling", [exporter]))
+    )
+    fake.on_model_in_turn(
+        "gpt-4o-mini",
+        [Scenario(text="", tool_calls=[("md_to_docx", {"md_text": "# Report\n\nAll good."})]), Scenario(text="Done.")],
+    )
+    events = _run(agent_server, app, "Write the report")
+
+    agent_finished = next(
+        e["data"] for e in events if e["event"] == "node_finished" and e["data"]["node_id"] == "agent"
+    )
+    files = agent_finished["outputs"]["files"]
+    assert len(files) == 1 and files[0]["extension"] == ".docx"
+    download = httpx.get(files[0]["url"])
+    assert download.status_code == 200 and download.content[:2] == b"PK"  # a docx is a zip
