@@ -101,6 +101,8 @@ class WorkflowEngine:
             created_at=created_at,
             finished_at=time.time(),
             conversation_variables=dict(pool.conversation),
+            error_code=outcome.error_code,
+            error_status=outcome.error_status,
         )
         yield masker.mask_event(finished) if masker else finished
 

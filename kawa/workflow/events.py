@@ -210,6 +210,8 @@ class WorkflowFinished:
     created_at: float
     finished_at: float
     conversation_variables: Mapping[str, Any]  # final values, name -> value, for the chat runner to persist
+    error_code: str | None = None  # Dify's code and HTTP status of a failure a node raised as a KawaError
+    error_status: int | None = None
 
 
 EngineEvent = (

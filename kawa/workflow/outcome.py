@@ -17,6 +17,8 @@ class LevelOutcome:
     status: RunStatus = "succeeded"  # succeeded | failed | stopped
     error: str | None = None
     error_type: str | None = None
+    error_code: str | None = None  # Dify's code and HTTP status of the failure, when a node raised a KawaError
+    error_status: int | None = None
     end_outputs: dict[str, Any] = field(default_factory=dict)
     answers: list[str] = field(default_factory=list)
     loop_ended: bool = False

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
+from kawa.errors import KawaError
 from kawa.workflow.errors import RunLimitExceeded
 from kawa.workflow.events import STOPPED_BY_USER, EngineEvent, NodeStatus, RunStatus, TextChunk
 from kawa.workflow.graph import Graph, NodeSpec
@@ -133,11 +134,15 @@ class Scheduler:
             raise
         return self._outcome
 
-    def _set_failure(self, status: RunStatus, error: str, error_type: str | None) -> None:
+    def _set_failure(
+        self, status: RunStatus, error: str, error_type: str | None, cause: BaseException | None = None
+    ) -> None:
         if self._outcome.status == "succeeded":
             self._outcome.status = status
             self._outcome.error = error
             self._outcome.error_type = error_type
+            if isinstance(cause, KawaError):  # e.g. a model's rate limit: a chat message fails with its code
+                self._outcome.error_code, self._outcome.error_status = cause.code, cause.status
 
     async def _run_inline(self) -> None:
         execution, ctx = self._inline.popleft()
@@ -260,7 +265,7 @@ class Scheduler:
             if isinstance(error, RunLimitExceeded) or strategy not in ("default-value", "fail-branch"):
                 if node.emits_node_events:
                     self._state.emit(execution.finished_event("failed", error=message))
-                self._set_failure("failed", message, error_type)
+                self._set_failure("failed", message, error_type, error)
                 return
             self._state.exceptions_count += 1
             outputs = error_outputs(node.data, message, error_type)

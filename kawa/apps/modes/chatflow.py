@@ -169,5 +169,7 @@ class ChatflowMode:
         stream.workflow_event("workflow_finished", workflow_finished_data(run))
         if run.status == "failed":
             turn.status, turn.error = "error", run.error
+            if finished.error_code is not None:  # a node's KawaError (e.g. rate_limit_error 429), not a kawa fault
+                turn.error_code, turn.error_status = finished.error_code, finished.error_status or 400
         elif run.status == "stopped":
             turn.status, turn.error = "stopped", run.error
