@@ -5,6 +5,7 @@ plus maximum iterations, memory, and the errors a user sees."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ from support.apps import ImportedApp, import_app
 from support.clients import client_for
 from support.mcp_server import LoopbackMcp
 from support.server import RunningServer
-from support.sse import stream_events
+from support.sse import iter_events, stream_events
 
 # kind -> (tool selector, the model's arguments, what the tool answers)
 TOOL_KINDS: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
@@ -174,6 +175,7 @@ def test_memory_gives_the_agent_the_conversation_so_far(agent_server: RunningSer
             },
         )
     assert [e for e in events if e["event"] == "message_end"]
+    assert any(e["event"] == "agent_log" and e["data"]["label"] == "ROUND 1" for e in events)
     sent = fake.requests[-1].body["messages"]
     assert sent == [
         {"role": "system", "content": "You help the shop staff."},
@@ -250,3 +252,26 @@ def test_files_the_agent_s_tools_make_are_kept_and_returned_with_working_urls(
     assert len(files) == 1 and files[0]["extension"] == ".docx"
     download = httpx.get(files[0]["url"])
     assert download.status_code == 200 and download.content[:2] == b"PK"  # a docx is a zip
+
+
+def test_stop_ends_a_running_agent_at_once_and_records_it_stopped(
+    agent_server: RunningServer, fake: FakeOpenAI
+) -> None:
+    app = import_app(agent_server.settings, agent_workflow("Agent to stop", agent_node("ReAct", [BUILTIN_TOOL])))
+    fake.on_model("gpt-4o-mini", Scenario(text="Thought: " + "thinking " * 200, chunk_delay_s=0.05))
+    body = {"inputs": {"question": "Think long"}, "user": "ada", "response_mode": "streaming"}
+    with client_for(agent_server, app.api_key) as client, client.stream("POST", "/workflows/run", json=body) as stream:
+        events = iter_events(stream)
+        task_id = next(e["task_id"] for e in events if e["event"] == "workflow_started")
+        next(e for e in events if e["event"] == "agent_log")  # the agent is in its first round
+        started = time.monotonic()
+        assert client.post(f"/workflows/tasks/{task_id}/stop", json={"user": "ada"}).json() == {"result": "success"}
+        elapsed = time.monotonic() - started
+        rest = list(events)
+    finished = [e for e in rest if e["event"] == "workflow_finished"][-1]["data"]
+    assert finished["status"] == "stopped"
+    agent = [e["data"] for e in rest if e["event"] == "node_finished" and e["data"]["node_id"] == "agent"]
+    assert agent and agent[0]["status"] == "stopped"
+    print(f"agent node stop → stop answered (run ended): {elapsed * 1000:.0f} ms")
+    assert elapsed < 0.5, elapsed  # stop answers once the run has really ended
+    assert fake.wait_stream_ended().client_closed  # the upstream stream was closed, not left running
