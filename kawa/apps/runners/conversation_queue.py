@@ -98,6 +98,7 @@ class ConversationQueue:
         self._local: dict[str, deque[QueueTicket]] = {}
         self._enqueue_order = asyncio.Lock()  # Redis pushes of this process leave in arrival order
         self._cleanups: set[asyncio.Task[None]] = set()
+        self._handed_over: dict[str, asyncio.Event] = {}  # set when a turn of this process ends: re-check at once
 
     async def start(self) -> None:
         if self._redis_url:
@@ -180,7 +181,10 @@ class ConversationQueue:
                     log.warning("conversation %s: a message lost its place in the queue", ticket.conversation_id)
                     log_lapse = False
                 await self._enqueue(self._redis, ticket)
-            await asyncio.sleep(self._poll_s)
+            # Another process's turn ending is seen by polling; one of this process is signalled at once.
+            handed_over = self._handed_over.setdefault(ticket.conversation_id, asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(handed_over.wait(), self._poll_s)
 
     async def release(self, ticket: QueueTicket) -> None:
         assert ticket.conversation_id is not None
@@ -204,3 +208,5 @@ class ConversationQueue:
                     pipe.lrem(_QUEUE_KEY.format(ticket.conversation_id), 1, ticket.ticket_id)
                     pipe.delete(_TICKET_KEY.format(ticket.ticket_id))
                     await pipe.execute()
+        if (handed_over := self._handed_over.pop(ticket.conversation_id, None)) is not None:
+            handed_over.set()
