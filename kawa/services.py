@@ -15,6 +15,7 @@ from kawa.apps.modes.easy_ui.knowledge_citations import KnowledgeCitationRetriev
 from kawa.apps.modes.easy_ui.mode import EasyUIMode
 from kawa.apps.modes.naming_and_suggestions import ConversationNamer, Suggester
 from kawa.apps.runners.chat_runner import ChatRunner
+from kawa.apps.runners.leases import LeaseKeeper
 from kawa.apps.runners.supervisor import TaskSupervisor
 from kawa.apps.runners.turn import ChatMode
 from kawa.apps.runners.workflow_runner import WorkflowRunner
@@ -33,10 +34,11 @@ from kawa.store.database import Database
 from kawa.store.end_users import EndUserStore
 from kawa.store.files import UploadFileStore
 from kawa.store.keys import KeyStore
+from kawa.store.leases import RecordLeases
 from kawa.store.mcp_servers import McpServerStore
 from kawa.store.messages import MessageStore
 from kawa.store.migrate import upgrade
-from kawa.store.runs import RunStore
+from kawa.store.runs import RunStore, process_identity
 from kawa.tools.mcp import McpToolbox
 from kawa.workflow.ports import FileSaver, ToolCatalog
 from kawa.workflow.runtime import NodeServices
@@ -123,7 +125,8 @@ async def open_services(
         if migrate:
             await upgrade(db)
         storage = build_storage(settings.storage, settings.files_dir)
-        runs = RunStore(db)
+        leases = RecordLeases(db, settings.leases, owner=process_identity())
+        runs = RunStore(db, leases=leases)
         if recover_runs and (recovered := await runs.fail_orphans()):
             log.warning("marked %d run(s) of a stopped server as failed", recovered)
         apps, end_users, files = AppStore(db), EndUserStore(db), UploadFileStore(db)
@@ -144,6 +147,9 @@ async def open_services(
                 ),
             )
         )
+        keeper = LeaseKeeper(leases)  # renews this process's leases, marks lapsed ones failed; stops after `tasks`
+        keeper.start()
+        stack.push_async_callback(keeper.close)
         tasks = TaskSupervisor(max_active_requests=settings.max_active_requests, redis_url=settings.redis_url)
         await tasks.start()
         stack.push_async_callback(tasks.close)
@@ -158,7 +164,7 @@ async def open_services(
             read_upload=files.reader(storage),
         )
         workflow_tools.bind(runner)
-        conversations, messages = ConversationStore(db), MessageStore(db)
+        conversations, messages = ConversationStore(db), MessageStore(db, leases=leases)
         easy_ui = EasyUIMode(
             models,
             retriever=KnowledgeCitationRetriever(knowledge),

@@ -24,6 +24,7 @@ from kawa.knowledge.settings import KnowledgeSettings
 from kawa.models.settings import ModelsSettings
 from kawa.net.settings import HttpRequestSettings
 from kawa.sandbox.settings import SandboxSettings
+from kawa.store.leases import LeaseSettings
 from kawa.tools.mcp.settings import McpSettings
 from kawa.workflow.settings import WorkflowSettings
 
@@ -76,6 +77,13 @@ class Settings(BaseSettings):
     models: ModelsSettings = Field(default_factory=ModelsSettings)
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     mcp: McpSettings = Field(default_factory=McpSettings)
+    leases: LeaseSettings = Field(default_factory=LeaseSettings)
+    shutdown_grace_s: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM, how long runs and messages in progress may take to finish; then their streams end "
+        "with an error event and they are recorded failed.",
+    )
     _signing_key: bytes | None = PrivateAttr(None)  # read once: it is needed for every file URL
 
     @classmethod

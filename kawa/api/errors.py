@@ -75,6 +75,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         request_id = getattr(request.state, "request_id", "-")
         log.exception("unhandled error in %s %s [request %s]", request.method, request.url.path, request_id)
-        return error_response(
+        response = error_response(
             "unknown", f"Internal Server Error, please contact support. (request id: {request_id})", 500
         )
+        # This response is sent by Starlette's outermost middleware, outside the request-id one: add the id here.
+        # The exception is re-raised after it and uvicorn then drops the connection: tell the client not to reuse
+        # it, or its next pooled request is reset.
+        response.headers["X-Request-Id"] = request_id
+        response.headers["Connection"] = "close"
+        return response

@@ -33,14 +33,17 @@ def serve(
         typer.echo(f"example app: {app_id}\nAPI key:     {key}")
     typer.echo(f"base URL:    {settings.base_url}/v1")
     from kawa.api.app import create_app
+    from kawa.cli.draining_server import DrainingServer
 
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=5,  # after the runs' own deadline: their streams have ended by then
     )
+    DrainingServer(config, app=app, grace_s=settings.shutdown_grace_s).run()
 
 
 async def ensure_example(stores: Stores) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kawa.store.clock import new_id, now
 from kawa.store.database import Database
+from kawa.store.leases import RecordLeases
 from kawa.store.runs import table_of, table_row
 from kawa.store.tables import Message, MessageFeedback
 
@@ -17,12 +18,16 @@ _MESSAGES = table_of(Message)
 
 
 class MessageStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, leases: RecordLeases) -> None:
         self.db = db
+        self.leases = leases
 
     async def add(self, message: Message) -> None:
+        """Insert a new (running) message, owned (leased) by this process until `finish`."""
+        message.owner_pid, message.lease_expires_at = self.leases.owner, self.leases.expiry()
         async with self.db.write() as conn:
             await conn.execute(sa.insert(_MESSAGES), [table_row(message, _MESSAGES)])
+        self.leases.messages.add(message.id)
 
     async def finish(
         self,
@@ -31,11 +36,19 @@ class MessageStore:
         *,
         conversation_update: Callable[[AsyncConnection], Awaitable[None]] | None = None,
     ) -> None:
-        """Record a finished message, and with it (same transaction) whatever the turn changed in its conversation."""
-        async with self.db.write() as conn:
-            await conn.execute(sa.update(Message).where(Message.id == message_id).values(updated_at=now(), **values))
-            if conversation_update is not None:
-                await conversation_update(conn)
+        """Record a finished message, and with it (same transaction) whatever the turn changed in its conversation.
+        Its lease ends here even if the write fails: the reaper then marks the message."""
+        try:
+            async with self.db.write() as conn:
+                await conn.execute(
+                    sa.update(Message)
+                    .where(Message.id == message_id)
+                    .values(updated_at=now(), lease_expires_at=None, **values)
+                )
+                if conversation_update is not None:
+                    await conversation_update(conn)
+        finally:
+            self.leases.messages.discard(message_id)
 
     async def get(self, message_id: str, *, app_id: str) -> Message | None:
         async with self.db.session() as session:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kawa.store.clock import now
 from kawa.store.database import Database
+from kawa.store.leases import RecordLeases
 from kawa.store.tables import App, Base, EndUser, Message, NodeExecution, WorkflowRun
 
 CRASH_ERROR = "The server stopped while this run was in progress."
@@ -144,11 +145,14 @@ class LogPage:
 
 
 class RunStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, leases: RecordLeases) -> None:
         self.db = db
+        self.leases = leases
 
     async def start(self, run: WorkflowRun) -> int:
-        """Insert a new run; returns its per-app `sequence_number` (1, 2, …), counted atomically."""
+        """Insert a new run, owned (leased) by this process until `finish`; returns its per-app `sequence_number`
+        (1, 2, …), counted atomically."""
+        run.owner_pid, run.lease_expires_at = self.leases.owner, self.leases.expiry()
         async with self.db.write() as conn:
             sequence = await conn.scalar(
                 sa.update(App).where(App.id == run.app_id).values(run_count=App.run_count + 1).returning(App.run_count)
@@ -156,6 +160,7 @@ class RunStore:
             run.sequence_number = int(sequence or 0)
             row = table_row(run, _RUNS)
             await conn.execute(sa.insert(_RUNS), [row])
+        self.leases.runs.add(run.id)
         # The record now holds what the row holds (column defaults included): a later write of the whole record,
         # e.g. a run failing before any node ran, must not write NULL into `total_tokens` and the like.
         for key, value in row.items():
@@ -172,9 +177,13 @@ class RunStore:
     async def finish(
         self, run_id: str, values: dict[str, Any], new: list[NodeExecution], changed: list[NodeExecution]
     ) -> None:
-        async with self.db.write() as conn:
-            await _write_nodes(conn, new, changed)
-            await conn.execute(sa.update(_RUNS).where(_RUNS.c.id == run_id).values(**values))
+        """Write how the run ended. Its lease ends here even if the write fails: the reaper then marks the run."""
+        try:
+            async with self.db.write() as conn:
+                await _write_nodes(conn, new, changed)
+                await conn.execute(sa.update(_RUNS).where(_RUNS.c.id == run_id).values(**values, lease_expires_at=None))
+        finally:
+            self.leases.runs.discard(run_id)
 
     async def get(self, run_id: str, *, app_id: str) -> WorkflowRun | None:
         async with self.db.session() as session:

@@ -114,6 +114,7 @@ class WorkflowRun(Base):
     end_user_id: Mapped[str | None] = mapped_column(sa.String(36))
     trace_id: Mapped[str | None] = mapped_column(sa.String(255))
     owner_pid: Mapped[str | None] = mapped_column(sa.String(64))
+    lease_expires_at: Mapped[float | None]  # while running: the owner's lease (kawa.store.leases)
     created_at: Mapped[float]
     finished_at: Mapped[float | None]
 
@@ -205,10 +206,14 @@ class Message(Base):
     latency: Mapped[float] = mapped_column(default=0.0)
     workflow_run_id: Mapped[str | None] = mapped_column(sa.String(36))
     owner_pid: Mapped[str | None] = mapped_column(sa.String(64))
+    lease_expires_at: Mapped[float | None]  # while running: the owner's lease (kawa.store.leases)
     created_at: Mapped[float]
     updated_at: Mapped[float]
 
-    __table_args__ = (sa.Index("ix_messages_conversation_created", "conversation_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        sa.Index("ix_messages_status", "status"),
+    )
 
 
 class MessageFeedback(Base):

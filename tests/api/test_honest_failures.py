@@ -206,3 +206,27 @@ def test_the_server_log_keeps_the_detail_under_the_request_id(
     logged = [r for r in caplog.records if request_id in r.getMessage()]
     assert logged, "nothing was logged under the request id"
     assert any(r.exc_info and FAULT_TEXT in str(r.exc_info[1]) for r in logged)
+
+
+def test_a_500_closes_the_connection_and_the_next_pooled_request_succeeds(
+    server: RunningServer, chat_app: ImportedApp, own_database_url: str
+) -> None:
+    with client_for(server, chat_app.api_key) as client:
+        first = client.post("/chat-messages", json=chat_message("Weather?", response_mode="blocking"))
+        assert first.status_code == 200, first.text
+        engine = sa.create_engine(sync_url(own_database_url))
+        with engine.begin() as conn:  # a stored row the message view cannot render: a real unhandled error
+            conn.execute(
+                sa.text("UPDATE messages SET agent_thoughts = '[1]' WHERE id = :id"), {"id": first.json()["id"]}
+            )
+        engine.dispose()
+        query = {"conversation_id": first.json()["conversation_id"], "user": "alice"}
+
+        broken = client.get("/messages", params=query)
+        after = client.get("/parameters")
+
+    assert broken.status_code == 500
+    assert broken.headers["connection"] == "close"
+    assert set(broken.json()) == {"code", "message", "status"}
+    assert_honest(broken.json()["message"], broken.headers["x-request-id"])
+    assert after.status_code == 200, after.text

@@ -39,7 +39,6 @@ from kawa.store.conversations import ConversationStore
 from kawa.store.end_users import EndUserStore
 from kawa.store.files import UploadFileStore
 from kawa.store.messages import MessageStore
-from kawa.store.runs import process_identity
 from kawa.store.tables import App, AppVersion, Conversation, EndUser, Message
 from kawa.workflow.events import STOPPED_BY_USER
 
@@ -215,7 +214,6 @@ class ChatRunner:
                 message_files=jsonable(context.files),
                 agent_thoughts=[],
                 retriever_resources=[],
-                owner_pid=process_identity(),
                 created_at=created,
                 updated_at=created,
             )

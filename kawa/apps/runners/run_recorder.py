@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kawa.apps.event_payloads import jsonable
-from kawa.store.runs import RunStore, process_identity
+from kawa.store.runs import RunStore
 from kawa.store.tables import NodeExecution, WorkflowRun
 from kawa.workflow import events as ev
 
@@ -38,7 +38,6 @@ class RunRecorder:
         self._write_lock = asyncio.Lock()  # one write at a time: a flush and the final write touch the same rows
 
     async def start(self, run: WorkflowRun) -> None:
-        run.owner_pid = process_identity()
         self.sequence_number = await self.runs.start(run)
         self.run = run
 

@@ -83,6 +83,23 @@ class TaskSupervisor:
         if self._shared is not None:
             await self._shared.close()
 
+    async def drain(self, deadline_s: float, *, give_up: Callable[[], bool] = lambda: False) -> int:
+        """Shutting down: let this process's runs and messages end by themselves for up to `deadline_s` (or until
+        `give_up()`), then cancel the rest — each records itself failed and ends its stream with an `error` event —
+        and wait for them. Returns how many had to be cancelled."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + deadline_s
+        while (tasks := self._tasks()) and loop.time() < deadline and not give_up():
+            await asyncio.wait(tasks, timeout=min(0.1, max(deadline - loop.time(), 0)))
+        late = self._tasks()
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        return len(late)
+
+    def _tasks(self) -> list[asyncio.Task[None]]:
+        return [r.handle.task for r in self._running.values() if r.handle.task is not None and not r.handle.task.done()]
+
     @contextmanager
     def admit(self, app_id: str) -> Iterator[AdmissionSlot]:
         """Take one of the app's slots for the block, or raise 429 `too_many_requests` when all are taken.
