@@ -40,8 +40,14 @@ _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def default_environment_dir() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "kawa" / "sandbox"
+    """`$XDG_CACHE_HOME/kawa/sandbox`, else `~/.cache/kawa/sandbox`; as root `/var/cache/kawa/sandbox`: workers
+    switch to uids of their own, which must reach the packages even without namespaces, and root's home is
+    usually closed to other uids."""
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]) / "kawa" / "sandbox"
+    if os.geteuid() == 0:
+        return Path("/var/cache/kawa/sandbox")
+    return Path(os.path.expanduser("~")) / ".cache" / "kawa" / "sandbox"
 
 
 def _normalise(name: str) -> str:
@@ -109,7 +115,7 @@ class SandboxEnvironment:
         if self.is_ready() and not force:
             return self.site
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            _make_reachable(self.directory)
             with self._lock():
                 if self.is_ready() and not force:  # another process built it while we waited
                     return self.site
@@ -213,6 +219,14 @@ def _copy_distribution(distribution: importlib.metadata.Distribution, site: Path
         target = site / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
+
+
+def _make_reachable(directory: Path) -> None:
+    """Create `directory` and its missing parents traversable by every uid, whatever the umask."""
+    missing = [path for path in (directory, *directory.parents) if not path.exists()]
+    for path in reversed(missing):
+        path.mkdir(exist_ok=True)
+        os.chmod(path, 0o755)
 
 
 def _make_world_readable(top: Path) -> None:

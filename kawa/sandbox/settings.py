@@ -46,7 +46,8 @@ class SandboxSettings(BaseModel):
     )
     environment_dir: Path | None = Field(
         default=None,
-        description="Where the code sandbox's package environments are kept. Default: ~/.cache/kawa/sandbox.",
+        description="Where the code sandbox's package environments are kept. Default: ~/.cache/kawa/sandbox "
+        "(as root: /var/cache/kawa/sandbox).",
     )
     network: bool = Field(
         default=True,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +23,8 @@ from kawa.sandbox import (
     SandboxSettings,
     SandboxUnavailableError,
 )
+from kawa.sandbox.confine import world_traversable
+from kawa.sandbox.environment import default_environment_dir
 
 KAWA_SOURCE = str(Path(kawa.__file__).resolve())
 # A tiny pure-Python package from PyPI that is neither a default nor a dependency of one.
@@ -153,3 +158,26 @@ async def test_an_environment_dir_that_cannot_be_written_gives_a_clear_error(tmp
         with pytest.raises(SandboxUnavailableError, match="package environment cannot be written") as raised:
             await sandbox.run("python3", "def main():\n    return {}\n", {})
     assert str(tmp_path) not in raised.value.message
+
+
+def test_as_root_the_default_environment_is_outside_roots_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    expected = Path("/var/cache/kawa/sandbox") if os.geteuid() == 0 else Path.home() / ".cache" / "kawa" / "sandbox"
+    assert default_environment_dir() == expected
+    monkeypatch.setenv("XDG_CACHE_HOME", "/srv/cache")
+    assert default_environment_dir() == Path("/srv/cache/kawa/sandbox")
+
+
+def test_the_environment_is_reachable_by_other_uids_whatever_the_umask() -> None:
+    """Workers run as uids of their own: without namespaces they read the packages at their real path."""
+    top = Path(tempfile.gettempdir()) / f"kawa-sandbox-test-{uuid.uuid4().hex}"
+    previous = os.umask(0o077)
+    try:
+        site = SandboxEnvironment(top / "cache" / "sandbox").prepare()
+    finally:
+        os.umask(previous)
+    try:
+        assert world_traversable(str(site / "requests"))
+        assert (site / "requests" / "__init__.py").stat().st_mode & 0o004
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
