@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from support.server import free_port
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 KAWA = [sys.executable, "-m", "kawa.cli"]
 UPSTREAM_KEY = "sk-fault-suite"
-START_TIMEOUT_S = 45.0
+START_TIMEOUT_S = 90.0  # a bound, not a speed test: starts take seconds, but the machine is shared
 
 
 @dataclass
@@ -57,17 +58,34 @@ class KawaEnvironment:
         env.update(self.extra)
         return env
 
-    def import_app(self, fixture: str) -> str:
-        """Import a DSL from tests/faults/fixtures with the CLI; returns the app's API key."""
+    def import_apps(self, *apps: str) -> dict[str, str]:
+        """Import `fault-<app>.yml` from tests/faults/fixtures for each app, in one `kawa` process (the CLI's own
+        command, run once per file); returns each app's API key."""
+        paths = [str(FIXTURES / f"fault-{app}.yml") for app in apps]
         done = subprocess.run(
-            [*KAWA, "app", "import", str(FIXTURES / fixture), "--json"],
+            [sys.executable, "-c", _IMPORT_SCRIPT, *paths],
             env=self.variables(),
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=90,
         )
         assert done.returncode == 0, done.stderr[-2000:]
-        return str(json.loads(done.stdout)["api_key"])
+        decoder, text, keys = json.JSONDecoder(), done.stdout, []
+        position = text.find("{")
+        while position != -1:
+            imported, position = decoder.raw_decode(text, position)
+            keys.append(str(imported["api_key"]))
+            position = text.find("{", position)
+        assert len(keys) == len(apps), done.stdout
+        return dict(zip(apps, keys, strict=True))
+
+
+_IMPORT_SCRIPT = """
+import sys
+from kawa.cli import cli
+for path in sys.argv[1:]:
+    cli(["app", "import", path, "--json"], standalone_mode=False)
+"""
 
 
 @dataclass
@@ -140,6 +158,13 @@ class Processes:
         process = start_kawa(environment, name)
         self.started.append(process)
         return process
+
+    def start_many(self, environment: KawaEnvironment, *names: str) -> list[KawaProcess]:
+        """Start several processes at once (each start is mostly waiting for imports)."""
+        with ThreadPoolExecutor(len(names)) as pool:
+            started = list(pool.map(lambda name: start_kawa(environment, name), names))
+        self.started += started
+        return started
 
     def stop_all(self) -> None:
         for process in self.started:

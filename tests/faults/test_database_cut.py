@@ -31,7 +31,7 @@ def test_database_cut_for_10_s_mid_load(
         environment = KawaEnvironment(
             home=tmp_path / "home", database_url=proxy.rewrite(postgres_url), upstream_url=fake.base_url
         )
-        keys = {app: environment.import_app(f"fault-{app}.yml") for app in ("chatflow", "chat")}
+        keys = environment.import_apps("chatflow", "chat")
         server = processes.start(environment, "kawa")
         traffic = Traffic()
         for app, key in keys.items():

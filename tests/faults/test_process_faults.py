@@ -22,8 +22,10 @@ REDIS_DOWN_S = 3.0
 REDIS_RECONNECT_S = 3.0
 """Time a process may take to reconnect to a Redis that came back (reconnecting with backoff)."""
 STOP_BOUND_S = 5.0
-SHUTDOWN_BOUND_S = 40.0
-"""Longest a SIGTERMed process may take to exit (its graceful deadline plus the time to end the streams)."""
+SHORT_ANSWER = Scenario(text=" ".join(f"word{i}" for i in range(16)), chunk_delay_s=0.25)
+SHUTDOWN_GRACE_S = 5.0
+SHUTDOWN_BOUND_S = SHUTDOWN_GRACE_S + 10
+"""Longest a SIGTERMed process may take to exit (its grace time plus the time to end streams and record runs)."""
 
 
 def _open_streams(traffic: Traffic, server: KawaProcess, keys: dict[str, str], per_app: int) -> None:
@@ -46,9 +48,8 @@ def test_kill_9_of_a_process_with_20_open_streams(
     environment = KawaEnvironment(
         home=tmp_path / "home", database_url=postgres_url, redis_url=own_redis.url, upstream_url=fake.base_url
     )
-    keys = {app: environment.import_app(f"fault-{app}.yml") for app in ("chatflow", "chat")}
-    victim = processes.start(environment, "victim")
-    survivor = processes.start(environment, "survivor")
+    keys = environment.import_apps("chatflow", "chat")
+    victim, survivor = processes.start_many(environment, "victim", "survivor")
     traffic = Traffic()
     _open_streams(traffic, victim, keys, per_app=10)
 
@@ -68,18 +69,37 @@ def test_kill_9_of_a_process_with_20_open_streams(
     report.finish()
 
 
-def test_sigterm_mid_run_ends_streams_with_an_error_event(
+def test_sigterm_mid_run_lets_short_runs_finish_and_ends_the_rest_with_an_error_event(
     fake: FakeOpenAI, postgres_url: str, record_db: RecordDatabase, processes: Processes, tmp_path: Path
 ) -> None:
-    fake.on_model(MODEL, LONG_ANSWER)
-    environment = KawaEnvironment(home=tmp_path / "home", database_url=postgres_url, upstream_url=fake.base_url)
-    keys = {app: environment.import_app(f"fault-{app}.yml") for app in ("chatflow", "chat")}
+    # The first two requests get a short answer (done within the grace time), every later one a long answer.
+    fake.on_model_in_turn(MODEL, [SHORT_ANSWER, SHORT_ANSWER, LONG_ANSWER])
+    environment = KawaEnvironment(
+        home=tmp_path / "home",
+        database_url=postgres_url,
+        upstream_url=fake.base_url,
+        extra={"KAWA_SHUTDOWN_GRACE_S": str(SHUTDOWN_GRACE_S)},
+    )
+    keys = environment.import_apps("chatflow", "chat")
     server = processes.start(environment, "kawa")
     traffic = Traffic()
+    short = [traffic.chat(server.api_url, keys[app], f"short/{app}", read_timeout=60) for app in keys]
+    traffic.wait_acknowledged(timeout=30)
     _open_streams(traffic, server, keys, per_app=3)
 
     server.signal(signal.SIGTERM)
     fault_at = time.monotonic()
+    time.sleep(0.5)
+    try:
+        late = httpx.post(
+            f"{server.api_url}/chat-messages",
+            json={"query": "too late", "inputs": {}, "user": "late", "response_mode": "blocking"},
+            headers={"Authorization": f"Bearer {keys['chat']}"},
+            timeout=10,
+        )
+        late_answer = f"HTTP {late.status_code}"
+    except httpx.HTTPError as exc:
+        late, late_answer = None, type(exc).__name__
     exit_code = server.wait_exit(SHUTDOWN_BOUND_S)
     traffic.join(timeout=5)
 
@@ -88,15 +108,18 @@ def test_sigterm_mid_run_ends_streams_with_an_error_event(
         return processes.start(environment, "reader").api_url
 
     report = check_invariants(
-        "SIGTERM mid-run, 6 open streams",
+        f"SIGTERM mid-run ({len(traffic.outcomes)} open streams, {SHUTDOWN_GRACE_S:.0f} s grace)",
         db=record_db,
         fault_at=fault_at,
         outcomes=traffic.outcomes,
         live_api_url=reader,
         own_urls=[server.base_url],
+        extra_texts=[("request after SIGTERM", late.text)] if late is not None else [],
     )
     for outcome in traffic.outcomes:
-        report.expect(outcome.last_event == "error", f"{outcome.label}: the stream ended with {outcome.last_event}")
+        expected = "message_end" if any(outcome is s for s in short) else "error"
+        report.expect(outcome.last_event == expected, f"{outcome.label}: the stream ended with {outcome.last_event}")
+    report.expect(late is None or late.status_code == 503, f"a request after SIGTERM was answered {late_answer}")
     report.expect(exit_code is not None, f"the process did not exit within {SHUTDOWN_BOUND_S:.0f} s of SIGTERM")
     unexplained = record_db.unexplained_ends()
     report.expect(not unexplained, f"records ended without a reason: {unexplained}")
@@ -115,9 +138,8 @@ def test_redis_restart_mid_load_keeps_serving_and_stop_works_after(
     environment = KawaEnvironment(
         home=tmp_path / "home", database_url=postgres_url, redis_url=own_redis.url, upstream_url=fake.base_url
     )
-    keys = {app: environment.import_app(f"fault-{app}.yml") for app in ("chatflow", "chat")}
-    first = processes.start(environment, "first")
-    second = processes.start(environment, "second")
+    keys = environment.import_apps("chatflow", "chat")
+    first, second = processes.start_many(environment, "first", "second")
     traffic = Traffic()
     for server in (first, second):
         for app, key in keys.items():

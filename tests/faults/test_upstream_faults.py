@@ -59,7 +59,7 @@ def model_fault_server(upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFa
             model_max_retries=MODEL_RETRIES,
             model_call_deadline_s=MODEL_CALL_DEADLINE_S,
         )
-        keys = {app: environment.import_app(f"fault-{app}.yml") for app in ("chatflow", "chat")}
+        keys = environment.import_apps("chatflow", "chat")
         db = RecordDatabase(url)
         try:
             yield ModelFaultServer(running.start(environment, "kawa"), keys, db)
