@@ -11,7 +11,9 @@ import asyncio
 import logging
 from typing import Any, Protocol
 
-from kawa.net.reconnect import Backoff, LinkState
+from redis.exceptions import RedisError
+
+from kawa.net.reconnect import Backoff, LinkState, redis_client
 
 log = logging.getLogger("kawa.knowledge")
 REDIS_QUEUE_KEY = "kawa:knowledge:indexing"
@@ -52,11 +54,8 @@ class RedisQueue:
     """A Redis list shared by every kawa process; BLPOP hands each job to one worker."""
 
     def __init__(self, url: str) -> None:
-        import redis.asyncio as redis
-
         # Any: redis-py types every command as `Awaitable[T] | T` (one class for sync and async clients).
-        self._redis: Any = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=SOCKET_TIMEOUT_S)
-        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        self._redis: Any = redis_client(url, socket_timeout=SOCKET_TIMEOUT_S)
         self._unsent: dict[str, None] = {}  # ordered set: jobs to push once Redis is back
         self._link = LinkState("redis")
 
@@ -68,7 +67,7 @@ class RedisQueue:
         self._unsent[document_id] = None
         try:
             await self._push_unsent()
-        except self._errors as exc:
+        except (RedisError, OSError) as exc:
             self._lost(exc)
             log.warning("indexing of document %s waits until Redis is back", document_id)
         else:
@@ -78,14 +77,16 @@ class RedisQueue:
         backoff = Backoff()
         while True:
             try:
+                if not self._link.connected:
+                    await self._redis.ping()  # report the link up now, not after an idle BLPOP's timeout
+                    if self._link.mark_up() and self._link.reconnects:
+                        log.warning("Redis is back: indexing resumed")
                 await self._push_unsent()
                 item = await self._redis.blpop([REDIS_QUEUE_KEY], timeout=BLPOP_TIMEOUT_S)
-            except self._errors as exc:
+            except (RedisError, OSError) as exc:
                 self._lost(exc)
                 await asyncio.sleep(backoff.next())
                 continue
-            if self._link.mark_up() and self._link.reconnects:
-                log.warning("Redis is back: indexing resumed")
             backoff.reset()
             if item is not None:
                 return bytes(item[1]).decode()

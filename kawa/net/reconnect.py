@@ -1,5 +1,5 @@
-"""Links to a service that may come and go (Redis): a jittered exponential backoff for reconnecting, and the link's
-state (`LinkState`) that health reports read.
+"""Links to a service that may come and go (Redis): a client that survives a restart (`redis_client`), a jittered
+exponential backoff for reconnecting, and the link's state (`LinkState`) that health reports read.
 
 Users of a link (the cross-process stop channel, the shared indexing queue) keep one `LinkState` each, mark it up or
 down as their calls succeed or fail, and sleep `Backoff.next()` between attempts, so a returning service is found
@@ -12,12 +12,30 @@ import random
 import time
 from dataclasses import dataclass
 
+import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+
 FIRST_DELAY_S = 0.1
-MAX_DELAY_S = 2.0
+MAX_DELAY_S = 1.0
+
+
+def redis_client(url: str, *, socket_timeout: float = 5.0) -> redis.Redis:
+    """An asyncio Redis client that fails fast (2 s) to connect while Redis is away, and replaces a pooled
+    connection that a Redis restart broke on its next use (a failed send is retried on a new connection) instead of
+    failing that call."""
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=2,
+        socket_timeout=socket_timeout,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
+        retry_on_error=[RedisConnectionError],
+    )
 
 
 class Backoff:
-    """Delays of 0.1, 0.2, 0.4 ... up to `cap` seconds, each with ±20 % jitter; `reset()` after a success."""
+    """Delays of 0.1, 0.2, 0.4 ... up to `cap` (1 s) seconds, each with ±20 % jitter; `reset()` after a success."""
 
     def __init__(self, first: float = FIRST_DELAY_S, cap: float = MAX_DELAY_S) -> None:
         self.first = first
