@@ -150,19 +150,20 @@ def test_stop_mid_stream_keeps_the_partial_answer(chat: httpx.Client, fake: Fake
     assert fake.wait_stream_ended(timeout=2)
 
 
-def test_upstream_429_is_provider_quota_exceeded(chat: httpx.Client, fake: FakeOpenAI) -> None:
+def test_upstream_429_is_rate_limit_error(chat: httpx.Client, fake: FakeOpenAI) -> None:
     fake.on_model("gpt-4o-mini", Scenario(status=429, error_message="Rate limit reached"))
     response = chat.post("/chat-messages", json={"query": "x", "inputs": {"unit": "celsius"}, "user": "alice"})
-    assert response.status_code == 400
+    assert response.status_code == 429
     body = response.json()
-    assert body["code"] == "provider_quota_exceeded" and "Rate limit reached" in body["message"]
+    assert body["code"] == "rate_limit_error" and "Rate limit reached" in body["message"]
     assert API_KEY not in response.text
     _, events = stream_events(
         chat,
         "/chat-messages",
         {"query": "x", "inputs": {"unit": "celsius"}, "user": "alice", "response_mode": "streaming"},
     )
-    assert events[-1]["event"] == "error" and events[-1]["code"] == "provider_quota_exceeded"
+    assert events[-1]["event"] == "error" and events[-1]["code"] == "rate_limit_error"
+    assert events[-1]["status"] == 429
     cid = events[-1]["conversation_id"]
     stored = chat.get("/messages", params={"conversation_id": cid, "user": "alice"}).json()["data"][-1]
     assert stored["status"] == "error" and "Rate limit reached" in stored["error"]
