@@ -31,9 +31,11 @@ LEASE_S = 15.0
 RECORD_TABLES = ("workflow_runs", "node_executions", "messages")
 
 _LEAK_PATTERNS = {
-    "SQL": re.compile(
-        r"\[SQL:|\bSELECT\b[^\n]{0,200}\bFROM\b|\bINSERT INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE FROM\b"
-        r"|sqlalchemy|psycopg|aiosqlite|IntegrityError|OperationalError|ProgrammingError|\bsqlite3\b",
+    # Statements as drivers print them (upper case), so that prose such as "select one from the list" is no leak.
+    "SQL": re.compile(r"\[SQL:|\bSELECT\b[^\n]{0,200}\bFROM\b|\bINSERT INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE FROM\b"),
+    "database error": re.compile(
+        r"sqlalchemy|psycopg|aiosqlite|asyncpg|\bsqlite3\b|IntegrityError|OperationalError|ProgrammingError"
+        r"|NotNullViolation",
         re.IGNORECASE,
     ),
     "traceback": re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+"),
