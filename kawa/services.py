@@ -135,13 +135,15 @@ async def open_services(
         knowledge = KnowledgeBase(db, storage, models, settings.knowledge, redis_url=settings.redis_url)
         await knowledge.start(recover=recover_runs)
         stack.push_async_callback(knowledge.close)
+        mcp_tools = McpToolbox(settings.mcp)
+        stack.push_async_callback(mcp_tools.aclose)
         node_services = await stack.enter_async_context(
             build_node_services(
                 settings,
                 models,
                 warm=recover_runs,
                 knowledge=knowledge,
-                tools=ServerToolCatalog(McpToolbox(settings.mcp), workflow_tools := WorkflowTools(apps)),
+                tools=ServerToolCatalog(mcp_tools, workflow_tools := WorkflowTools(apps)),
                 file_saver=UploadFileSaver(
                     files, end_users, storage, base_url=settings.base_url, signing_key=settings.signing_key()
                 ),

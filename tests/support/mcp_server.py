@@ -49,8 +49,26 @@ def _build(record: LoopbackMcp) -> MCPServer:
     return server
 
 
-def _serve(app: Any, port: int) -> uvicorn.Server:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+@dataclass
+class ServedMcp:
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def serve_streamable_http(record: LoopbackMcp, port: int) -> ServedMcp:
+    """The warehouse tools over streamable HTTP on `port` until `stop()` (tests restart servers with it)."""
+    return _serve(_build(record).streamable_http_app(), port)
+
+
+def _serve(app: Any, port: int) -> ServedMcp:
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), name="mcp-test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -58,18 +76,15 @@ def _serve(app: Any, port: int) -> uvicorn.Server:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the MCP test server did not start")
         time.sleep(0.01)
-    return server
+    return ServedMcp(server, thread)
 
 
 @contextmanager
 def loopback_mcp() -> Iterator[LoopbackMcp]:
     record = LoopbackMcp(http_port=free_port(), sse_port=free_port())
-    servers = [
-        _serve(_build(record).streamable_http_app(), record.http_port),
-        _serve(_build(record).sse_app(), record.sse_port),
-    ]
+    servers = [serve_streamable_http(record, record.http_port), _serve(_build(record).sse_app(), record.sse_port)]
     try:
         yield record
     finally:
-        for server in servers:
-            server.should_exit = True
+        for served in servers:
+            served.server.should_exit = True

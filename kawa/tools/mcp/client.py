@@ -1,28 +1,25 @@
 """`McpToolbox`: the tools of the configured MCP servers (streamable HTTP or SSE), listed and called with the
-official `mcp` SDK. Each call opens its own session, so a restarted server costs nothing but one reconnect."""
+official `mcp` SDK on one kept session per server (`sessions.py`); tool lists are cached for `tools_cache_s`."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import mcp_types
 from mcp import Client
-from mcp.client import Transport
-from mcp.client.sse import sse_client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
-from kawa.tools.mcp.settings import McpServerSettings, McpSettings
+from kawa.tools.mcp.sessions import McpSessions, McpUnreachable
+from kawa.tools.mcp.settings import McpSettings
 from kawa.tools.tool import ToolError, ToolOutput
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +44,7 @@ class McpTool:
 class McpToolbox:
     def __init__(self, settings: McpSettings) -> None:
         self.settings = settings
+        self.sessions = McpSessions(settings.servers)
         self._listed: dict[str, tuple[float, list[McpTool]]] = {}
 
     def server_of(self, provider_id: str) -> str | None:
@@ -69,8 +67,7 @@ class McpToolbox:
         cached = self._listed.get(server)
         if cached is not None and time.monotonic() - cached[0] < self.settings.tools_cache_s:
             return cached[1]
-        async with self._session(server) as client:
-            listed = await client.list_tools()
+        listed = await self._request(server, "list its tools", lambda client: client.list_tools())
         tools = [
             McpTool(
                 toolbox=self,
@@ -86,34 +83,35 @@ class McpToolbox:
         return tools
 
     async def call(self, server: str, tool_name: str, arguments: Mapping[str, Any]) -> ToolOutput:
-        timeout = self.settings.servers[server].timeout_s
-        try:
-            async with asyncio.timeout(timeout), self._session(server) as client:
-                result = await client.call_tool(tool_name, dict(arguments))
-        except TimeoutError:
-            raise ToolError(f"MCP server {server} did not answer tool {tool_name} within {timeout:g} s.") from None
+        result = await self._request(
+            server, f"answer tool {tool_name}", lambda client: client.call_tool(tool_name, dict(arguments))
+        )
         if not isinstance(result, mcp_types.CallToolResult):
             raise ToolError(f"MCP server {server} answered tool {tool_name} with an unexpected result.")
         return _output_of(result)
 
-    @contextlib.asynccontextmanager
-    async def _session(self, server: str) -> AsyncIterator[Client]:
-        config = self.settings.servers[server]
-        try:
-            async with Client(_transport(config), mode="legacy") as client:
-                yield client
-        except ToolError:
-            raise
-        except Exception as error:  # transport errors arrive bare or grouped by the SDK's task groups
-            log.warning("MCP server %s failed: %r", server, error)
-            raise ToolError(f"MCP server {server} could not be reached or refused the request.") from None
+    async def aclose(self) -> None:
+        await self.sessions.aclose()
 
-
-def _transport(config: McpServerSettings) -> Transport:
-    if config.transport == "sse":
-        return sse_client(config.url, headers=dict(config.headers), timeout=config.timeout_s)
-    http = create_mcp_http_client(headers=dict(config.headers))
-    return streamable_http_client(config.url, http_client=http)
+    async def _request(self, server: str, what: str, send: Callable[[Client], Awaitable[T]]) -> T:
+        """`send` on the server's kept session. A reused session that fails is replaced and the request sent once
+        more (it had most likely gone stale: the server restarted); a fresh one that fails is the server's fault."""
+        timeout = self.settings.servers[server].timeout_s
+        while True:
+            try:
+                session, client, fresh = await self.sessions.get(server)
+            except McpUnreachable:
+                raise ToolError(f"MCP server {server} could not be reached or refused the request.") from None
+            try:
+                async with asyncio.timeout(timeout):
+                    return await send(client)
+            except TimeoutError:
+                raise ToolError(f"MCP server {server} did not {what} within {timeout:g} s.") from None
+            except Exception as error:  # transport errors arrive bare or grouped by the SDK's task groups
+                await self.sessions.drop(server, session)
+                if fresh:
+                    log.warning("MCP server %s failed to %s: %r", server, what, error)
+                    raise ToolError(f"MCP server {server} could not be reached or refused the request.") from None
 
 
 def _output_of(result: mcp_types.CallToolResult) -> ToolOutput:
