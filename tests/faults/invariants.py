@@ -1,7 +1,8 @@
 """The four promises every fault scenario checks, and the report they make for the before/after table.
 
 - nothing stuck: no run, node execution or message stays `running` later than the lease time after the fault;
-- nothing lost: every run and message whose id a client received is in the database;
+- nothing lost: every run and message whose id a client received is in the database, and a message a client saw
+  end is stored with the answer it was streamed;
 - nothing leaked: no SQL, traceback or host:port in anything a client received or a `GET` endpoint returns;
 - every client finished: its stream ended with a terminal event, it got an error status in Dify's shape, or (its
   connection was cut with its server) a live server reports its run/message in a terminal state.
@@ -131,6 +132,7 @@ class RecordViews:
     texts: list[tuple[str, str]] = field(default_factory=list)
     run_status: dict[str, str | None] = field(default_factory=dict)
     message_status: dict[str, str | None] = field(default_factory=dict)
+    message_answer: dict[str, str] = field(default_factory=dict)
 
 
 def read_back(api_url: str, outcomes: Iterable[ClientOutcome]) -> RecordViews:
@@ -153,7 +155,24 @@ def read_back(api_url: str, outcomes: Iterable[ClientOutcome]) -> RecordViews:
                 rows = response.json().get("data", []) if response.status_code == 200 else []
                 for row in rows:
                     views.message_status[row["id"]] = row.get("status")
+                    views.message_answer[row["id"]] = str(row.get("answer") or "")
     return views
+
+
+def altered_answers(outcomes: Iterable[ClientOutcome], views: RecordViews) -> list[str]:
+    """Messages a client saw end (`message_end`) whose stored answer is not the answer it was streamed."""
+    altered: list[str] = []
+    for outcome in outcomes:
+        if not outcome.streaming or outcome.last_event != "message_end":
+            continue
+        streamed = "".join(str(e.get("answer", "")) for e in outcome.events if e.get("event") == "message")
+        for message_id in outcome.message_ids:
+            stored = views.message_answer.get(message_id)
+            if stored != streamed:
+                altered.append(
+                    f"messages:{message_id} ({outcome.label}): stored {stored!r:.80}, streamed {streamed!r:.80}"
+                )
+    return altered
 
 
 def _dify_error(body: Any) -> bool:
@@ -242,8 +261,8 @@ def check_invariants(
     records of this scenario when several share a database. `live_api_url` may be a function, called after the
     stuck check, when the server that reads records back must start only then (it would repair records at start)."""
     stuck = stuck_records(db, fault_at, records_since)
-    lost = lost_records(db, outcomes)
     views = read_back(live_api_url if isinstance(live_api_url, str) else live_api_url(), outcomes)
+    lost = lost_records(db, outcomes) + altered_answers(outcomes, views)
     client_texts = [(f"client {o.label}", o.raw) for o in outcomes]
     leaked = leaked_text([*client_texts, *views.texts, *extra_texts], own_urls)
     summary = Counter(o.kind() for o in outcomes)

@@ -6,7 +6,15 @@ import sqlite3
 import time
 from pathlib import Path
 
-from invariants import RecordDatabase, RecordViews, leaked_text, lost_records, stuck_records, unfinished_clients
+from invariants import (
+    RecordDatabase,
+    RecordViews,
+    altered_answers,
+    leaked_text,
+    lost_records,
+    stuck_records,
+    unfinished_clients,
+)
 from traffic import ClientOutcome
 
 
@@ -85,3 +93,15 @@ def test_a_client_without_a_terminal_event_or_status_is_unfinished() -> None:
     views = RecordViews(message_status={"m2": "error", "m4": "running"})
     unfinished = unfinished_clients([*ok, *bad], views)
     assert [line.split(":")[0] for line in unfinished] == [o.label for o in bad]
+
+
+def test_a_message_stored_with_another_answer_than_it_streamed_is_lost() -> None:
+    events: list[dict[str, object]] = [
+        {"event": "message", "message_id": "m1", "answer": "Hello "},
+        {"event": "message", "message_id": "m1", "answer": "world"},
+        {"event": "message_end", "message_id": "m1"},
+    ]
+    outcome = _stream("a", events)
+    assert altered_answers([outcome], RecordViews(message_answer={"m1": "Hello world"})) == []
+    assert len(altered_answers([outcome], RecordViews(message_answer={"m1": "Hello "}))) == 1
+    assert len(altered_answers([outcome], RecordViews())) == 1

@@ -55,6 +55,8 @@ def test_kill_9_of_a_process_with_20_open_streams(
 
     victim.signal(signal.SIGKILL)
     fault_at = time.monotonic()
+    fake.on_model(MODEL, Scenario())
+    after = traffic.chat(survivor.api_url, keys["chat"], "chat/after-the-kill", streaming=False, read_timeout=30)
     traffic.join(timeout=15)
 
     report = check_invariants(
@@ -66,6 +68,7 @@ def test_kill_9_of_a_process_with_20_open_streams(
         own_urls=[victim.base_url, survivor.base_url],
     )
     report.expect(survivor.alive(), "the surviving process died")
+    report.expect(after.status == 200, f"a new request to the surviving process got {after.kind()}")
     report.finish()
 
 
