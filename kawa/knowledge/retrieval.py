@@ -19,6 +19,7 @@ from kawa.store.datasets import DatasetStore
 from kawa.store.documents import DocumentStore
 from kawa.store.knowledge_tables import Dataset, DatasetDocument
 
+KEYWORD_METHODS = frozenset({"full_text_search", "keyword_search"})
 # Candidates taken from each search before fusing/reranking, as a multiple of top_k.
 CANDIDATE_FACTOR = 4
 MIN_CANDIDATES = 20
@@ -95,31 +96,9 @@ class Retriever:
         if dataset.indexing_technique == "economy" or index.dim == 0:
             method = "keyword_search"
         candidates = max(config.top_k * CANDIDATE_FACTOR, MIN_CANDIDATES)
-        if method == "semantic_search":
-            scores = np.clip(index.vector_scores(await self.embedder.query(dataset, query)), 0.0, 1.0)
-            valid: npt.NDArray[np.bool_] = index.has_vector.copy()
-        elif method in ("full_text_search", "keyword_search"):
-            raw = index.keywords.scores(query)
-            scores, valid = normalise(raw), np.asarray(raw > 0, dtype=np.bool_)
-        else:
-            cosine = np.clip(index.vector_scores(await self.embedder.query(dataset, query)), 0.0, 1.0)
-            raw = index.keywords.scores(query)
-            # Candidates come from both searches. Each score is min-max scaled over the candidates before the
-            # weights apply: raw cosines of e5 sit in a narrow band, so unscaled they would let BM25 decide alone.
-            pool = np.zeros(len(index), dtype=bool)
-            pool[_top(np.where(index.has_vector, cosine, -1.0), candidates)] = True
-            pool[_top(np.where(raw > 0, raw, -1.0), candidates)] = True
-            if allowed is not None:
-                pool &= allowed
-            weight = config.vector_weight()
-            vector = _minmax(cosine, pool & index.has_vector, fallback=cosine)
-            keyword = _minmax(raw, pool, fallback=(raw > 0).astype(np.float32))
-            scores = (weight * vector + (1 - weight) * keyword).astype(np.float32)
-            valid = np.asarray(pool & (index.has_vector | (raw > 0)), dtype=np.bool_)
-        if allowed is not None:
-            valid &= allowed
-        ranked = _top(np.where(valid, scores, -1.0), candidates)
-        return _group(dataset, index, [(int(i), float(scores[i])) for i in ranked if valid[i]])
+        vector = None if method in KEYWORD_METHODS else await self.embedder.query(dataset, query)
+        weight = config.vector_weight() if method not in KEYWORD_METHODS | {"semantic_search"} else 1.0
+        return _group(dataset, index, rank_rows(index, vector, query, weight, candidates, allowed))
 
     async def _allowed_rows(
         self, dataset: Dataset, index: DatasetIndex, conditions: MetadataConditions | None
@@ -185,6 +164,47 @@ class Retriever:
                 )
             )
         return results
+
+
+def rank_rows(
+    index: DatasetIndex,
+    vector: list[float] | None,
+    query: str,
+    vector_weight: float,
+    candidates: int,
+    allowed: npt.NDArray[np.bool_] | None,
+) -> list[tuple[int, float]]:
+    """The best `candidates` rows of one dataset index with their scores: vector search alone (`query` unused) when
+    `vector_weight` is 1, BM25 alone when `vector` is None, else both fused (Dify's weighted hybrid)."""
+    raw = index.keywords.scores(query) if vector is None or vector_weight < 1.0 else None
+    if vector is None:
+        assert raw is not None
+        valid = raw > 0 if allowed is None else (raw > 0) & allowed
+        ranked = _top(np.where(valid, raw, -1.0), candidates)
+        scores = normalise(raw)
+        return [(int(i), float(scores[i])) for i in ranked if valid[i]]
+    hits = index.vector_hits(vector, candidates, allowed)
+    cosines = np.clip(hits.scores, 0.0, 1.0)
+    if raw is None:
+        return [(int(r), float(c)) for r, c in zip(hits.rows, cosines, strict=True)]
+    # Candidates come from both searches. Each score is min-max scaled over the candidates before the weights apply:
+    # raw cosines of e5 sit in a narrow band, so unscaled they would let BM25 decide alone. A keyword candidate the
+    # vector search did not return scores as the weakest vector hit (its cosine is at most that).
+    floor = float(cosines.min()) if cosines.size else 0.0
+    cosine = np.full(len(index), floor, dtype=np.float32)
+    cosine[hits.rows] = cosines
+    from_vector = np.zeros(len(index), dtype=bool)
+    from_vector[hits.rows] = True
+    pool = from_vector.copy()
+    pool[_top(np.where(raw > 0, raw, -1.0), candidates)] = True
+    pool &= from_vector | (raw > 0)
+    if allowed is not None:
+        pool &= allowed
+    vector_part = _minmax(cosine, pool & from_vector, fallback=cosine)
+    keyword_part = _minmax(raw, pool, fallback=(raw > 0).astype(np.float32))
+    fused = (vector_weight * vector_part + (1 - vector_weight) * keyword_part).astype(np.float32)
+    ranked = _top(np.where(pool, fused, -1.0), candidates)
+    return [(int(i), float(fused[i])) for i in ranked if pool[i]]
 
 
 def _top(scores: npt.NDArray[Any], k: int) -> npt.NDArray[np.intp]:

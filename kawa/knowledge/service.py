@@ -13,7 +13,8 @@ from kawa.errors import InvalidParam
 from kawa.files.storage import FileStorage
 from kawa.knowledge.chunking import parse_process_rule
 from kawa.knowledge.errors import MissingDataset
-from kawa.knowledge.index import IndexCache
+from kawa.knowledge.graph_files import GraphFiles
+from kawa.knowledge.index import IndexCache, VectorPolicy
 from kawa.knowledge.indexing import Embedder, IndexingJobs, IndexingPipeline
 from kawa.knowledge.metadata_filter import MetadataConditions
 from kawa.knowledge.retrieval import Retriever
@@ -56,7 +57,7 @@ class KnowledgeBase:
         self.datasets = DatasetStore(db)
         self.documents = DocumentStore(db)
         self.embedder = Embedder(models, batch=settings.embedding_batch)
-        self.indexes = IndexCache(SearchRows(db))
+        self.indexes = IndexCache(SearchRows(db), VectorPolicy(settings.ann_min_chunks, GraphFiles.beside(db.url)))
         self.segments = SegmentEditor(self.datasets, self.documents, self.embedder)
         self.retriever = Retriever(self.datasets, self.documents, self.indexes, self.embedder, models)
         self.jobs = IndexingJobs.build(

@@ -17,4 +17,10 @@ class KnowledgeSettings(BaseModel):
     )
     indexing_workers: int = Field(1, ge=1, description="Documents one process indexes at the same time.")
     embedding_batch: int = Field(32, ge=1, le=256, description="Chunks embedded per model call while indexing.")
+    ann_min_chunks: int = Field(
+        20_000,
+        ge=0,
+        description="Vectors in a dataset from which search uses an HNSW graph (usearch; on SQLite saved beside "
+        "the database) instead of an exact scan; below it exact search is both exact and faster.",
+    )
     upload_mb: int = Field(15, ge=1, description="Largest file accepted by `document/create_by_file`, in MB.")

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from corpus import build_corpus, index_corpus, recall_at
 
+from kawa.knowledge.settings import KnowledgeSettings
 from kawa.services import Services, open_services
 from kawa.settings import Settings
 
@@ -25,10 +26,13 @@ FLOORS = {
 }
 
 
-@pytest.fixture(scope="module")
-async def services(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Services]:
+@pytest.fixture(scope="module", params=["exact", "hnsw"])
+async def services(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> AsyncIterator[Services]:
+    """Exact search, and the HNSW graph (forced from the first chunk) that large datasets use: same floors."""
     os.environ.pop("KAWA_DATABASE_URL", None)
-    async with open_services(Settings(home=tmp_path_factory.mktemp("recall"))) as opened:  # type: ignore[call-arg]
+    knowledge = KnowledgeSettings(ann_min_chunks=0 if request.param == "hnsw" else 20_000)
+    settings = Settings(home=tmp_path_factory.mktemp("recall"), knowledge=knowledge)  # type: ignore[call-arg]
+    async with open_services(settings) as opened:
         yield opened
 
 
