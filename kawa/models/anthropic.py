@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import anthropic
+import httpx
 
 from kawa.errors import CompletionRequestError, KawaError
 from kawa.models.failures import error_for_status, mark_retryable, retry_after_of
@@ -39,7 +40,8 @@ class AnthropicProvider(ModelProvider):
         await self._client.close()
 
     @contextmanager
-    def _translated(self) -> Iterator[None]:
+    def _translated(self, *, reading_stream: bool = False) -> Iterator[None]:
+        """SDK errors as kawa's; `reading_stream`: the answer was under way, so a broken connection was cut."""
         try:
             yield
         except KawaError:
@@ -59,8 +61,16 @@ class AnthropicProvider(ModelProvider):
         except anthropic.APITimeoutError:
             raise error_for_status(None, "The upstream did not answer in time (timeout).", provider=self.name) from None
         except anthropic.APIConnectionError as e:
+            if reading_stream:
+                raise mark_retryable(
+                    error_for_status(None, "The upstream cut the stream.", provider=self.name), False
+                ) from None
             raise error_for_status(
                 None, f"Could not reach the upstream: {e.message}", provider=self.name, secrets=self._secrets
+            ) from None
+        except httpx.TransportError:  # not wrapped by the SDK while a stream is being read
+            raise mark_retryable(
+                error_for_status(None, "The upstream cut the stream.", provider=self.name), False
             ) from None
         except (anthropic.APIError, ValueError) as e:
             raise mark_retryable(
@@ -74,7 +84,7 @@ class AnthropicProvider(ModelProvider):
         prompt_tokens = 0
         blocks: dict[int, int] = {}  # content block index -> tool call index
         try:
-            with self._translated():
+            with self._translated(reading_stream=True):
                 async for event in stream:
                     if event.type == "message_start":
                         prompt_tokens = event.message.usage.input_tokens or 0

@@ -211,7 +211,7 @@ class FakeOpenAI:
             body = json.loads(raw)
         self.requests.append(Recorded(scope["method"], path, headers, body))
         if path == "/v1/messages":
-            await self._anthropic_messages(body, headers, send)
+            await self._anthropic_messages(body, headers, receive, send)
             return
         if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
             # Real upstreams echo (part of) the key; this one echoes all of it, the worst case for leaks.
@@ -434,7 +434,9 @@ class FakeOpenAI:
             return False
         return True
 
-    async def _anthropic_messages(self, body: dict[str, Any], headers: dict[str, str], send: Send) -> None:
+    async def _anthropic_messages(
+        self, body: dict[str, Any], headers: dict[str, str], receive: Receive, send: Send
+    ) -> None:
         def error(status: int, kind: str, message: str) -> Awaitable[None]:
             return self._json(send, status, {"type": "error", "error": {"type": kind, "message": message}})
 
@@ -452,6 +454,8 @@ class FakeOpenAI:
                 kinds = {429: "rate_limit_error", 529: "overloaded_error", 400: "invalid_request_error"}
                 await error(s.status, kinds.get(s.status, "api_error"), s.error_message)
                 return
+        if s.hang_before_headers_s is not None and await self._hang(receive, s.hang_before_headers_s):
+            return
         prompt_tokens = len(json.dumps(body.get("messages", [])).split())
         events: list[tuple[str, dict[str, Any]]] = [
             (

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 
+import pytest
 from fakes.openai_server import FakeOpenAI, Scenario
 from model_support import API_KEY
 
-from kawa.errors import ProviderNotInitialized, ProviderRateLimited
+from kawa.errors import ProviderNotInitialized, ProviderRateLimited, ProviderUnavailable
 from kawa.models import (
     ChatCompletionRequest,
     ChatMessage,
@@ -106,3 +108,27 @@ async def test_bad_key_is_provider_not_initialize_without_the_key(fake: FakeOpen
         assert wrong not in error.message and wrong[-8:] not in error.message
     else:
         raise AssertionError("expected provider_not_initialize")
+
+
+async def test_overloaded_is_unavailable_503_and_retried(fake: FakeOpenAI, make_runtime) -> None:
+    fake.on_model("claude-sonnet", Scenario(text="back again", status=529, fail_times=1, error_message="Overloaded"))
+    config = anthropic_config(fake).model_copy(update={"max_retries": 1, "retry_backoff_s": 0.01})
+    result = await make_runtime(config).chat(
+        "anthropic", ChatCompletionRequest(model="claude-sonnet", messages=[ChatMessage.user("hi")])
+    )
+    assert result.text == "back again"
+    assert len(fake.requests) == 2
+
+
+async def test_a_hang_before_headers_is_bounded_by_the_call_deadline(fake: FakeOpenAI, make_runtime) -> None:
+    fake.on_model("claude-sonnet", Scenario(hang_before_headers_s=30))
+    config = anthropic_config(fake).model_copy(
+        update={"max_retries": 3, "retry_backoff_s": 0.01, "call_deadline_s": 1.0}
+    )
+    started = time.monotonic()
+    with pytest.raises(ProviderUnavailable) as caught:
+        await make_runtime(config).chat(
+            "anthropic", ChatCompletionRequest(model="claude-sonnet", messages=[ChatMessage.user("hi")])
+        )
+    assert (caught.value.code, caught.value.status) == ("completion_request_error", 503)
+    assert time.monotonic() - started < 2
