@@ -175,3 +175,17 @@ async def test_a_place_left_before_its_task_started_frees_the_queue() -> None:
         await ticket.release()
     finally:
         await queue.close()
+
+
+async def test_without_a_reachable_redis_turns_fall_back_to_this_process_order() -> None:
+    closed_port = "redis://127.0.0.1:1/0"  # nothing listens there: every Redis call fails at once
+    queue = ConversationQueue(closed_port)
+    await queue.start()
+    seen = Recorder()
+    try:
+        tasks = [asyncio.create_task(seen.turn(queue, "c1", i, hold_s=0.01)) for i in range(5)]
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
+    finally:
+        await queue.close()
+    assert seen.finished == list(range(5))
+    assert seen.overlaps == 0

@@ -12,12 +12,15 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from fakes.openai_server import FakeOpenAI, Scenario
+from redis.exceptions import RedisError
 from support.apps import import_app
 from support.clients import client_for, make_settings
 from support.databases import REDIS_URL, redis_available
 from support.server import RunningServer, start_server
 
 from kawa.apps.runners.active_requests import SharedActiveRequests
+from kawa.apps.runners.supervisor import TaskSupervisor
+from kawa.errors import TooManyRequests
 
 _REDIS_PROBLEM = redis_available()
 pytestmark = pytest.mark.skipif(bool(_REDIS_PROBLEM), reason=f"Redis not reachable: {_REDIS_PROBLEM}")
@@ -143,3 +146,20 @@ def test_six_simultaneous_chat_messages_over_two_servers_with_a_limit_of_two(
     with client_for(first, app.api_key) as a, client_for(second, app.api_key) as b:
         outcome = six_at_once([a, b], "/chat-messages", body)
     assert outcome == Counter({200: 2, 429: 4}), outcome
+
+
+async def test_without_a_reachable_redis_the_limit_is_counted_per_process() -> None:
+    limiter = SharedActiveRequests("redis://127.0.0.1:1/0")  # nothing listens there
+    await limiter.start()
+    try:
+        with pytest.raises(RedisError):
+            await limiter.take("app-1", 1)
+    finally:
+        await limiter.close()
+
+    supervisor = TaskSupervisor(max_active_requests=1, redis_url="redis://127.0.0.1:1/0")
+    with supervisor.admit("app-1") as slot:
+        await supervisor.admit_globally(slot)  # Redis is down: admitted on the per-process count
+        assert slot.shared_id is None
+        with pytest.raises(TooManyRequests), supervisor.admit("app-1"):
+            pass
