@@ -68,6 +68,7 @@ class Services:
     knowledge: KnowledgeBase
     mcp_servers: McpServerStore
     mcp_publisher: AppMcpPublisher
+    sandbox: CodeSandbox
 
 
 @asynccontextmanager
@@ -79,20 +80,17 @@ async def build_node_services(
     knowledge: KnowledgeBase | None = None,
     file_saver: FileSaver | None = None,
     tools: ToolCatalog | None = None,
+    sandbox: CodeSandbox | None = None,
 ) -> AsyncIterator[NodeServices]:
     """What workflow nodes may use: the code sandbox, SSRF-guarded HTTP, models, knowledge search, and where files
     they produce are kept (without `file_saver`, as in `kawa run`, such files are reported, not kept). Closed on exit.
 
-    The sandbox starts its workers on first use, or at once with `warm` (the server does that).
+    The sandbox is the caller's when given (the server keeps it to report its health); otherwise one is opened here
+    and starts its workers on first use, or at once with `warm`.
     """
-    # Code nodes' HTTP(S) goes through this proxy, under the http-request node's SSRF policy.
-    egress = EgressProxy(TargetPolicy(settings.http_request.allowed_targets)) if settings.sandbox.network else None
-    if egress is not None:
-        await egress.start()
-    sandbox = CodeSandbox(settings.sandbox, proxy=ProxyEndpoint(egress.unix_path, egress.port) if egress else None)
-    if warm:
-        await sandbox.start()
-    try:
+    async with AsyncExitStack() as stack:
+        if sandbox is None:
+            sandbox = await stack.enter_async_context(open_code_sandbox(settings, warm=warm))
         yield NodeServices(
             code_runner=sandbox,
             http_client_factory=GuardedClientFactory(settings.http_request.allowed_targets),
@@ -101,6 +99,21 @@ async def build_node_services(
             knowledge=KnowledgeBaseSearch(knowledge) if knowledge is not None else None,
             tools=tools,
         )
+
+
+@asynccontextmanager
+async def open_code_sandbox(settings: Settings, *, warm: bool = False) -> AsyncIterator[CodeSandbox]:
+    """The code sandbox and the egress proxy its network goes through; closed on exit. `warm` starts the workers
+    at once (the server does that), otherwise they start on first use."""
+    # Code nodes' HTTP(S) goes through this proxy, under the http-request node's SSRF policy.
+    egress = EgressProxy(TargetPolicy(settings.http_request.allowed_targets)) if settings.sandbox.network else None
+    if egress is not None:
+        await egress.start()
+    sandbox = CodeSandbox(settings.sandbox, proxy=ProxyEndpoint(egress.unix_path, egress.port) if egress else None)
+    if warm:
+        await sandbox.start()
+    try:
+        yield sandbox
     finally:
         await sandbox.close()
         if egress is not None:
@@ -119,7 +132,7 @@ async def open_services(
     then the node services, models and database close.
     """
     settings.home.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, settings.database)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(db.dispose)
         if migrate:
@@ -137,11 +150,12 @@ async def open_services(
         stack.push_async_callback(knowledge.close)
         mcp_tools = McpToolbox(settings.mcp)
         stack.push_async_callback(mcp_tools.aclose)
+        sandbox = await stack.enter_async_context(open_code_sandbox(settings, warm=recover_runs))
         node_services = await stack.enter_async_context(
             build_node_services(
                 settings,
                 models,
-                warm=recover_runs,
+                sandbox=sandbox,
                 knowledge=knowledge,
                 tools=ServerToolCatalog(mcp_tools, workflow_tools := WorkflowTools(apps)),
                 file_saver=UploadFileSaver(
@@ -198,7 +212,6 @@ async def open_services(
         )
         mcp_servers = McpServerStore(db)
         mcp_publisher = AppMcpPublisher(servers=mcp_servers, apps=apps, workflows=runner, chats=chat_runner)
-        await stack.enter_async_context(mcp_publisher.run())
         yield Services(
             settings=settings,
             db=db,
@@ -218,4 +231,5 @@ async def open_services(
             mcp_servers=mcp_servers,
             mcp_publisher=mcp_publisher,
             knowledge=knowledge,
+            sandbox=sandbox,
         )

@@ -25,6 +25,7 @@ from kawa.models.settings import ModelsSettings
 from kawa.net.settings import HttpRequestSettings
 from kawa.sandbox.settings import SandboxSettings
 from kawa.store.leases import LeaseSettings
+from kawa.store.settings import DatabaseSettings
 from kawa.tools.mcp.settings import McpSettings
 from kawa.workflow.settings import WorkflowSettings
 
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
     max_active_requests: int = Field(
         0, ge=0, description="Concurrent runs per app (0 = unlimited); over it: 429 too_many_requests."
     )
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     upload: UploadSettings = Field(default_factory=UploadSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     workflow: WorkflowSettings = Field(default_factory=WorkflowSettings)

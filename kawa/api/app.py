@@ -1,16 +1,17 @@
-"""The ASGI application: the Service API under `/v1`, `/healthz`, signed file URLs, one error shape everywhere."""
+"""The ASGI application: the Service API under `/v1`, `/healthz` and `/readyz`, signed file URLs, one error shape
+everywhere."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kawa import __version__
+from kawa.api import health
 from kawa.api.errors import install_error_handlers
 from kawa.api.routes import app_info, audio, chat, conversations, files, knowledge, mcp_server, workflows
 from kawa.errors import REQUEST_ID
@@ -75,13 +76,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     ):
         app.include_router(router, prefix="/v1")
     app.include_router(files.public_router)
-
-    @app.get("/healthz", tags=["ops"], summary="Liveness: the server is up and its database answers")
-    async def healthz(request: Request) -> dict[str, Any]:
-        services: Services = request.app.state.services
-        async with services.db.engine.connect() as conn:
-            await conn.exec_driver_sql("SELECT 1")
-        return {"status": "ok", "version": __version__}
-
+    app.include_router(health.router)
     mcp_server.mount(app)
     return app

@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kawa.errors import KawaError
+from kawa.errors import KawaError, internal_error_message
+from kawa.store.database import DatabaseFailure, is_unavailable
 
 log = logging.getLogger("kawa.api")
 
@@ -32,6 +33,17 @@ _HTTP_MESSAGES = {
 def error_response(code: str, message: str, status: int) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="api"'} if status == 401 else None
     return JSONResponse({"code": code, "message": message, "status": status}, status_code=status, headers=headers)
+
+
+def database_unavailable_response(request_id: str) -> JSONResponse:
+    """503 while the database is unreachable or out of connections; it passes by itself, so clients may retry."""
+    response = error_response(
+        "service_unavailable",
+        f"The service is temporarily unavailable, please try again shortly. (request id: {request_id})",
+        503,
+    )
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 def _snake(name: str) -> str:
@@ -70,6 +82,22 @@ def install_error_handlers(app: FastAPI) -> None:
             else default
         )
         return error_response(code, message, exc.status_code)
+
+    @app.exception_handler(DatabaseFailure)
+    async def _database(request: Request, exc: DatabaseFailure) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", "-")
+        if is_unavailable(exc):
+            first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+            log.warning(
+                "database unavailable in %s %s [request %s]: %s",
+                request.method,
+                request.url.path,
+                request_id,
+                first_line,
+            )
+            return database_unavailable_response(request_id)
+        log.error("database error in %s %s [request %s]", request.method, request.url.path, request_id, exc_info=exc)
+        return error_response("unknown", internal_error_message(request_id), 500)
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:

@@ -55,7 +55,7 @@ async def open_stores(settings: Settings) -> AsyncIterator[Stores]:
     from kawa.store.migrate import upgrade
 
     settings.home.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, settings.database)
     try:
         await upgrade(db)
         yield Stores(db=db, apps=AppStore(db), keys=KeyStore(db))

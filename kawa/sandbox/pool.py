@@ -47,6 +47,16 @@ class _Slot:
     refill: asyncio.Task[Worker] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PoolStatus:
+    """One language's pool as a health report sees it."""
+
+    language: str
+    slots: int
+    alive: int
+    starting: int
+
+
 @dataclass(eq=False)
 class _LanguagePool:
     language: Language
@@ -148,6 +158,21 @@ class CodeSandbox:
         """The isolation layers the last started worker of `language` reported as in effect."""
         pool = self._pools.get(language)
         return list(pool.layers) if pool else []
+
+    def pool_status(self) -> list[PoolStatus]:
+        """Each language's slots, live workers and workers being started (health reports read it); empty when the
+        sandbox is not started or closed."""
+        if self._closed:
+            return []
+        return [
+            PoolStatus(
+                language=pool.language,
+                slots=pool.size,
+                alive=sum(1 for s in pool.slots if _slot_alive(s)),
+                starting=sum(1 for s in pool.slots if s.refill is not None and not s.refill.done()),
+            )
+            for pool in self._pools.values()
+        ]
 
     async def run(
         self, language: str, code: str, inputs: dict[str, Any], timeout_s: float | None = None
@@ -282,6 +307,16 @@ class CodeSandbox:
 def _succeeded(task: asyncio.Task[Path]) -> bool:
     """Whether a finished task returned (its exception counts as retrieved: `run` reports it)."""
     return not task.cancelled() and task.exception() is None
+
+
+def _slot_alive(slot: _Slot) -> bool:
+    """A slot holds a live worker: one in use, or a warm one its refill has started."""
+    if slot.worker is not None:
+        return slot.worker.alive
+    refill = slot.refill
+    if refill is None or not refill.done() or refill.cancelled() or refill.exception() is not None:
+        return False
+    return refill.result().alive
 
 
 def _consume_exception(task: asyncio.Task[Worker]) -> None:

@@ -1,4 +1,9 @@
-"""The database handle: an async SQLAlchemy engine and session factory for SQLite (WAL) or PostgreSQL."""
+"""The database handle: an async SQLAlchemy engine and session factory for SQLite (WAL) or PostgreSQL.
+
+PostgreSQL connections come from a bounded pool (`DatabaseSettings`); each is pinged before use, so connections
+broken by an outage are replaced on the next request and the process recovers by itself. `is_unavailable` tells
+an outage (the API answers 503) from a bug (500).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -16,18 +21,27 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from kawa.store.settings import DatabaseSettings
+
 
 class Database:
     """Owns the engine; `session()` opens a unit of work (`async with db.session() as s, s.begin(): ...`)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, settings: DatabaseSettings | None = None) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.settings = settings or DatabaseSettings()
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            kwargs.update(
+                pool_size=self.settings.pool_size,
+                max_overflow=self.settings.max_overflow,
+                pool_timeout=self.settings.pool_timeout_s,
+                pool_pre_ping=True,
+                connect_args=_connect_args(url, self.settings.connect_timeout_s),
+            )
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -46,8 +60,35 @@ class Database:
             async with self.engine.begin() as conn:
                 yield conn
 
+    async def ping(self) -> None:
+        """One round trip to the database (raises what the driver raises when it cannot)."""
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+DatabaseFailure = exc.SQLAlchemyError
+"""What a failing database call raises (the API maps it: `is_unavailable` → 503, anything else → 500)."""
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Is `error` the database being unreachable, restarting, locked or out of pooled connections — something that
+    passes by itself (503) — rather than a bug (500)?"""
+    if isinstance(error, exc.TimeoutError):  # no pooled connection freed up within pool_timeout_s
+        return True
+    if isinstance(error, exc.DBAPIError):
+        return error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError)
+    return False
+
+
+def _connect_args(url: str, connect_timeout_s: int) -> dict[str, Any]:
+    if url.startswith("postgresql+asyncpg"):
+        return {"timeout": connect_timeout_s}
+    if url.startswith(("postgresql+psycopg", "postgresql://", "postgresql:")):
+        return {"connect_timeout": connect_timeout_s}
+    return {}
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -64,4 +105,4 @@ def sync_url(url: str) -> str:
     return url.replace("sqlite+aiosqlite", "sqlite").replace("postgresql+asyncpg", "postgresql+psycopg")
 
 
-__all__ = ["AsyncSession", "Database", "sync_url"]
+__all__ = ["AsyncSession", "Database", "DatabaseFailure", "DatabaseSettings", "is_unavailable", "sync_url"]

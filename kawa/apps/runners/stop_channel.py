@@ -26,7 +26,7 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from kawa.errors import KawaError
-from kawa.net.reconnect import Backoff, LinkState
+from kawa.net.reconnect import Backoff, LinkState, redis_client
 
 log = logging.getLogger("kawa.tasks")
 STOP_CHANNEL = "kawa:task-stop"
@@ -124,7 +124,7 @@ class StopChannel:
         keeps trying in the background."""
         if not self._redis_url:
             return
-        self._redis = redis.from_url(self._redis_url, socket_connect_timeout=2, socket_timeout=5)
+        self._redis = redis_client(self._redis_url)
         self._listener = asyncio.create_task(self._listen(self._redis), name="kawa-stop-listener")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._first_attempt.wait(), timeout=START_WAIT_S)
