@@ -2,24 +2,19 @@
 arguments are the app's input form (plus `query` for chat apps). A call runs the app as its API would — a recorded
 workflow run or a message — and answers with the workflow's outputs (JSON) or the chat answer.
 
-Served with the official SDK's streamable HTTP transport, stateless with JSON responses (as Dify's endpoint):
-`AppMcpPublisher.run()` keeps the SDK's session manager alive for the server's lifetime; `handle` serves a request
-whose path names an active server code.
+`AppMcpPublisher.server` is the SDK's protocol server (transport-free); the HTTP layer serves it over streamable
+HTTP at a path that names the server code (`kawa.api.routes.mcp_server`), which the handlers read from the request.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import mcp_types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from starlette.types import Receive, Scope, Send
 
 from kawa import __version__
 from kawa.apps.input_schema import input_schema
@@ -52,20 +47,11 @@ class AppMcpPublisher:
         self.server: Server[Any] = Server(
             "kawa", version=__version__, on_list_tools=self._list_tools, on_call_tool=self._call_tool
         )
-        self.sessions = StreamableHTTPSessionManager(self.server, stateless=True, json_response=True)
-
-    @asynccontextmanager
-    async def run(self) -> AsyncIterator[None]:
-        async with self.sessions.run():
-            yield
 
     async def published_app(self, server_code: str) -> App | None:
         """The app an active server code publishes (None for unknown or inactive codes and deleted apps)."""
         server = await self.servers.active(server_code)
         return await self.apps.get(server.app_id) if server is not None else None
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.sessions.handle_request(scope, receive, send)
 
     async def _app_of(self, ctx: ServerRequestContext[Any, Any]) -> tuple[App, str]:
         path = str(getattr(getattr(ctx.request, "url", None), "path", ""))
