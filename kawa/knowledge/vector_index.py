@@ -111,7 +111,7 @@ class ApproximateVectors:
         if self.graph.expansion_search != expansion:
             # usearch defines this setter apart from its property, which mypy reads as read-only.
             self.graph.expansion_search = expansion  # type: ignore[misc]  # a setter exists (see above)
-        matches = self.graph.search(query, min(want, len(self.sorted_keys)))
+        matches = self.graph.search(query, min(want, len(self.sorted_keys)), threads=1)
         rows = self._rows_of(np.asarray(matches.keys, dtype=np.uint64))
         scores = (1.0 - np.asarray(matches.distances, dtype=np.float32)).astype(np.float32)
         known = rows >= 0
