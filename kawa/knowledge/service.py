@@ -5,6 +5,7 @@ Built once by `open_services` (`services.knowledge`); `start()` launches the ind
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from typing import Any
@@ -28,6 +29,8 @@ from kawa.store.datasets import DatasetStore
 from kawa.store.documents import DocumentStore
 from kawa.store.knowledge_tables import ChildChunk, Dataset, DatasetDocument, DocumentSegment
 from kawa.store.search_rows import SearchRows
+
+log = logging.getLogger("kawa.knowledge")
 
 DOC_FORMS = ("text_model", "hierarchical_model", "qa_model")
 
@@ -66,7 +69,27 @@ class KnowledgeBase:
 
     async def start(self, *, recover: bool = False) -> None:
         """Start the indexing workers. `recover` (the server, at start-up) also re-queues unfinished documents."""
+        if recover:
+            policy = self.indexes.policy
+            log.info(
+                "knowledge search: exact below %d vectors per dataset, usearch HNSW graphs from there (%s); "
+                "pgvector is not used; keywords by in-memory BM25 (CJK as character bigrams)",
+                policy.ann_min_chunks,
+                f"saved in {policy.files.directory}" if policy.files is not None else "in memory, per process",
+            )
         await self.jobs.start(recover=recover)
+
+    def search_status(self) -> dict[str, Any]:
+        """What `/readyz` says of knowledge search. Always ok: exact search serves where no graph is in use."""
+        policy = self.indexes.policy
+        return {
+            "ok": True,
+            "state": "hnsw",
+            "vector_index": "usearch-hnsw",
+            "exact_below_vectors": policy.ann_min_chunks,
+            "graphs": "files" if policy.files is not None else "memory",
+            "pgvector": False,
+        }
 
     async def close(self) -> None:
         await self.jobs.close()
