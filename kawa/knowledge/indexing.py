@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from kawa.errors import client_message
 from kawa.files.extract import extract_text
 from kawa.files.storage import FileStorage
 from kawa.knowledge.chunking import ProcessRule, chunk_document
@@ -88,11 +89,11 @@ class IndexingPipeline:
             raise
         except Exception as exc:  # a failed document records why and never blocks the others
             log.warning("indexing document %s failed: %s", document.id, exc)
-            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            message = client_message(exc, log=log, context=f"indexing document {document.id}")  # no internals
             await self.documents.update(
                 document.id,
                 indexing_status="error",
-                error=str(message),
+                error=message,
                 stopped_at=now(),
                 reindex_dataset=document.dataset_id,
             )

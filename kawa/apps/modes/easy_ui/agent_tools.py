@@ -13,6 +13,7 @@ from typing import Any
 
 from kawa.apps.modes.easy_ui.config import AgentToolSettings
 from kawa.apps.modes.easy_ui.pipeline_events import AgentThought, MessageFile, PipelineEvent
+from kawa.errors import client_message
 from kawa.models.types import ToolDefinition
 from kawa.tools import BuiltinTool, ToolError, ToolFile, find_builtin_tool
 from kawa.workflow.agent.tool_arguments import call_arguments, tool_definition
@@ -49,9 +50,8 @@ class AgentTool:
             output = await asyncio.to_thread(self.tool.invoke, arguments)
         except ToolError as error:
             return f"tool invoke error: {error}"
-        except Exception as error:
-            log.exception("tool %s failed", self.name)
-            return f"tool invoke error: {type(error).__name__}: {error}"
+        except Exception as error:  # not the tool's own message: it may hold hosts or internals, so it is logged
+            return f"tool invoke error: {client_message(error, log=log, context=f'tool {self.name}')}"
         if output.files and self.keep_files is not None:
             try:
                 self.produced.extend(await self.keep_files(output.files))
