@@ -18,6 +18,7 @@ from kawa.knowledge.graph_files import GraphFiles
 from kawa.knowledge.index import IndexCache, VectorPolicy
 from kawa.knowledge.indexing import Embedder, IndexingJobs, IndexingPipeline
 from kawa.knowledge.metadata_filter import MetadataConditions
+from kawa.knowledge.reembedding import Reembedder
 from kawa.knowledge.retrieval import Retriever
 from kawa.knowledge.segment_editing import SegmentEditor, ensure_editable
 from kawa.knowledge.settings import KnowledgeSettings
@@ -62,6 +63,7 @@ class KnowledgeBase:
         self.embedder = Embedder(models, batch=settings.embedding_batch)
         self.indexes = IndexCache(SearchRows(db), VectorPolicy(settings.ann_min_chunks, GraphFiles.beside(db.url)))
         self.segments = SegmentEditor(self.datasets, self.documents, self.embedder)
+        self.reembedder = Reembedder(self.datasets, self.documents, self.embedder)
         self.retriever = Retriever(self.datasets, self.documents, self.indexes, self.embedder, models)
         self.jobs = IndexingJobs.build(
             IndexingPipeline(self.documents, self.datasets, storage, self.embedder), settings, redis_url
@@ -92,6 +94,7 @@ class KnowledgeBase:
         }
 
     async def close(self) -> None:
+        await self.reembedder.close()
         await self.jobs.close()
 
     # ---- retrieval: the API the chat runner and the knowledge-retrieval node use -----------------------------------
@@ -147,6 +150,19 @@ class KnowledgeBase:
         return [d for d in dataset_ids if d not in found]
 
     # ---- datasets -------------------------------------------------------------------------------------------------
+
+    async def update_dataset(self, dataset_id: str, fields: dict[str, Any]) -> Dataset:
+        """Change a dataset's settings. A new embedding model (or high-quality indexing of an economy dataset)
+        re-embeds its chunks in the background: vectors of two models are not comparable."""
+        before = await self.datasets.get(dataset_id)
+        dataset = await self.datasets.update(dataset_id, fields)
+        model = (dataset.embedding_model_provider, dataset.embedding_model)
+        if dataset.indexing_technique == "high_quality" and (
+            model != (before.embedding_model_provider, before.embedding_model) or before.indexing_technique == "economy"
+        ):
+            log.info("dataset %s: embedding model now %s/%s, re-embedding its chunks", dataset_id, *model)
+            self.reembedder.start(dataset_id)
+        return dataset
 
     async def create_dataset(
         self,

@@ -109,7 +109,7 @@ async def update_dataset(
     if "retrieval_model" in fields:
         fields["retrieval_model"] = retrieval_config(fields["retrieval_model"]).model_dump(mode="json")
     store = services.knowledge.datasets
-    dataset = await store.update(dataset_id, fields)
+    dataset = await services.knowledge.update_dataset(dataset_id, fields)
     counts = (await store.counts([dataset.id])).get(dataset.id)
     return dataset_view(dataset, counts, await store.fields(dataset.id))
 
