@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from fakes.openai_server import FakeOpenAI, Scenario
 from support.apps import ImportedApp, import_app
 from support.clients import client_for, make_settings
 from support.databases import fresh_postgres_database, postgres_available
@@ -27,7 +28,7 @@ from support.server import RunningServer, free_port, start_server
 from support.sse import iter_events
 
 from kawa.store.database import Database, sync_url
-from kawa.store.leases import RUN_LEASE_LAPSED, LeaseSettings, RecordLeases
+from kawa.store.leases import MESSAGE_LEASE_LAPSED, RUN_LEASE_LAPSED, LeaseSettings, RecordLeases
 
 KAWA = [sys.executable, "-m", "kawa.cli"]
 REAP_DEADLINE_S = 15.0
@@ -67,9 +68,9 @@ def wait_for_status(client: httpx.Client, run_id: str, wanted: str, deadline_s: 
         time.sleep(0.2)
 
 
-def serve_process(home: Path, database_url: str) -> tuple[subprocess.Popen[bytes], int]:
+def serve_process(home: Path, database_url: str, **extra_env: str) -> tuple[subprocess.Popen[bytes], int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAWA_")}
-    env.update(KAWA_HOME=str(home), KAWA_DATABASE_URL=database_url)
+    env.update(KAWA_HOME=str(home), KAWA_DATABASE_URL=database_url, **extra_env)
     port = free_port()
     proc = subprocess.Popen(
         [*KAWA, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -110,6 +111,48 @@ def test_a_run_of_a_killed_process_is_failed_by_a_live_one_within_15_s(
     assert waited <= REAP_DEADLINE_S
     assert record["error"] == RUN_LEASE_LAPSED
     assert record["finished_at"] is not None
+
+
+def test_a_message_of_a_killed_process_is_marked_error_by_a_live_one_within_15_s(
+    server: RunningServer, own_database_url: str, tmp_path: Path
+) -> None:
+    chat = import_app(server.settings, "chat-assistant.yml")
+    body = {"query": "Weather?", "inputs": {"unit": "celsius"}, "user": "u", "auto_generate_name": False}
+    with FakeOpenAI(api_key="sk-upstream") as upstream:
+        upstream.on_model("gpt-4o-mini", Scenario(text=" ".join(f"w{i}" for i in range(200)), chunk_delay_s=0.2))
+        peer, port = serve_process(
+            tmp_path / "peer-home",
+            own_database_url,
+            KAWA_MODELS__PROVIDERS__OPENAI__BASE_URL=upstream.base_url,
+            KAWA_MODELS__PROVIDERS__OPENAI__API_KEY="sk-upstream",
+            KAWA_MODELS__EMBEDDED__CHAT="false",
+        )
+        headers = {"Authorization": f"Bearer {chat.api_key}"}
+        try:
+            with (
+                httpx.Client(base_url=f"http://127.0.0.1:{port}/v1", headers=headers, timeout=30) as peer_client,
+                peer_client.stream("POST", "/chat-messages", json={**body, "response_mode": "streaming"}) as response,
+            ):
+                first = next(e for e in iter_events(response) if e["event"] == "message")
+                peer.send_signal(signal.SIGKILL)
+        except httpx.HTTPError:
+            pass
+        peer.wait(timeout=10)
+
+    query = {"conversation_id": first["conversation_id"], "user": "u"}
+    started = time.monotonic()
+    with client_for(server, chat.api_key) as client:
+        while True:
+            message = client.get("/messages", params=query).json()["data"][-1]
+            waited = time.monotonic() - started
+            if message["status"] != "running" or waited > REAP_DEADLINE_S + 5:
+                break
+            time.sleep(0.2)
+
+    assert message["id"] == first["message_id"]
+    assert message["status"] == "error", f"still {message['status']} {waited:.1f}s after the kill"
+    assert waited <= REAP_DEADLINE_S
+    assert message["error"] == MESSAGE_LEASE_LAPSED
 
 
 @pytest.fixture
