@@ -10,8 +10,14 @@ from pathlib import Path
 
 import pytest
 from support.redis_server import REDIS_SERVER, PrivateRedis
+from support.tcp_proxy import TcpProxy
 
-from kawa.apps.runners.stop_channel import CrossProcessStopUnavailable, StopChannel, StopRequest
+from kawa.apps.runners.stop_channel import (
+    DEAD_AFTER_SILENT_S,
+    CrossProcessStopUnavailable,
+    StopChannel,
+    StopRequest,
+)
 
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")
 
@@ -131,3 +137,20 @@ async def test_an_idle_link_stays_up_past_the_socket_timeout(redis_server: Priva
     finally:
         await running.close()
         await asking.close()
+
+
+async def test_a_silently_cut_link_is_noticed_and_recovered(redis_server: PrivateRedis) -> None:
+    with TcpProxy("127.0.0.1", redis_server.port) as proxy:
+        url = proxy.rewrite(redis_server.url)
+        owner = Owner("t-5")
+        running, asking = await _open(url, owner), await _open(url, _declines)
+        try:
+            proxy.cut(silent=True)  # no RST, no FIN: bytes just stop, as in a network partition
+            took = await _until(lambda: not running.link.connected, within=DEAD_AFTER_SILENT_S + 5)  # type: ignore[union-attr]
+            proxy.restore()
+            await _until(lambda: running.link.connected and asking.link.connected, within=15)  # type: ignore[union-attr]
+            assert await asking.stop_elsewhere(StopRequest("t-5", "app", "user"), timeout=5) is True
+            print(f"\na silent link was reported lost after {took:.1f} s")
+        finally:
+            await running.close()
+            await asking.close()

@@ -34,7 +34,7 @@ ANSWER_CHANNEL = "kawa:task-stop-answer"
 START_WAIT_S = 5.0
 """How long `start()` waits for the first connection before the process starts degraded."""
 PING_AFTER_IDLE_S = 5.0
-DEAD_AFTER_SILENT_S = 15.0
+DEAD_AFTER_SILENT_S = 10.0
 """A pub/sub link that has not answered a ping for this long is treated as lost (a silently cut connection)."""
 
 
