@@ -19,7 +19,7 @@ MODEL = "gpt-4o-mini"
 MODEL_TIMEOUT_S = 3.0
 MODEL_RETRIES = 2
 MODEL_CALL_DEADLINE_S = 4.0
-TOTAL_BOUND_S = MODEL_CALL_DEADLINE_S + 2
+TOTAL_BOUND_S = MODEL_CALL_DEADLINE_S + 3
 """A hung upstream holds a request for the call's deadline (all tries together), not one read timeout per try
 (3 tries x 3 s here)."""
 

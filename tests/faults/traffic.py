@@ -35,6 +35,7 @@ class ClientOutcome:
     transport_error: str | None = None
     hung: bool = False
     elapsed_s: float = 0.0
+    ended_at: float = 0.0  # time.monotonic() when the request ended
     acknowledged: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -120,7 +121,8 @@ def run_stream(outcome: ClientOutcome, key: str, path: str, body: dict[str, Any]
     except httpx.HTTPError as exc:
         outcome.transport_error = type(exc).__name__
     finally:
-        outcome.elapsed_s = time.monotonic() - started
+        outcome.ended_at = time.monotonic()
+        outcome.elapsed_s = outcome.ended_at - started
         outcome.acknowledged.set()
         outcome.done.set()
 
@@ -137,7 +139,8 @@ def run_blocking(outcome: ClientOutcome, key: str, path: str, body: dict[str, An
     except httpx.HTTPError as exc:
         outcome.transport_error = type(exc).__name__
     finally:
-        outcome.elapsed_s = time.monotonic() - started
+        outcome.ended_at = time.monotonic()
+        outcome.elapsed_s = outcome.ended_at - started
         outcome.acknowledged.set()
         outcome.done.set()
 
