@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from kawa.errors import client_message
+from kawa.errors import ProviderRateLimited, client_message
 from kawa.files.extract import extract_text
 from kawa.files.storage import FileStorage
 from kawa.knowledge.chunking import ProcessRule, chunk_document
@@ -29,6 +29,9 @@ from kawa.store.knowledge_tables import ChildChunk, Dataset, DatasetDocument, Do
 
 log = logging.getLogger("kawa.knowledge")
 
+RATE_LIMIT_RETRIES = 6
+MAX_RATE_LIMIT_PAUSE_S = 30.0
+
 
 class Embedder:
     """Embeds chunks with the dataset's embedding model (the embedded e5 by default) into float32 bytes."""
@@ -38,10 +41,23 @@ class Embedder:
         self.batch = batch
 
     async def documents(self, dataset: Dataset, texts: list[str]) -> tuple[list[bytes], int]:
+        """Vectors of `texts` in batches of `batch`. A provider's rate limit (429) pauses and retries the batch:
+        as long as its Retry-After says, else 1, 2, 4... s; after `RATE_LIMIT_RETRIES` the error stands."""
         blobs: list[bytes] = []
         tokens = 0
         for i in range(0, len(texts), self.batch):
-            result = await self.models.embed(texts[i : i + self.batch], kind="document", **self._model_of(dataset))
+            for attempt in range(RATE_LIMIT_RETRIES + 1):
+                try:
+                    result = await self.models.embed(
+                        texts[i : i + self.batch], kind="document", **self._model_of(dataset)
+                    )
+                    break
+                except ProviderRateLimited as limited:
+                    if attempt == RATE_LIMIT_RETRIES:
+                        raise
+                    pause = min(limited.retry_after_s or 2.0**attempt, MAX_RATE_LIMIT_PAUSE_S)
+                    log.info("embedding provider rate-limited: retrying in %.1f s", pause)
+                    await asyncio.sleep(pause)
             blobs.extend(np.asarray(v, dtype=np.float32).tobytes() for v in result.vectors)
             tokens += result.usage.prompt_tokens
         return blobs, tokens

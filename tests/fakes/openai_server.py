@@ -222,6 +222,9 @@ class FakeOpenAI:
         if route == "/chat/completions" and scope["method"] == "POST":
             await self._chat(body, receive, send)
         elif route == "/embeddings":
+            model = body.get("model", "")
+            if await self._failed(model, self._scenario(model), send):  # a scenario's status applies here too
+                return
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
             data = [{"object": "embedding", "index": i, "embedding": fake_embedding(t)} for i, t in enumerate(inputs)]
             tokens = sum(len(t.split()) for t in inputs)
@@ -277,9 +280,8 @@ class FakeOpenAI:
         else:
             await self._error(send, 404, f"Unknown path {path}", None)
 
-    async def _chat(self, body: dict[str, Any], receive: Receive, send: Send) -> None:
-        model = body.get("model", "")
-        scenario = self._scenario(model)
+    async def _failed(self, model: str, scenario: Scenario, send: Send) -> bool:
+        """Answer with the scenario's error status while it has failures left; True when it did."""
         if scenario.status is not None:
             used = self._failures.get(model, 0)
             if scenario.fail_times is None or used < scenario.fail_times:
@@ -287,7 +289,14 @@ class FakeOpenAI:
                 await self._error(
                     send, scenario.status, scenario.error_message, scenario.error_code, scenario.retry_after_s
                 )
-                return
+                return True
+        return False
+
+    async def _chat(self, body: dict[str, Any], receive: Receive, send: Send) -> None:
+        model = body.get("model", "")
+        scenario = self._scenario(model)
+        if await self._failed(model, scenario, send):
+            return
         if scenario.hang_before_headers_s is not None and await self._hang(receive, scenario.hang_before_headers_s):
             return
         prompt_tokens = sum(len(json.dumps(m.get("content", "")).split()) for m in body.get("messages", []))

@@ -1,15 +1,17 @@
 """Embeddings at volume with an OpenAI-compatible provider (the loopback fake): chunks go in batches of
-`embedding_batch`, and a dataset whose embedding model changes is re-embedded in place — same chunks, new vectors,
-progress per document — instead of searching old vectors with the new model's queries."""
+`embedding_batch`, a rate-limited provider (429 with Retry-After) is waited for, and a dataset whose embedding model
+changes is re-embedded in place (same chunks, new vectors, progress per document) instead of searching old vectors
+with the new model's queries."""
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from fakes.openai_server import FakeOpenAI
+from fakes.openai_server import FakeOpenAI, Scenario
 
 from kawa.knowledge import RetrievalConfig
 from kawa.knowledge.settings import KnowledgeSettings
@@ -101,3 +103,28 @@ async def test_the_same_model_does_not_re_embed(services: Services, upstream: Fa
     await kb.update_dataset(dataset.id, {"description": "renamed", "embedding_model": "small"})
     await kb.reembedder.wait(dataset.id)
     assert embedding_calls(upstream, "small") == []
+
+
+async def test_a_rate_limited_provider_is_waited_for_and_indexing_completes(
+    services: Services, upstream: FakeOpenAI
+) -> None:
+    upstream.on_model("small", Scenario(status=429, fail_times=2, retry_after_s=0.3, error_code="rate_limit_exceeded"))
+    kb = services.knowledge
+    dataset = await kb.create_dataset(
+        name="limited", indexing_technique="high_quality", embedding_model="small", embedding_model_provider="openai"
+    )
+    document = await kb.add_document(
+        dataset.id,
+        name="a.txt",
+        data=b"first chunk\n\nsecond chunk",
+        filename="a.txt",
+        mime_type="text/plain",
+        data_source_info={},
+        process_rule=RULE,
+    )
+    started = time.monotonic()
+    await kb.jobs.wait_idle()
+    assert time.monotonic() - started >= 0.6  # two Retry-After pauses
+    assert len(embedding_calls(upstream, "small")) == 3  # two refused, then the batch went through
+    indexed = await kb.documents.get(dataset.id, document.id)
+    assert indexed.indexing_status == "completed" and indexed.completed_segments == 2
