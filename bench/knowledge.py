@@ -155,8 +155,10 @@ def scale(n: int, queries: int = 200) -> None:
     from kawa.knowledge.retrieval import rank_rows
     from kawa.knowledge.vector_index import ExactVectors
 
-    corpus = build_corpus(per_kind=max(1, n // 16), chunks_per_document=1000)
-    texts = [c for chunks in corpus.documents.values() for c in chunks][:n]
+    # The generator runs out of distinct names past ~10^5 chunks: larger sizes repeat its chunks, numbered.
+    corpus = build_corpus(per_kind=max(1, min(n, 100_000) // 16), chunks_per_document=1000)
+    base = [c for chunks in corpus.documents.values() for c in chunks]
+    texts = [base[i] if i < len(base) else f"{base[i % len(base)]} ({i // len(base)})" for i in range(n)]
     matrix = synthetic_vectors(len(texts))
     chunks = [IndexedChunk(f"s{i}", f"d{i // 1000}", None) for i in range(len(texts))]
     blobs: list[bytes | None] = [row.tobytes() for row in matrix]
