@@ -145,7 +145,14 @@ async def open_services(
         apps, end_users, files = AppStore(db), EndUserStore(db), UploadFileStore(db)
         models = ModelRuntime(settings.models)
         stack.push_async_callback(models.aclose)
-        knowledge = KnowledgeBase(db, storage, models, settings.knowledge, redis_url=settings.redis_url)
+        knowledge = KnowledgeBase(
+            db,
+            storage,
+            models,
+            settings.knowledge,
+            redis_url=settings.redis_url,
+            graph_cache=settings.home / "vector-graphs",
+        )
         await knowledge.start(recover=recover_runs)
         stack.push_async_callback(knowledge.close)
         mcp_tools = McpToolbox(settings.mcp)

@@ -1,5 +1,6 @@
-"""HNSW graphs saved beside the SQLite database (`<database>.vectors/<dataset_id>.usearch`), so a restart loads a
-dataset's graph and repairs it to the rows instead of rebuilding it (minutes at 10^6 chunks).
+"""HNSW graphs saved beside the SQLite database (`<database>.vectors/<dataset_id>.usearch`; with PostgreSQL in
+KAWA_HOME/vector-graphs, one copy per host), so a restart loads a dataset's graph and repairs it to the rows instead of
+rebuilding it (minutes at 10^6 chunks).
 
 The workers of one host coordinate through a per-dataset `flock`: one builds or repairs and saves (write to a
 temporary file, then rename), the others wait and then load what it saved. The rows stay the truth: a graph that does

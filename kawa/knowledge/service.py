@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 from kawa.errors import InvalidParam
@@ -36,6 +37,10 @@ log = logging.getLogger("kawa.knowledge")
 DOC_FORMS = ("text_model", "hierarchical_model", "qa_model")
 
 
+def _cache(directory: Path | None) -> GraphFiles | None:
+    return GraphFiles(directory) if directory is not None else None
+
+
 def new_batch() -> str:
     """Dify's batch id: a timestamp and six random digits."""
     return time.strftime("%Y%m%d%H%M%S") + str(random.randint(100000, 999999))
@@ -55,13 +60,18 @@ class KnowledgeBase:
         settings: KnowledgeSettings,
         *,
         redis_url: str | None = None,
+        graph_cache: Path | None = None,
     ) -> None:
+        """`graph_cache`: where HNSW graphs of a PostgreSQL database are kept between restarts (on SQLite they live
+        beside the database file). Each host keeps its own copy, repaired to the rows on load."""
         self.settings = settings
         self.storage = storage
         self.datasets = DatasetStore(db)
         self.documents = DocumentStore(db)
         self.embedder = Embedder(models, batch=settings.embedding_batch)
-        self.indexes = IndexCache(SearchRows(db), VectorPolicy(settings.ann_min_chunks, GraphFiles.beside(db.url)))
+        self.indexes = IndexCache(
+            SearchRows(db), VectorPolicy(settings.ann_min_chunks, GraphFiles.beside(db.url) or _cache(graph_cache))
+        )
         self.segments = SegmentEditor(self.datasets, self.documents, self.embedder)
         self.reembedder = Reembedder(self.datasets, self.documents, self.embedder)
         self.retriever = Retriever(self.datasets, self.documents, self.indexes, self.embedder, models)
