@@ -40,6 +40,7 @@ def available() -> bool:
 
 class LocalGGUFProvider(ModelProvider):
     capabilities = frozenset({Capability.CHAT, Capability.STRUCTURED_OUTPUT})
+    in_process = True
 
     def __init__(self, name: str, model_path: Path, *, threads: int = 2, context_size: int = 4096) -> None:
         self.name = name

@@ -41,6 +41,9 @@ class ModelProvider:
 
     name: str = "provider"
     capabilities: frozenset[Capability] = frozenset()
+    in_process: bool = False
+    """Runs in this process (a local GGUF, the embedded models): no upstream that could hang, so the runtime's
+    deadline for a call's first output does not apply (a long prompt on a CPU may take minutes)."""
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities

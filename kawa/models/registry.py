@@ -189,12 +189,13 @@ class ModelRuntime:
         # One deadline for every try and every wait between tries, until the first output: a hung upstream holds
         # a request for `call_deadline_s` in all, not for (retries + 1) x the per-read timeout.
         deadline = asyncio.get_running_loop().time() + self.config.call_deadline_s
+        first_output_by = None if target.provider.in_process else deadline
         attempt = 0
         while True:
             emitted = False
             try:
                 async with (
-                    asyncio.timeout_at(deadline) as window,
+                    asyncio.timeout_at(first_output_by) as window,
                     aclosing(target.provider.chat_stream(upstream)) as chunks,
                 ):
                     async for chunk in chunks:

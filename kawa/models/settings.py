@@ -117,6 +117,7 @@ class ModelsSettings(BaseModel):
     call_deadline_s: float = Field(
         90.0,
         gt=0,
-        description="Longest a model call may wait for its first output, all tries and retry delays included.",
+        description="Longest a model call may wait for its first output, all tries and retry delays included "
+        "(remote providers; an in-process model may take as long as its prompt needs).",
     )
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
 import pytest
@@ -19,7 +20,15 @@ from kawa.errors import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from kawa.models import ChatCompletionRequest, ChatMessage, ModelsSettings
+from kawa.models import (
+    Capability,
+    ChatChunk,
+    ChatCompletionRequest,
+    ChatMessage,
+    ModelProvider,
+    ModelRuntime,
+    ModelsSettings,
+)
 
 
 def ask(model: str = "gpt-4o-mini") -> ChatCompletionRequest:
@@ -251,3 +260,33 @@ async def test_a_stall_mid_stream_is_unavailable_503(fake: FakeOpenAI, make_runt
     text, error = await collect(make_runtime(upstream_config(fake, timeout_s=0.5)), ask())
     assert text == "one two"
     assert isinstance(error, ProviderUnavailable) and error.status == 503
+
+
+class SlowLocalModel(ModelProvider):
+    """An in-process model whose prompt takes a while before the first token (a long prompt on a CPU)."""
+
+    name = "local"
+    capabilities = frozenset({Capability.CHAT})
+
+    def __init__(self, *, in_process: bool) -> None:
+        self.in_process = in_process
+
+    async def chat_stream(self, request: ChatCompletionRequest) -> AsyncGenerator[ChatChunk, None]:
+        await asyncio.sleep(0.8)
+        yield ChatChunk(text="done", finish_reason="stop")
+
+
+@pytest.mark.parametrize("in_process", [True, False])
+async def test_the_call_deadline_bounds_remote_providers_only(fake: FakeOpenAI, in_process: bool) -> None:
+    config = upstream_config(fake, call_deadline_s=0.3, default_chat_model="local/any")
+    runtime = ModelRuntime(config, providers={"local": SlowLocalModel(in_process=in_process)})
+    try:
+        result = await runtime.chat("local", ask("any"))
+    except ProviderUnavailable as error:
+        assert not in_process, error.message
+        assert "did not answer within 0.3 s" in error.message
+    else:
+        assert in_process
+        assert result.text == "done"
+    finally:
+        await runtime.aclose()

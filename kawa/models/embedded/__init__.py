@@ -38,6 +38,7 @@ def smollm2_path() -> Path | None:
 
 class EmbeddedProvider(ModelProvider):
     name = EMBEDDED_PROVIDER
+    in_process = True
 
     def __init__(self, config: EmbeddedSettings) -> None:
         self._config = config
