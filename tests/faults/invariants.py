@@ -80,6 +80,17 @@ class RecordDatabase:
             )
             return {row[0] for row in conn.execute(statement, {"ids": wanted})}
 
+    def statuses(self, table: str, ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        """`id -> (status, error)` of these records."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        statement = sa.text(f"SELECT id, status, error FROM {table} WHERE id IN :ids").bindparams(
+            sa.bindparam("ids", expanding=True)
+        )
+        with self._engine.connect() as conn:
+            return {row[0]: (row[1], row[2]) for row in conn.execute(statement, {"ids": wanted})}
+
     def unexplained_ends(self) -> list[str]:
         """Runs that ended failed/stopped, and messages that ended in error, with no reason recorded."""
         queries = {
@@ -112,16 +123,17 @@ def lost_records(db: RecordDatabase, outcomes: Iterable[ClientOutcome]) -> list[
 
 
 def leaked_text(sources: Iterable[tuple[str, str]], own_urls: Iterable[str] = ()) -> list[str]:
-    """`source: kind: excerpt` for every internal detail found; kawa's own public URLs are not a leak."""
+    """`source: kinds: excerpt` for every response that carries internal details (one line per response);
+    kawa's own public URLs are not a leak."""
     found: list[str] = []
     for source, text in sources:
         for url in own_urls:
             text = text.replace(url, "<kawa>")
-        for kind, pattern in _LEAK_PATTERNS.items():
-            match = pattern.search(text)
-            if match:
-                excerpt = text[max(0, match.start() - 60) : match.end() + 60].replace("\n", " ")
-                found.append(f"{source}: {kind}: …{excerpt}…")
+        matches = [(kind, m) for kind, pattern in _LEAK_PATTERNS.items() if (m := pattern.search(text))]
+        if matches:
+            first = min((m for _, m in matches), key=lambda m: m.start())
+            excerpt = text[max(0, first.start() - 60) : first.end() + 60].replace("\n", " ")
+            found.append(f"{source}: {', '.join(kind for kind, _ in matches)}: …{excerpt}…")
     return found
 
 

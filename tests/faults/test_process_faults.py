@@ -122,6 +122,17 @@ def test_sigterm_mid_run_lets_short_runs_finish_and_ends_the_rest_with_an_error_
     for outcome in traffic.outcomes:
         expected = "message_end" if any(outcome is s for s in short) else "error"
         report.expect(outcome.last_event == expected, f"{outcome.label}: the stream ended with {outcome.last_event}")
+    cut_short = [o for o in traffic.outcomes if not any(o is s for s in short)]
+    runs = record_db.statuses("workflow_runs", {i for o in cut_short for i in o.run_ids})
+    messages = record_db.statuses("messages", {i for o in cut_short for i in o.message_ids})
+    report.expect(
+        all(status in ("failed", "stopped") and error for status, error in runs.values()),
+        f"runs cut short by the shutdown were recorded {sorted({f'{s}: {e}' for s, e in runs.values()})}",
+    )
+    report.expect(
+        all(status in ("error", "stopped") for status, _ in messages.values()),
+        f"messages cut short by the shutdown were recorded {sorted({s for s, _ in messages.values()})}",
+    )
     report.expect(late is None or late.status_code == 503, f"a request after SIGTERM was answered {late_answer}")
     report.expect(exit_code is not None, f"the process did not exit within {SHUTDOWN_BOUND_S:.0f} s of SIGTERM")
     unexplained = record_db.unexplained_ends()
