@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import socket
 import threading
@@ -120,6 +121,11 @@ class _DroppedStream(Exception):
     """Raised inside a stream to make the server cut the connection, as a crashed upstream or proxy does."""
 
 
+def _not_a_dropped_stream(record: logging.LogRecord) -> bool:
+    """uvicorn logs the exception that cut a stream with its traceback; a cut on purpose is not worth one."""
+    return not (record.exc_info and record.exc_info[0] is _DroppedStream)
+
+
 class FakeOpenAI:
     def __init__(self, api_key: str | None = None) -> None:
         self.api_key = api_key
@@ -134,6 +140,8 @@ class FakeOpenAI:
         self._sock.bind(("127.0.0.1", 0))
         self.port: int = self._sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        if _not_a_dropped_stream not in logging.getLogger("uvicorn.error").filters:
+            logging.getLogger("uvicorn.error").addFilter(_not_a_dropped_stream)
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", timeout_keep_alive=5, interface="asgi3")
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
