@@ -64,10 +64,12 @@ class Retriever:
     async def retrieve(
         self, datasets: list[Dataset], query: str, config: RetrievalConfig | None, *, count_hits: bool = True
     ) -> list[RetrievedSegment]:
+        """`datasets` as just read (their `index_revision` decides whether a search index reloads)."""
         hits: list[_Hit] = []
+        vectors: dict[tuple[str | None, str | None], list[float]] = {}  # one query embedding per model
         for dataset in datasets:
             chosen = config or RetrievalConfig.model_validate(dataset.retrieval_model or {})
-            hits.extend(await self._search(dataset, query, chosen))
+            hits.extend(await self._search(dataset, query, chosen, vectors))
         config = config or (
             RetrievalConfig.model_validate(datasets[0].retrieval_model or {}) if datasets else RetrievalConfig()
         )
@@ -85,8 +87,14 @@ class Retriever:
             await self.documents.count_hits([r.segment_id for r in results])
         return results
 
-    async def _search(self, dataset: Dataset, query: str, config: RetrievalConfig) -> list[_Hit]:
-        index = await self.indexes.get(await self.datasets.get(dataset.id))
+    async def _search(
+        self,
+        dataset: Dataset,
+        query: str,
+        config: RetrievalConfig,
+        vectors: dict[tuple[str | None, str | None], list[float]],
+    ) -> list[_Hit]:
+        index = await self.indexes.get(dataset)
         if len(index) == 0 or not query.strip():
             return []
         allowed = await self._allowed_rows(dataset, index, config.metadata_filtering_conditions)
@@ -96,7 +104,12 @@ class Retriever:
         if dataset.indexing_technique == "economy" or index.dim == 0:
             method = "keyword_search"
         candidates = max(config.top_k * CANDIDATE_FACTOR, MIN_CANDIDATES)
-        vector = None if method in KEYWORD_METHODS else await self.embedder.query(dataset, query)
+        vector = None
+        if method not in KEYWORD_METHODS:
+            model = (dataset.embedding_model_provider, dataset.embedding_model)
+            if model not in vectors:
+                vectors[model] = await self.embedder.query(dataset, query)
+            vector = vectors[model]
         weight = config.vector_weight() if method not in KEYWORD_METHODS | {"semantic_search"} else 1.0
         return _group(dataset, index, rank_rows(index, vector, query, weight, candidates, allowed))
 
