@@ -5,6 +5,8 @@ Built once by `open_services` (`services.knowledge`); `start()` launches the ind
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -74,6 +76,7 @@ class KnowledgeBase:
         )
         self.segments = SegmentEditor(self.datasets, self.documents, self.embedder)
         self.reembedder = Reembedder(self.datasets, self.documents, self.embedder)
+        self._warming: asyncio.Task[None] | None = None
         self.retriever = Retriever(self.datasets, self.documents, self.indexes, self.embedder, models)
         self.jobs = IndexingJobs.build(
             IndexingPipeline(self.documents, self.datasets, storage, self.embedder), settings, redis_url
@@ -89,7 +92,25 @@ class KnowledgeBase:
                 policy.ann_min_chunks,
                 f"saved in {policy.files.directory}" if policy.files is not None else "in memory, per process",
             )
+            self._warming = asyncio.create_task(self._warm_indexes(), name="kawa-knowledge-warm-indexes")
         await self.jobs.start(recover=recover)
+
+    async def _warm_indexes(self) -> None:
+        """Load every dataset's search index at start-up, so saved graphs are repaired to the rows (or built) now
+        rather than while the first question to a large dataset waits."""
+        page = 1
+        while True:
+            datasets, total = await self.datasets.page(page=page, limit=100)
+            for dataset in datasets:
+                try:
+                    await self.indexes.get(dataset)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # the dataset's first search will try again and report it
+                    log.exception("loading the search index of dataset %s failed", dataset.id)
+            if page * 100 >= total:
+                return
+            page += 1
 
     def search_status(self) -> dict[str, Any]:
         """What `/readyz` says of knowledge search. Always ok: exact search serves where no graph is in use."""
@@ -104,6 +125,10 @@ class KnowledgeBase:
         }
 
     async def close(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._warming
         await self.reembedder.close()
         await self.jobs.close()
 
