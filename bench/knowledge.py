@@ -165,7 +165,8 @@ def scale(n: int, queries: int = 200) -> None:
     rng = np.random.default_rng(11)
     picks = rng.integers(0, len(texts), queries)
     noise = 0.3 * rng.standard_normal((queries, matrix.shape[1])).astype(np.float32)
-    qv = matrix[picks] + noise / np.sqrt(matrix.shape[1]) * 4
+    # float32 throughout: a float64 query would make `matrix @ q` convert the whole matrix on every query.
+    qv = (matrix[picks] + noise * np.float32(4 / np.sqrt(matrix.shape[1]))).astype(np.float32)
     qv /= np.linalg.norm(qv, axis=1, keepdims=True)
     qtexts = [q.text for q in corpus.questions][:queries] or ["kawa"]
     with tempfile.TemporaryDirectory(prefix="kawa-bench-ann-") as home:
@@ -214,7 +215,7 @@ def pgvector(n: int, queries: int = 200) -> None:
     qv = (
         matrix[rng.integers(0, n, queries)]
         + 0.3 * rng.standard_normal((queries, matrix.shape[1])).astype(np.float32) / np.sqrt(matrix.shape[1]) * 4
-    )
+    ).astype(np.float32)
     qv /= np.linalg.norm(qv, axis=1, keepdims=True)
     with tempfile.TemporaryDirectory(prefix="kawa-bench-pgvector-") as pgdata:
         server = get_server(pgdata)
