@@ -255,7 +255,69 @@ def pgvector(n: int, queries: int = 200) -> None:
             server.cleanup()
 
 
+async def end_to_end(backend: str, url: str, home: Path, n: int, queries: int = 200) -> None:
+    """Retrieval through `KnowledgeBase.retrieve` (database reads, index, fusion, hit counting) with the loopback
+    OpenAI fake as the embedding model (16-d, ~1 ms a call), so the figures are kawa's own time, not a model's."""
+    from fakes.openai_server import FakeOpenAI
+
+    with FakeOpenAI(api_key="sk-bench") as fake:
+        models = {
+            "providers": {"openai": {"base_url": fake.base_url, "api_key": "sk-bench"}},
+            "embedded": {"chat": False},
+        }
+        settings = Settings(home=home, database_url=url, models=models)  # type: ignore[call-arg, arg-type]
+        async with open_services(settings) as services:
+            kb = services.knowledge
+            dataset = await kb.create_dataset(
+                name="bench", indexing_technique="high_quality", embedding_model="e", embedding_model_provider="openai"
+            )
+            corpus = build_corpus(per_kind=max(1, n // 16), chunks_per_document=1000)
+            started = time.perf_counter()
+            for name, chunks in corpus.documents.items():
+                await kb.add_document(
+                    dataset.id,
+                    name=name,
+                    data="\n\n".join(chunks).encode(),
+                    filename=name,
+                    mime_type="text/plain",
+                    data_source_info={},
+                    process_rule={
+                        "mode": "custom",
+                        "rules": {"pre_processing_rules": [], "segmentation": {"separator": "\n\n", "max_tokens": 500}},
+                    },
+                )
+            await kb.jobs.wait_idle()
+            indexed = time.perf_counter() - started
+            await kb.retrieve([dataset.id], "warm up", None)
+            questions = [q.text for q in corpus.questions][:queries]
+            for method in METHODS:
+                config = RetrievalConfig(search_method=method, top_k=5)  # type: ignore[arg-type]
+                times = []
+                for question in questions:
+                    started = time.perf_counter()
+                    await kb.retrieve([dataset.id], question, config)
+                    times.append((time.perf_counter() - started) * 1000)
+                print(
+                    f"[{backend}] {corpus.chunk_count} chunks (indexed in {indexed:.0f} s) {method:<16} "
+                    f"p50 {percentile(times, 50):6.2f} ms  p99 {percentile(times, 99):6.2f} ms",
+                    flush=True,
+                )
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["e2e"]:
+        n = next((int(a) for a in sys.argv[2:] if a.isdigit()), 10_000)
+        with ExitStack() as stack:
+            for backend in [a for a in sys.argv[2:] if a in ("sqlite", "postgresql")] or ["sqlite", "postgresql"]:
+                home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"kawa-bench-{backend}-")))
+                if backend == "sqlite":
+                    url = f"sqlite+aiosqlite:///{home / 'kawa.db'}"
+                else:
+                    from support.databases import fresh_postgres_database
+
+                    url = stack.enter_context(fresh_postgres_database())
+                asyncio.run(end_to_end(backend, url, home, n))
+        return
     if sys.argv[1:2] == ["pgvector"]:
         for n in [int(a) for a in sys.argv[2:]] or [10_000, 100_000]:
             pgvector(n)
