@@ -106,6 +106,11 @@ def test_sigterm_mid_run_lets_short_runs_finish_and_ends_the_rest_with_an_error_
     exit_code = server.wait_exit(SHUTDOWN_BOUND_S)
     traffic.join(timeout=5)
 
+    # How the SIGTERMed process itself recorded the runs it cut short (before any other process touches them).
+    cut_short = [o for o in traffic.outcomes if not any(o is s for s in short)]
+    runs = record_db.statuses("workflow_runs", {i for o in cut_short for i in o.run_ids})
+    messages = record_db.statuses("messages", {i for o in cut_short for i in o.message_ids})
+
     def reader() -> str:
         """A new process reads the records back only after the stuck check (it repairs records when it starts)."""
         return processes.start(environment, "reader").api_url
@@ -122,9 +127,6 @@ def test_sigterm_mid_run_lets_short_runs_finish_and_ends_the_rest_with_an_error_
     for outcome in traffic.outcomes:
         expected = "message_end" if any(outcome is s for s in short) else "error"
         report.expect(outcome.last_event == expected, f"{outcome.label}: the stream ended with {outcome.last_event}")
-    cut_short = [o for o in traffic.outcomes if not any(o is s for s in short)]
-    runs = record_db.statuses("workflow_runs", {i for o in cut_short for i in o.run_ids})
-    messages = record_db.statuses("messages", {i for o in cut_short for i in o.message_ids})
     report.expect(
         all(status in ("failed", "stopped") and error for status, error in runs.values()),
         f"runs cut short by the shutdown were recorded {sorted({f'{s}: {e}' for s, e in runs.values()})}",
