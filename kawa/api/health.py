@@ -52,6 +52,7 @@ async def _checks(services: Services) -> dict[str, Check]:
         "migrations": await _migrations(services) if database["ok"] else {"ok": False, "state": "unknown"},
         "redis": _redis(services),
         "sandbox": _sandbox(services),
+        "knowledge": services.knowledge.search_status(),
     }
 
 

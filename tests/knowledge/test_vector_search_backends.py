@@ -11,8 +11,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fakes.openai_server import FakeOpenAI
+from support.server import RunningServer
 
 from kawa.knowledge import RetrievalConfig
 from kawa.knowledge.settings import KnowledgeSettings
@@ -95,3 +97,16 @@ async def test_hnsw_search_on_the_database_backend(
         hits = await services.knowledge.retrieve([dataset.id], chunks[42], SEMANTIC)
         assert hits[0].content == chunks[42]
     assert caplog.text.count(f"vector index of dataset {dataset.id}") == 1  # loaded once, at start
+
+
+def test_readiness_says_how_knowledge_search_runs(server: RunningServer) -> None:
+    body = httpx.get(f"{server.base_url}/readyz", timeout=10).json()
+    assert body["knowledge"] == {
+        "ok": True,
+        "state": "hnsw",
+        "vector_index": "usearch-hnsw",
+        "exact_below_vectors": 20_000,
+        "graphs": "files",
+        "pgvector": False,
+    }
+    assert "knowledge" not in body.get("failing", [])
