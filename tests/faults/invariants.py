@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from traffic import TERMINAL_EVENTS, ClientOutcome
 
 LEASE_S = 15.0
-"""Part A's promise: a record of a dead or failed owner leaves `running` within this time after the fault."""
+"""Leases, not hope: a record of a dead owner, or whose final write failed, leaves `running` within this time."""
 
 RECORD_TABLES = ("workflow_runs", "node_executions", "messages")
 
