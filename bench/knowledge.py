@@ -25,7 +25,9 @@ are noisy; `OPENBLAS_NUM_THREADS=1` (see below):
 it against the rows) took 38.8 s instead of the 1067 s build, and the process grew by 1.8 GB (graph, keys, BM25);
 the exact scan took 133 ms p50. 10^6 misses its targets (p50 <= 20 ms, recall >= 0.95): latency grew ~linearly from
 10^5 where HNSW should grow ~logarithmically, so the next step is a profile of one query at that size, then
-ef_construction 128 (recall; build ~2x) and an int8 graph (memory, speed). pgvector on the embedded PostgreSQL 18 at 10^4
+ef_construction 128 (recall; build ~2x) and an int8 graph (memory, speed).
+
+pgvector on the embedded PostgreSQL 18 at 10^4
 (HNSW m=16, ef_construction=64, ef_search=192): build 6.3 s, index 20.5 MB, p50/p99 13.8 / 44.1 ms (a round trip and
 parsing a 384-float literal per query), recall@10 1.000.
 
