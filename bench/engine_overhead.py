@@ -13,7 +13,9 @@ import statistics
 import time
 from typing import Any
 
-from kawa.workflow import EngineLimits, WorkflowEngine, compile_graph
+from kawa.workflow.engine import WorkflowEngine
+from kawa.workflow.graph import compile_graph
+from kawa.workflow.runtime import EngineLimits
 
 
 def build_chain(length: int) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from kawa.settings import Settings  # noqa: E402
 from kawa.store.clock import new_id  # noqa: E402
 from kawa.store.database import Database  # noqa: E402
 from kawa.store.leases import LeaseSettings, RecordLeases  # noqa: E402
-from kawa.workflow import compile_graph  # noqa: E402
+from kawa.workflow.graph import compile_graph  # noqa: E402
 
 APP = ROOT / "tests" / "fixtures" / "dsl" / "workflow-hello.yml"
 ROUNDS = 20

@@ -21,7 +21,8 @@ from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.server.mcpserver import MCPServer
 
-from kawa.tools.mcp import McpSettings, McpToolbox
+from kawa.tools.mcp.client import McpToolbox
+from kawa.tools.mcp.settings import McpSettings
 
 
 def _free_port() -> int:

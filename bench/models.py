@@ -20,7 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fakes.openai_server import FakeOpenAI, Scenario
 
-from kawa.models import ChatCompletionRequest, ChatMessage, CompletionParams, ModelRuntime, ModelsSettings
+from kawa.models.registry import ModelRuntime
+from kawa.models.settings import ModelsSettings
+from kawa.models.types import ChatCompletionRequest, ChatMessage, CompletionParams
 
 RELAY_TOKENS = 5000
 SENTENCES = [

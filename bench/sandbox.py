@@ -18,7 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from kawa.net.egress_proxy import EgressProxy
 from kawa.net.ssrf import TargetPolicy
-from kawa.sandbox import CodeSandbox, ProxyEndpoint, SandboxSettings
+from kawa.sandbox.egress import ProxyEndpoint
+from kawa.sandbox.pool import CodeSandbox
+from kawa.sandbox.settings import SandboxSettings
 
 TRIVIAL = {
     "python3": "def main(a: int, b: int) -> dict:\n    return {'sum': a + b}\n",

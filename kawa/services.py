@@ -26,7 +26,8 @@ from kawa.knowledge.service import KnowledgeBase
 from kawa.models.registry import ModelRuntime
 from kawa.net.egress_proxy import EgressProxy
 from kawa.net.ssrf import GuardedClientFactory, TargetPolicy
-from kawa.sandbox import CodeSandbox, ProxyEndpoint
+from kawa.sandbox.egress import ProxyEndpoint
+from kawa.sandbox.pool import CodeSandbox
 from kawa.settings import Settings
 from kawa.store.apps import AppStore
 from kawa.store.conversations import ConversationStore
@@ -39,7 +40,7 @@ from kawa.store.mcp_servers import McpServerStore
 from kawa.store.messages import MessageStore
 from kawa.store.migrate import upgrade
 from kawa.store.runs import RunStore, process_identity
-from kawa.tools.mcp import McpToolbox
+from kawa.tools.mcp.client import McpToolbox
 from kawa.workflow.ports import FileSaver, ToolCatalog
 from kawa.workflow.runtime import NodeServices
 

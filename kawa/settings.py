@@ -24,8 +24,7 @@ from kawa.knowledge.settings import KnowledgeSettings
 from kawa.models.settings import ModelsSettings
 from kawa.net.settings import HttpRequestSettings
 from kawa.sandbox.settings import SandboxSettings
-from kawa.store.leases import LeaseSettings
-from kawa.store.settings import DatabaseSettings
+from kawa.store.settings import DatabaseSettings, LeaseSettings
 from kawa.tools.mcp.settings import McpSettings
 from kawa.workflow.settings import WorkflowSettings
 

@@ -13,7 +13,7 @@ from typing import Any
 from kawa.dsl import AppDocument
 from kawa.errors import KawaError
 from kawa.models.registry import ModelRuntime
-from kawa.tools import find_builtin_tool
+from kawa.tools.builtin import find_builtin_tool
 
 BUILTIN_TOOL_TYPES = frozenset({"builtin", "plugin", ""})
 KNOWN_AGENT_STRATEGIES = frozenset({"function_calling", "react", "cot"})

@@ -4,7 +4,7 @@ MCP servers' tools, and its own workflow apps published as tools — found by th
 from __future__ import annotations
 
 from kawa.apps.workflow_tools import WorkflowTools
-from kawa.tools.mcp import McpToolbox
+from kawa.tools.mcp.client import McpToolbox
 from kawa.workflow.ports import RunnableTool, ToolRef
 from kawa.workflow.tool_lookup import find_builtin
 

@@ -20,7 +20,7 @@ from kawa.dsl.document import app_input_variables
 from kawa.errors import KawaError
 from kawa.store.apps import AppStore
 from kawa.store.tables import App
-from kawa.tools import ToolError, ToolOutput
+from kawa.tools.tool import ToolError, ToolOutput
 
 AGENT_USER = "kawa-workflow-tool"
 

@@ -33,7 +33,7 @@ def app_import(
     from kawa.models.registry import ModelRuntime
     from kawa.settings import Settings
     from kawa.store.datasets import DatasetStore
-    from kawa.workflow import compile_graph
+    from kawa.workflow.graph import compile_graph
 
     source = file.read_bytes()
 

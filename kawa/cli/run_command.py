@@ -56,8 +56,8 @@ async def _run(source: bytes, inputs: list[str], as_json: bool) -> dict[str, Any
     from kawa.models.registry import ModelRuntime
     from kawa.services import build_node_services
     from kawa.settings import Settings
-    from kawa.workflow import compile_graph
     from kawa.workflow import events as ev
+    from kawa.workflow.graph import compile_graph
     from kawa.workflow.runtime import EngineLimits
 
     settings = Settings()

@@ -19,7 +19,7 @@ def sandbox_install(
     prune: bool = typer.Option(False, "--prune", help="Remove environments left by earlier package lists."),
 ) -> None:
     """Install the packages code nodes may import: requests, httpx, jinja2, PySocks and KAWA_SANDBOX__PACKAGES."""
-    from kawa.sandbox import SandboxEnvironment
+    from kawa.sandbox.environment import SandboxEnvironment
     from kawa.sandbox.errors import SandboxUnavailableError
     from kawa.settings import Settings
 

@@ -49,7 +49,7 @@ def serve(
 async def ensure_example(stores: Stores) -> tuple[str, str]:
     """The example app (imported on first use, found by name afterwards) and a new key for it."""
     from kawa.dsl import load_dsl
-    from kawa.workflow import compile_graph
+    from kawa.workflow.graph import compile_graph
 
     doc = load_dsl(EXAMPLE_APP.read_text(), check_graph=compile_graph)
     existing = [a for a in await stores.apps.list() if a.name == doc.name]

@@ -51,34 +51,3 @@ server, which kills the whole worker session with SIGKILL if it does not answer 
 Memory: python children get `RLIMIT_AS`; node gets `--max-old-space-size` (a heap overflow aborts node, the pool
 reports `CodeMemoryError` and replaces the worker).
 """
-
-from kawa.sandbox.egress import ProxyEndpoint
-from kawa.sandbox.environment import SandboxEnvironment
-from kawa.sandbox.errors import (
-    CodeExecutionError,
-    CodeMemoryError,
-    CodeTimeoutError,
-    DepthLimitError,
-    OutputValidationError,
-    SandboxUnavailableError,
-)
-from kawa.sandbox.outputs import OutputDeclaration, check_outputs, scientific_strings_to_numbers
-from kawa.sandbox.pool import CodeSandbox
-from kawa.sandbox.settings import OutputLimits, SandboxSettings
-
-__all__ = [
-    "CodeExecutionError",
-    "CodeMemoryError",
-    "CodeSandbox",
-    "CodeTimeoutError",
-    "DepthLimitError",
-    "OutputDeclaration",
-    "OutputLimits",
-    "OutputValidationError",
-    "ProxyEndpoint",
-    "SandboxEnvironment",
-    "SandboxSettings",
-    "SandboxUnavailableError",
-    "check_outputs",
-    "scientific_strings_to_numbers",
-]

@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kawa.store.clock import now
 from kawa.store.database import Database
+from kawa.store.settings import LeaseSettings
 from kawa.store.tables import Base, Message, NodeExecution, WorkflowRun
 
 RUN_LEASE_LAPSED = (
@@ -27,28 +27,6 @@ MESSAGE_LEASE_LAPSED = (
     "The server generating this message stopped, or could not record how the message ended, before it finished."
 )
 _BATCH = 500  # ids per statement: keeps IN lists well under every database's parameter limit
-
-
-class LeaseSettings(BaseModel):
-    """Leases on running runs and messages, nested into `kawa.settings.Settings` as `leases`."""
-
-    duration_s: float = Field(
-        10.0,
-        gt=0,
-        description="How long a running run or message stays its process's without a renewal; after that any kawa "
-        "process marks it failed.",
-    )
-    renew_interval_s: float = Field(
-        3.0,
-        gt=0,
-        description="How often each process renews its leases and marks lapsed ones (of any process) failed.",
-    )
-
-    @model_validator(mode="after")
-    def _renewed_before_lapsing(self) -> LeaseSettings:
-        if self.renew_interval_s * 2 > self.duration_s:
-            raise ValueError("leases.renew_interval_s must be at most half of leases.duration_s")
-        return self
 
 
 def _table(model: type[Base]) -> sa.Table:

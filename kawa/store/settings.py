@@ -1,4 +1,5 @@
-"""`DatabaseSettings`: the PostgreSQL connection pool, nested into Settings as `database` (env `KAWA_DATABASE__*`).
+"""The store's settings: `DatabaseSettings` (the PostgreSQL connection pool, env `KAWA_DATABASE__*`) and
+`LeaseSettings` (leases on running runs and messages, env `KAWA_LEASES__*`).
 
 The URL stays `KAWA_DATABASE_URL`. Each kawa process holds at most `pool_size + max_overflow` connections, so N
 processes need N × (pool_size + max_overflow) of the server's `max_connections` (the README shows the sum).
@@ -6,7 +7,7 @@ processes need N × (pool_size + max_overflow) of the server's `max_connections`
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class DatabaseSettings(BaseModel):
@@ -27,3 +28,25 @@ class DatabaseSettings(BaseModel):
     def max_connections(self) -> int:
         """The most connections one process may hold."""
         return self.pool_size + self.max_overflow
+
+
+class LeaseSettings(BaseModel):
+    """Leases on running runs and messages, nested into `kawa.settings.Settings` as `leases`."""
+
+    duration_s: float = Field(
+        10.0,
+        gt=0,
+        description="How long a running run or message stays its process's without a renewal; after that any kawa "
+        "process marks it failed.",
+    )
+    renew_interval_s: float = Field(
+        3.0,
+        gt=0,
+        description="How often each process renews its leases and marks lapsed ones (of any process) failed.",
+    )
+
+    @model_validator(mode="after")
+    def _renewed_before_lapsing(self) -> LeaseSettings:
+        if self.renew_interval_s * 2 > self.duration_s:
+            raise ValueError("leases.renew_interval_s must be at most half of leases.duration_s")
+        return self

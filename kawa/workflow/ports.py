@@ -13,9 +13,10 @@ from typing import Any, Literal, Protocol, TypedDict
 
 import httpx
 
-from kawa.models import ChatChunk, ChatCompletionRequest, ResolvedModel
+from kawa.models.registry import ResolvedModel
+from kawa.models.types import ChatChunk, ChatCompletionRequest
 from kawa.sandbox.settings import SandboxSettings
-from kawa.tools import ToolOutput
+from kawa.tools.tool import ToolOutput
 
 
 class CodeRunner(Protocol):

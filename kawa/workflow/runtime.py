@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kawa.models import ChatMessage
+from kawa.models.types import ChatMessage
 from kawa.workflow.events import RunStatus
 from kawa.workflow.ports import (
     ChatModels,

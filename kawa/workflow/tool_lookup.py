@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kawa.tools import BuiltinTool, ToolOutput, find_builtin_tool
+from kawa.tools.builtin import find_builtin_tool
+from kawa.tools.tool import BuiltinTool, ToolOutput
 from kawa.workflow.ports import RunnableTool, ToolRef
 from kawa.workflow.runtime import NodeServices
 

@@ -16,7 +16,7 @@ from kawa.services import open_services
 from kawa.settings import Settings
 from kawa.store.clock import new_id
 from kawa.store.tables import WorkflowRun
-from kawa.workflow import compile_graph
+from kawa.workflow.graph import compile_graph
 
 
 async def _fail_a_fresh_run(settings: Settings) -> WorkflowRun | None:

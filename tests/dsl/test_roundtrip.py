@@ -9,7 +9,7 @@ import yaml
 
 from kawa.dsl import export_dsl, load_dsl
 from kawa.dsl.versions import WRITTEN_VERSION
-from kawa.workflow import compile_graph
+from kawa.workflow.graph import compile_graph
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dsl"
 NAMES = sorted(p.name for p in FIXTURES.glob("*.yml"))

@@ -11,7 +11,7 @@ import yaml
 
 from kawa.dsl import load_dsl
 from kawa.errors import DslError
-from kawa.workflow import compile_graph
+from kawa.workflow.graph import compile_graph
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dsl"
 

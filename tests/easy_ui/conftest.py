@@ -8,7 +8,8 @@ import pytest
 from easy_ui_support import API_KEY
 from fakes.openai_server import FakeOpenAI
 
-from kawa.models import ModelRuntime, ModelsSettings
+from kawa.models.registry import ModelRuntime
+from kawa.models.settings import ModelsSettings
 
 
 @pytest.fixture(scope="session")

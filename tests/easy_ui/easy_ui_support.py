@@ -19,7 +19,7 @@ from kawa.apps.modes.easy_ui import (
     PipelineFinished,
     run_pipeline,
 )
-from kawa.models import ModelRuntime
+from kawa.models.registry import ModelRuntime
 
 API_KEY = "sk-easy-ui-0123456789abcdef"
 DSL = Path(__file__).resolve().parent.parent / "fixtures" / "dsl"

@@ -9,8 +9,9 @@ from fakes.openai_server import FakeOpenAI
 
 from kawa.apps.modes.easy_ui import HistoryTurn
 from kawa.apps.modes.easy_ui.prompt import PromptTooLong
-from kawa.models import ModelRuntime, ModelsSettings
 from kawa.models.context_windows import DEFAULT_CONTEXT_TOKENS, context_window, known_context_window
+from kawa.models.registry import ModelRuntime
+from kawa.models.settings import ModelsSettings
 
 LONG_PRE_PROMPT = ("You are the support assistant of a large product. " * 1000)[:47_000]
 HISTORY = [HistoryTurn(f"question {i}", f"answer {i}") for i in range(5)]

@@ -197,7 +197,8 @@ async def test_a_fake_scenario_answer_is_the_pipeline_answer(fake, models) -> No
 
 
 async def test_images_are_left_out_for_a_model_without_vision(fake, easy_ui_upstream) -> None:
-    from kawa.models import ModelRuntime, ModelsSettings
+    from kawa.models.registry import ModelRuntime
+    from kawa.models.settings import ModelsSettings
 
     config = ModelsSettings.model_validate(
         {

@@ -20,7 +20,7 @@ from support.server import RunningServer, free_port, start_server
 from kawa.dsl import load_dsl
 from kawa.services import open_services
 from kawa.settings import Settings
-from kawa.workflow import compile_graph
+from kawa.workflow.graph import compile_graph
 
 API_KEY = "sk-upstream-test-key"
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "dsl" / "chat-assistant.yml"

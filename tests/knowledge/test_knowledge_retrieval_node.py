@@ -20,11 +20,14 @@ from kawa.knowledge import RetrievalConfig, retriever_resources_from_context
 from kawa.knowledge.errors import MissingDataset
 from kawa.knowledge.references import chat_app_dataset_ids, dataset_references
 from kawa.knowledge.service import KnowledgeBase
-from kawa.models import ModelRuntime, ModelsSettings
+from kawa.models.registry import ModelRuntime
+from kawa.models.settings import ModelsSettings
 from kawa.services import Services, open_services
 from kawa.settings import Settings
-from kawa.workflow import NodeServices, WorkflowEngine, WorkflowFinished, compile_graph
-from kawa.workflow.runtime import EngineLimits
+from kawa.workflow.engine import WorkflowEngine
+from kawa.workflow.events import WorkflowFinished
+from kawa.workflow.graph import compile_graph
+from kawa.workflow.runtime import EngineLimits, NodeServices
 
 FERRIES = (
     "The northern ferry leaves Dunmore at seven and carries bicycles for free.\n\n"

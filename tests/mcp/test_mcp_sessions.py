@@ -6,7 +6,8 @@ from __future__ import annotations
 from support.mcp_server import LoopbackMcp, serve_streamable_http
 from support.server import free_port
 
-from kawa.tools.mcp import McpSettings, McpToolbox
+from kawa.tools.mcp.client import McpToolbox
+from kawa.tools.mcp.settings import McpSettings
 
 
 async def test_calls_share_one_session_and_a_restarted_server_costs_one_reconnect() -> None:

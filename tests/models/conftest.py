@@ -8,7 +8,8 @@ import pytest
 from fakes.openai_server import FakeOpenAI
 from model_support import API_KEY, upstream_config  # noqa: F401 - re-exported for fixtures
 
-from kawa.models import ModelRuntime, ModelsSettings
+from kawa.models.registry import ModelRuntime
+from kawa.models.settings import ModelsSettings
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from typing import Any
 
 from fakes.openai_server import FakeOpenAI
 
-from kawa.models import ModelsSettings
+from kawa.models.settings import ModelsSettings
 
 API_KEY = "sk-test-0123456789abcdefSECRET"
 

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kawa.models import ChatMessage, ModelRuntime
+from kawa.models.registry import ModelRuntime
+from kawa.models.types import ChatMessage
 from kawa.workflow.nodes.base import Node, NodeResult
 from kawa.workflow.runtime import EngineLimits, NodeContext, NodeServices, Scope
 from kawa.workflow.variable_pool import VariablePool

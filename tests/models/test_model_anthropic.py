@@ -10,15 +10,8 @@ from fakes.openai_server import FakeOpenAI, Scenario
 from model_support import API_KEY
 
 from kawa.errors import ProviderNotInitialized, ProviderRateLimited, ProviderUnavailable
-from kawa.models import (
-    ChatCompletionRequest,
-    ChatMessage,
-    ImagePart,
-    ModelsSettings,
-    TextPart,
-    ToolCall,
-    ToolDefinition,
-)
+from kawa.models.settings import ModelsSettings
+from kawa.models.types import ChatCompletionRequest, ChatMessage, ImagePart, TextPart, ToolCall, ToolDefinition
 
 
 def anthropic_config(fake: FakeOpenAI, key: str = API_KEY) -> ModelsSettings:

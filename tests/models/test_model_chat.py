@@ -8,7 +8,7 @@ from decimal import Decimal
 from fakes.openai_server import FakeOpenAI, Scenario
 from model_support import upstream_config
 
-from kawa.models import (
+from kawa.models.types import (
     ChatCompletionRequest,
     ChatMessage,
     CompletionParams,
@@ -83,7 +83,7 @@ async def test_tool_call_fragments_are_assembled(fake: FakeOpenAI, make_runtime)
 
 
 async def test_tool_results_go_back_as_tool_messages(fake: FakeOpenAI, make_runtime) -> None:
-    from kawa.models import ToolCall
+    from kawa.models.types import ToolCall
 
     messages = [
         ChatMessage.user("weather?"),

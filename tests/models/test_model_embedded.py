@@ -12,14 +12,9 @@ from contextlib import aclosing
 import pytest
 
 from kawa.errors import ProviderNotInitialized
-from kawa.models import (
-    ChatCompletionRequest,
-    ChatMessage,
-    CompletionParams,
-    ModelRuntime,
-    ModelsSettings,
-    ResponseFormat,
-)
+from kawa.models.registry import ModelRuntime
+from kawa.models.settings import ModelsSettings
+from kawa.models.types import ChatCompletionRequest, ChatMessage, CompletionParams, ResponseFormat
 
 DOCS_EN = [
     "The refund policy allows returns within 30 days of purchase.",

@@ -20,15 +20,10 @@ from kawa.errors import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from kawa.models import (
-    Capability,
-    ChatChunk,
-    ChatCompletionRequest,
-    ChatMessage,
-    ModelProvider,
-    ModelRuntime,
-    ModelsSettings,
-)
+from kawa.models.provider import Capability, ModelProvider
+from kawa.models.registry import ModelRuntime
+from kawa.models.settings import ModelsSettings
+from kawa.models.types import ChatChunk, ChatCompletionRequest, ChatMessage
 
 
 def ask(model: str = "gpt-4o-mini") -> ChatCompletionRequest:

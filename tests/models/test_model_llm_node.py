@@ -11,7 +11,7 @@ from model_support import upstream_config
 from nodes_support import run_node
 
 from kawa.errors import ProviderRateLimited
-from kawa.models import ChatMessage
+from kawa.models.types import ChatMessage
 from kawa.workflow.nodes.llm import LLMNode
 
 MODEL = {

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from kawa.models import ModelPrice, TokenCount, Usage
 from kawa.models.failures import error_for_status, redact
 from kawa.models.pricing import PriceTable, estimate_tokens
+from kawa.models.settings import ModelPrice
+from kawa.models.types import TokenCount, Usage
 
 
 def test_price_is_tokens_times_unit_times_unit_price_rounded_to_seven_places() -> None:

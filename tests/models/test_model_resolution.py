@@ -7,7 +7,9 @@ from fakes.openai_server import FakeOpenAI
 from model_support import API_KEY, upstream_config
 
 from kawa.errors import ModelNotSupported, ProviderNotInitialized
-from kawa.models import ChatCompletionRequest, ChatMessage, ModelRuntime, ModelsSettings, dify_provider_name
+from kawa.models.registry import ModelRuntime, dify_provider_name
+from kawa.models.settings import ModelsSettings
+from kawa.models.types import ChatCompletionRequest, ChatMessage
 
 
 def config(**overrides: object) -> ModelsSettings:

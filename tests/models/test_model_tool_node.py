@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from nodes_support import run_node
 
-from kawa.models import ModelRuntime, ModelsSettings
+from kawa.models.registry import ModelRuntime
+from kawa.models.settings import ModelsSettings
 from kawa.workflow.nodes.tool import ToolFailed, ToolNode, ToolUnavailable
 
 

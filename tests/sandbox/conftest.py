@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from kawa.sandbox import CodeSandbox, SandboxSettings
+from kawa.sandbox.pool import CodeSandbox
+from kawa.sandbox.settings import SandboxSettings
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from kawa.sandbox import CodeExecutionError, CodeMemoryError, CodeSandbox, CodeTimeoutError
+from kawa.sandbox.errors import CodeExecutionError, CodeMemoryError, CodeTimeoutError
+from kawa.sandbox.pool import CodeSandbox
 
 HEALTHY = "def main():\n    return {'ok': 1}\n"
 THIS_FILE = str(Path(__file__).resolve())

@@ -22,8 +22,11 @@ from support.http_echo import echo_server
 
 from kawa.net.egress_proxy import EgressProxy
 from kawa.net.ssrf import TargetPolicy
-from kawa.sandbox import CodeExecutionError, CodeSandbox, ProxyEndpoint, SandboxSettings
 from kawa.sandbox.confine import landlock_abi
+from kawa.sandbox.egress import ProxyEndpoint
+from kawa.sandbox.errors import CodeExecutionError
+from kawa.sandbox.pool import CodeSandbox
+from kawa.sandbox.settings import SandboxSettings
 
 GET_WITH_REQUESTS = (
     "import requests\n"

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from kawa.sandbox import DepthLimitError, OutputLimits, OutputValidationError, check_outputs
+from kawa.sandbox.errors import DepthLimitError, OutputValidationError
+from kawa.sandbox.outputs import check_outputs
+from kawa.sandbox.settings import OutputLimits
 
 
 def spec(kind: str, children: dict[str, Any] | None = None) -> dict[str, Any]:

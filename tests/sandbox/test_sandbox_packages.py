@@ -16,15 +16,11 @@ from pathlib import Path
 import pytest
 
 import kawa
-from kawa.sandbox import (
-    CodeExecutionError,
-    CodeSandbox,
-    SandboxEnvironment,
-    SandboxSettings,
-    SandboxUnavailableError,
-)
 from kawa.sandbox.confine import world_traversable
-from kawa.sandbox.environment import default_environment_dir
+from kawa.sandbox.environment import SandboxEnvironment, default_environment_dir
+from kawa.sandbox.errors import CodeExecutionError, SandboxUnavailableError
+from kawa.sandbox.pool import CodeSandbox
+from kawa.sandbox.settings import SandboxSettings
 
 KAWA_SOURCE = str(Path(kawa.__file__).resolve())
 # A tiny pure-Python package from PyPI that is neither a default nor a dependency of one.

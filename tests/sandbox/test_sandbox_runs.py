@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kawa.sandbox import CodeExecutionError, CodeSandbox, SandboxSettings, SandboxUnavailableError
+from kawa.sandbox.errors import CodeExecutionError, SandboxUnavailableError
+from kawa.sandbox.pool import CodeSandbox
+from kawa.sandbox.settings import SandboxSettings
 
 HAS_TZDATA = Path("/usr/share/zoneinfo/Asia/Tokyo").exists()
 

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kawa.sandbox import CodeExecutionError, CodeMemoryError, CodeSandbox, CodeTimeoutError, SandboxSettings
 from kawa.sandbox.confine import landlock_abi
+from kawa.sandbox.errors import CodeExecutionError, CodeMemoryError, CodeTimeoutError
+from kawa.sandbox.pool import CodeSandbox
+from kawa.sandbox.settings import SandboxSettings
 
 
 @pytest.fixture(scope="module")

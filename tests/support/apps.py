@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from kawa.dsl import load_dsl
 from kawa.services import open_services
 from kawa.settings import Settings
-from kawa.workflow import compile_graph
+from kawa.workflow.graph import compile_graph
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

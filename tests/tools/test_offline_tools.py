@@ -14,7 +14,8 @@ from PIL import Image
 from pptx import Presentation
 from pypdf import PdfReader, PdfWriter
 
-from kawa.tools import InputFile, ToolError, find_builtin_tool, provider_names
+from kawa.tools.builtin import find_builtin_tool, provider_names
+from kawa.tools.tool import InputFile, ToolError
 
 REPORT = """```markdown
 # Quarterly report
@@ -248,7 +249,8 @@ def test_mermaid_is_returned_as_source_not_rendered() -> None:
 async def test_a_tool_node_without_file_storage_says_its_files_were_not_kept() -> None:
     from models.nodes_support import run_node
 
-    from kawa.models import ModelRuntime, ModelsSettings
+    from kawa.models.registry import ModelRuntime
+    from kawa.models.settings import ModelsSettings
     from kawa.workflow.nodes.tool import ToolNode
 
     runtime = ModelRuntime(ModelsSettings.model_validate({"embedded": {"enabled": False}}))

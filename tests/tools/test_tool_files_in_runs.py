@@ -18,7 +18,7 @@ from support.clients import client_for, make_settings
 from support.server import RunningServer, start_server
 from support.sse import stream_events
 
-from kawa.tools import find_builtin_tool
+from kawa.tools.builtin import find_builtin_tool
 
 NODE = {"type": "custom", "position": {"x": 0, "y": 0}}
 

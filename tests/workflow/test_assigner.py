@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from workflow_dsl import chain, graph, node, run_graph, start
 
-from kawa.workflow import NodeFinished
+from kawa.workflow.events import NodeFinished
 
 
 def assign_graph(*items: dict[str, Any]) -> dict[str, Any]:

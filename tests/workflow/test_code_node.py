@@ -8,8 +8,9 @@ import pytest
 from workflow_dsl import chain, compile_test_graph, end, graph, node, run_graph, start
 
 from kawa.errors import DslError
-from kawa.sandbox import CodeSandbox, SandboxSettings
-from kawa.workflow import NodeServices
+from kawa.sandbox.pool import CodeSandbox
+from kawa.sandbox.settings import SandboxSettings
+from kawa.workflow.runtime import NodeServices
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,9 @@ import pytest
 from workflow_dsl import chain, child, edge, end, graph, load_fixture, node, start, template
 
 from kawa.errors import DslError
-from kawa.workflow import KNOWN_NODE_TYPES, compile_graph
 from kawa.workflow.errors import GraphCompileError
+from kawa.workflow.graph import compile_graph
+from kawa.workflow.nodes import KNOWN_NODE_TYPES
 
 
 def valid() -> dict[str, Any]:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from workflow_dsl import chain, compile_test_graph, end, graph, node, run_graph, start, template
 
-from kawa.workflow import EngineLimits
 from kawa.workflow.errors import GraphCompileError
+from kawa.workflow.runtime import EngineLimits
 
 # -- template-transform
 

@@ -12,7 +12,7 @@ from support.http_echo import echo_server
 from workflow_dsl import Run, chain, end, graph, node, run_graph, start
 
 from kawa.net.ssrf import GuardedClientFactory
-from kawa.workflow import NodeServices
+from kawa.workflow.runtime import NodeServices
 
 
 def _docx_bytes() -> bytes:

@@ -6,7 +6,7 @@ import uuid
 
 from workflow_dsl import chain, edge, end, graph, node, run_graph, start, template
 
-from kawa.workflow import NodeFinished, NodeStarted, TextChunk, WorkflowFinished, WorkflowStarted
+from kawa.workflow.events import NodeFinished, NodeStarted, TextChunk, WorkflowFinished, WorkflowStarted
 
 
 async def test_a_linear_run_emits_started_node_pairs_and_finished_in_order() -> None:

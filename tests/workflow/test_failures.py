@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from workflow_dsl import chain, edge, end, graph, node, run_graph, start, template
 
-from kawa.workflow import NodeFinished, NodeRetry, NodeStarted
+from kawa.workflow.events import NodeFinished, NodeRetry, NodeStarted
 
 
 def flaky(node_id: str, failures: int, **data: object) -> dict[str, object]:
@@ -175,7 +175,7 @@ async def test_every_started_node_gets_exactly_one_finished_event() -> None:
 async def test_a_node_returning_something_else_than_a_result_fails_cleanly() -> None:
     from workflow_dsl import TEST_REGISTRY, SleepNode
 
-    from kawa.workflow import compile_graph
+    from kawa.workflow.graph import compile_graph
 
     class BrokenNode(SleepNode):
         node_type = "test-broken"

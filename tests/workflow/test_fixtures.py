@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from workflow_dsl import load_fixture, run_graph
 
-from kawa.workflow import compile_graph
+from kawa.workflow.graph import compile_graph
 
 
 async def test_chatflow_with_iteration_loop_and_assigner_runs_end_to_end() -> None:

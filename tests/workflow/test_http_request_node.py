@@ -12,8 +12,8 @@ from support.http_echo import echo_server
 from workflow_dsl import Run, chain, end, graph, node, run_graph, start
 
 from kawa.net.ssrf import GuardedClientFactory
-from kawa.workflow import NodeServices
 from kawa.workflow.ports import FileOwner, FileSaver
+from kawa.workflow.runtime import NodeServices
 
 UPLOADS = {"f-1": b"hello file", "f-2": b"\x00\x01binary"}
 

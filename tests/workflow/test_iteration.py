@@ -6,14 +6,8 @@ from typing import Any
 
 from workflow_dsl import chain, child, edge, end, graph, node, run_graph, start
 
-from kawa.workflow import (
-    EngineLimits,
-    IterationCompleted,
-    IterationNext,
-    IterationStarted,
-    NodeStarted,
-    TextChunk,
-)
+from kawa.workflow.events import IterationCompleted, IterationNext, IterationStarted, NodeStarted, TextChunk
+from kawa.workflow.runtime import EngineLimits
 
 
 def iteration_graph(

@@ -6,7 +6,7 @@ from typing import Any
 
 from workflow_dsl import chain, child, edge, end, graph, node, run_graph, start
 
-from kawa.workflow import LoopCompleted, LoopNext, LoopStarted, NodeStarted
+from kawa.workflow.events import LoopCompleted, LoopNext, LoopStarted, NodeStarted
 
 
 def add_one() -> dict[str, Any]:

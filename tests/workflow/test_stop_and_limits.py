@@ -6,7 +6,9 @@ import asyncio
 
 from workflow_dsl import chain, compile_test_graph, end, graph, node, run_graph, start, template
 
-from kawa.workflow import EngineLimits, NodeFinished, NodeServices, WorkflowEngine, WorkflowFinished
+from kawa.workflow.engine import WorkflowEngine
+from kawa.workflow.events import NodeFinished, WorkflowFinished
+from kawa.workflow.runtime import EngineLimits, NodeServices
 
 
 def sleeper_graph(seconds: float = 10) -> dict[str, object]:
@@ -66,7 +68,7 @@ async def test_closing_the_stream_cancels_running_nodes() -> None:
             await Probe().run()
             raise AssertionError("not reached")
 
-    from kawa.workflow import compile_graph
+    from kawa.workflow.graph import compile_graph
 
     compiled = compile_graph(
         graph([start(), node("p", "test-probe"), end()], chain("start", "p", "end")),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from workflow_dsl import chain, end, graph, node, run_graph, start, template
 
-from kawa.workflow import NodeFinished, TextChunk, VariablePool
+from kawa.workflow.events import NodeFinished, TextChunk
 from kawa.workflow.masking import obfuscate
 from kawa.workflow.template import render_markdown, render_text
 from kawa.workflow.values import to_markdown, to_text
+from kawa.workflow.variable_pool import VariablePool
 
 FILE = {
     "dify_model_identity": "__dify__file__",

@@ -16,22 +16,13 @@ from typing import Any
 import yaml
 from pydantic import Field
 
-from kawa.workflow import (
-    DEFAULT_REGISTRY,
-    EngineEvent,
-    EngineLimits,
-    Graph,
-    NodeFinished,
-    NodeServices,
-    NodeStarted,
-    TextChunk,
-    WorkflowEngine,
-    WorkflowFinished,
-    compile_graph,
-)
+from kawa.workflow.engine import WorkflowEngine
 from kawa.workflow.errors import NodeError
+from kawa.workflow.events import EngineEvent, NodeFinished, NodeStarted, TextChunk, WorkflowFinished
+from kawa.workflow.graph import Graph, compile_graph
+from kawa.workflow.nodes import DEFAULT_REGISTRY
 from kawa.workflow.nodes.base import Node, NodeData, NodeResult
-from kawa.workflow.runtime import NodeContext
+from kawa.workflow.runtime import EngineLimits, NodeContext, NodeServices
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

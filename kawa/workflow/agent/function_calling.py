@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from dataclasses import replace
 
-from kawa.models import ChatMessage, Usage
+from kawa.models.types import ChatMessage, Usage
 from kawa.workflow.agent.steps import (
     AgentEvent,
     AgentFinished,

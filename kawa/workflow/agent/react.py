@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from dataclasses import replace
 
-from kawa.models import ChatMessage, Usage
+from kawa.models.types import ChatMessage, Usage
 from kawa.workflow.agent.react_format import (
     OBSERVATION_STOP,
     REACT_PROMPT,

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kawa.models import ChatChunk, ChatMessage, ToolCall, ToolDefinition, Usage
+from kawa.models.types import ChatChunk, ChatMessage, ToolCall, ToolDefinition, Usage
 
 
 class ModelTurn(Protocol):

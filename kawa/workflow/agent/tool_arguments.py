@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from kawa.models import ToolDefinition
+from kawa.models.types import ToolDefinition
 
 
 def tool_definition(name: str, description: str, schema: Mapping[str, Any], fixed: Mapping[str, Any]) -> ToolDefinition:

@@ -16,15 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kawa.models import (
-    ChatChunk,
-    ChatCompletionRequest,
-    ChatMessage,
-    ToolCall,
-    ToolCallAccumulator,
-    ToolDefinition,
-    Usage,
-)
+from kawa.models.tool_calls import ToolCallAccumulator
+from kawa.models.types import ChatChunk, ChatCompletionRequest, ChatMessage, ToolCall, ToolDefinition, Usage
 from kawa.workflow.agent import AgentEvent, AgentFinished, AgentThought, MessageDelta, run_function_calling, run_react
 from kawa.workflow.agent.steps import LoopControl
 from kawa.workflow.errors import NodeError

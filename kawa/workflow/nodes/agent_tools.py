@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kawa.models import ToolDefinition
-from kawa.tools import ToolError, ToolFile
+from kawa.models.types import ToolDefinition
+from kawa.tools.tool import ToolError, ToolFile
 from kawa.workflow.agent.tool_arguments import call_arguments, tool_definition
 from kawa.workflow.errors import NodeError
 from kawa.workflow.ports import RunnableTool, ToolRef

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kawa.errors import KawaError
-from kawa.models import ChatMessage, Usage
+from kawa.models.types import ChatMessage, Usage
 from kawa.workflow.errors import NodeError
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.nodes.model_call import ModelData, call_model, node_usage, parse_json_object

@@ -11,7 +11,8 @@ from typing import Any, Literal
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field
 
-from kawa.models import Capability, ChatMessage, ImagePart, ResponseFormat, TextPart
+from kawa.models.provider import Capability
+from kawa.models.types import ChatMessage, ImagePart, ResponseFormat, TextPart
 from kawa.workflow.errors import NodeError
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.nodes.model_call import (

@@ -16,15 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kawa.models import (
-    ChatCompletionRequest,
-    ChatMessage,
-    ChatResult,
-    CompletionParams,
-    ImagePart,
-    ToolCallAccumulator,
-    Usage,
-)
+from kawa.models.tool_calls import ToolCallAccumulator
+from kawa.models.types import ChatCompletionRequest, ChatMessage, ChatResult, CompletionParams, ImagePart, Usage
 from kawa.workflow.errors import NodeError
 from kawa.workflow.nodes.base import NodeUsage
 from kawa.workflow.ports import ChatModels

@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from kawa.models import Capability, ChatMessage, TextPart, ToolDefinition
+from kawa.models.provider import Capability
+from kawa.models.types import ChatMessage, TextPart, ToolDefinition
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.nodes.model_call import (
     MemoryData,

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from kawa.models import ChatMessage, TextPart
+from kawa.models.types import ChatMessage, TextPart
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.nodes.model_call import (
     MemoryData,

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kawa.tools import ToolError
+from kawa.tools.tool import ToolError
 from kawa.workflow.errors import NodeError
 from kawa.workflow.nodes.base import Node, NodeData, NodeResult
 from kawa.workflow.nodes.tool_files import keep_tool_files, resolve_file_arguments

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kawa.tools import InputFile, ToolFile
+from kawa.tools.tool import InputFile, ToolFile
 from kawa.workflow.nodes.file_content import read_file_content
 from kawa.workflow.ports import FileOwner
 from kawa.workflow.runtime import NodeContext

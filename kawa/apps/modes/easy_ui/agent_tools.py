@@ -15,7 +15,8 @@ from kawa.apps.modes.easy_ui.config import AgentToolSettings
 from kawa.apps.modes.easy_ui.pipeline_events import AgentThought, MessageFile, PipelineEvent
 from kawa.errors import client_message
 from kawa.models.types import ToolDefinition
-from kawa.tools import BuiltinTool, ToolError, ToolFile, find_builtin_tool
+from kawa.tools.builtin import find_builtin_tool
+from kawa.tools.tool import BuiltinTool, ToolError, ToolFile
 from kawa.workflow.agent.tool_arguments import call_arguments, tool_definition
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from kawa.apps.modes.easy_ui.retrieval import CitationRetriever
 from kawa.apps.runners.turn import Turn
 from kawa.models.registry import ModelRuntime
 from kawa.store.tables import Message
-from kawa.tools import ToolFile
+from kawa.tools.tool import ToolFile
 from kawa.workflow.ports import FileOwner, FileSaver
 
 
