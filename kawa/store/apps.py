@@ -98,8 +98,8 @@ class AppStore:
 
     async def delete(self, app_id: str) -> bool:
         async with self.db.session() as session, session.begin():
-            result = await session.execute(sa.delete(App).where(App.id == app_id))
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            result = await session.execute(sa.delete(App).where(App.id == app_id).returning(App.id))
+            return result.first() is not None
 
     async def version(self, version_id: str) -> AppVersion | None:
         cached = self._versions.get(version_id)

@@ -107,8 +107,9 @@ class DocumentStore:
                 sa.update(DatasetDocument)
                 .where(DatasetDocument.id == document_id, DatasetDocument.indexing_status == "waiting")
                 .values(indexing_status="parsing", processing_started_at=now(), error=None, updated_at=now())
+                .returning(DatasetDocument.id)
             )
-            if not result.rowcount:  # type: ignore[attr-defined]
+            if result.first() is None:
                 return None
             return await session.get(DatasetDocument, document_id)
 

@@ -102,6 +102,9 @@ class KeyStore:
     async def revoke(self, key_id: str) -> bool:
         async with self.db.session() as session, session.begin():
             result = await session.execute(
-                sa.update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=now())
+                sa.update(ApiKey)
+                .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+                .values(revoked_at=now())
+                .returning(ApiKey.id)
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return result.first() is not None

@@ -76,7 +76,8 @@ def table_row(record: Any, table: sa.Table) -> dict[str, Any]:
         value = getattr(record, column.key)
         default = column.default
         if value is None and default is not None:
-            value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
+            # `arg` exists on every concrete ColumnDefault (scalar or callable), not on the base class mypy sees.
+            value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]  # see above
         row[column.key] = value
     return row
 

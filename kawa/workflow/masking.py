@@ -37,7 +37,8 @@ class SecretMasker:
                 masked = self.mask(value)
                 if masked is not value:
                     changes[name] = masked
-        return dataclasses.replace(event, **changes) if changes else event  # type: ignore[type-var]
+        # Every EngineEvent is a dataclass, but mypy cannot see it through the union alias.
+        return dataclasses.replace(event, **changes) if changes else event  # type: ignore[type-var]  # see above
 
     def mask(self, value: Any) -> Any:
         """`value` with every secret replaced; the same object when nothing changed."""

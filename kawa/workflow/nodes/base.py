@@ -135,7 +135,8 @@ class Node(Generic[DataT]):
     @classmethod
     def parse(cls, node_id: str, raw: Mapping[str, Any]) -> Node[Any]:
         """Build the node from a DSL `data` mapping (raises pydantic.ValidationError or NodeConfigError)."""
-        node = cls(node_id, cls.data_model.model_validate(raw))  # type: ignore[arg-type]
+        # data_model is the class of this node's DataT, which a ClassVar cannot say in the type system.
+        node = cls(node_id, cls.data_model.model_validate(raw))  # type: ignore[arg-type]  # see the line above
         node.check()
         return node
 

@@ -8,6 +8,7 @@ node, with type defaults and `__is_success: 0`, as Dify does.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -63,7 +64,7 @@ class ParameterExtractorNode(Node[ParameterExtractorData]):
         if len(set(names)) != len(names):
             raise NodeConfigError("parameters", "parameter names must be unique")
 
-    def extra_selectors(self):  # type: ignore[no-untyped-def]
+    def extra_selectors(self) -> Iterator[tuple[str, Sequence[str]]]:
         yield "query", self.data.query
 
     def schema(self) -> dict[str, Any]:

@@ -154,7 +154,9 @@ def _agent_of(model_config: Mapping[str, Any], mode: str) -> AgentSettings | Non
     block = _mapping(model_config.get("agent_mode"))
     if mode != "agent-chat":
         return None
-    strategy = "react" if block.get("strategy") in ("react", "cot", "react_router") else "function_call"
+    strategy: Literal["function_call", "react"] = (
+        "react" if block.get("strategy") in ("react", "cot", "react_router") else "function_call"
+    )
     tools = []
     for tool in block.get("tools") or []:
         # Old configs list datasets here as {"dataset": {...}}: those are retrieval, not tools.
@@ -174,7 +176,7 @@ def _agent_of(model_config: Mapping[str, Any], mode: str) -> AgentSettings | Non
     prompt = _mapping(block.get("prompt"))
     first_prompt = prompt.get("first_prompt")
     return AgentSettings(
-        strategy=strategy,  # type: ignore[arg-type]
+        strategy=strategy,
         tools=tuple(tools),
         max_iteration=min(max_iteration, MAX_AGENT_ITERATIONS),
         first_prompt=first_prompt if isinstance(first_prompt, str) and first_prompt else None,

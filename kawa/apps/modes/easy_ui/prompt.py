@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from kawa.apps.modes.easy_ui.config import AppSettings
 from kawa.apps.modes.easy_ui.request import HistoryTurn
@@ -92,12 +92,12 @@ def form_values(inputs: Mapping[str, Any]) -> dict[str, str]:
     return {key: input_text(value) for key, value in inputs.items() if not key.startswith("#")}
 
 
-def image_parts(files: Sequence[Mapping[str, Any]], detail: str) -> list[ImagePart]:
+def image_parts(files: Sequence[Mapping[str, Any]], detail: Literal["low", "high", "auto"]) -> list[ImagePart]:
     parts = []
     for file in files:
         url = file.get("url") or file.get("remote_url")
         if file.get("type") == "image" and isinstance(url, str) and url:
-            parts.append(ImagePart(url=url, detail=detail))  # type: ignore[arg-type]
+            parts.append(ImagePart(url=url, detail=detail))
     return parts
 
 
