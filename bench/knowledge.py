@@ -9,8 +9,9 @@
 `scale` uses synthetic 384-d unit vectors of low intrinsic dimension (32 latent factors plus noise; uniformly random
 384-d vectors have no near neighbours, unlike any real corpus) and the generated English + Japanese text of
 tests/knowledge/corpus.py; recall on real text and real e5 vectors is tests/knowledge/test_recall.py (exact and HNSW:
-recall@5 0.99-1.0 on both). Vector search is exact below `ann_min_chunks` (20,000) vectors and a usearch HNSW graph
-(f16, M=16, ef_construction=64, ef_search=192) from there, in process on SQLite and PostgreSQL alike.
+recall@5 0.99-1.0 on both). Vector search is exact below `ann_min_chunks` (20,000) vectors and an hnswlib HNSW graph
+(float32, M=16, ef_construction=64, ef_search=192) from there, in process on SQLite and PostgreSQL alike. The table
+below was measured with usearch (f16), the library before hnswlib (which coexists with llama.cpp in one process).
 
 Measured 2026-11-30 on the shared 2-core machine while seven other engineers ran tests (load average 5-9), so p99s
 are noisy; `OPENBLAS_NUM_THREADS=1` (see below):

@@ -22,7 +22,7 @@ The API for app runners (`services.knowledge` is a `kawa.knowledge.service.Knowl
 
 Modules: `chunking` (process rules, splitting), `indexing` (background jobs, batched rate-limit aware embedding),
 `reembedding` (a dataset's new embedding model), `index` (per-dataset vector + BM25 indexes), `vector_index` (exact
-scan or usearch HNSW graph), `graph_files` (graphs saved between restarts, one builder per host), `retrieval` (search,
+scan or hnswlib HNSW graph), `graph_files` (graphs saved between restarts, one builder per host), `retrieval` (search,
 fusion, rerank, filters), `segment_editing` (segments written by hand), `service`
 (the facade), `wire` (Dify's JSON shapes), `references` (dataset ids inside app DSL). The rows are kawa.store's:
 `store.datasets`, `store.documents` and `store.search_rows` are the repositories, `store.chunk_rows` builds new

@@ -1,4 +1,4 @@
-"""HNSW graphs saved beside the SQLite database (`<database>.vectors/<dataset_id>.usearch`; with PostgreSQL in
+"""HNSW graphs saved beside the SQLite database (`<database>.vectors/<dataset_id>.hnsw`; with PostgreSQL in
 KAWA_HOME/vector-graphs, one copy per host), so a restart loads a dataset's graph and repairs it to the rows instead of
 rebuilding it (minutes at 10^6 chunks).
 
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from usearch.index import Index
+from kawa.knowledge.vector_index import HnswGraph
 
 log = logging.getLogger("kawa.knowledge")
 
@@ -36,7 +36,7 @@ class GraphFiles:
         return cls(Path(path + ".vectors"))
 
     def path(self, dataset_id: str) -> Path:
-        return self.directory / f"{dataset_id}.usearch"
+        return self.directory / f"{dataset_id}.hnsw"
 
     @contextmanager
     def locked(self, dataset_id: str) -> Iterator[None]:
@@ -49,24 +49,23 @@ class GraphFiles:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def load(self, dataset_id: str, dim: int) -> Index | None:
+    def load(self, dataset_id: str, dim: int) -> HnswGraph | None:
         """The saved graph of a dataset, or None when there is none, it is unreadable or of another dimension."""
         path = self.path(dataset_id)
+        # A graph saved by kawa before hnswlib (usearch's format, unreadable now): the rows rebuild it.
+        (self.directory / f"{dataset_id}.usearch").unlink(missing_ok=True)
         if not path.exists():
             return None
         try:
-            graph = Index.restore(str(path))
+            return HnswGraph.load(path, dim)  # None for another dimension
         except Exception as exc:  # a torn or foreign file: the rows are the truth, so rebuild
             log.warning("vector index %s is unreadable (%s): rebuilding it", path.name, exc)
             return None
-        if graph is None or graph.ndim != dim:
-            return None
-        return graph
 
-    def save(self, dataset_id: str, graph: Index) -> None:
+    def save(self, dataset_id: str, graph: HnswGraph) -> None:
         path = self.path(dataset_id)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        graph.save(str(temporary))
+        graph.save(temporary)
         os.replace(temporary, path)
 
     def remove(self, dataset_id: str) -> None:

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from usearch.index import Index
 
 from kawa.knowledge.graph_files import GraphFiles
 from kawa.knowledge.keyword import KeywordIndex
 from kawa.knowledge.vector_index import (
     ApproximateVectors,
     ExactVectors,
+    HnswGraph,
     VectorHits,
     VectorSearch,
     chunk_keys,
@@ -79,7 +79,7 @@ class DatasetIndex:
         return len(self.chunks)
 
     @property
-    def graph(self) -> Index | None:
+    def graph(self) -> HnswGraph | None:
         return self.vectors.graph if isinstance(self.vectors, ApproximateVectors) else None
 
     def vector_hits(self, query: list[float], k: int, allowed: npt.NDArray[np.bool_] | None = None) -> VectorHits:
@@ -102,7 +102,7 @@ def build_index(
     texts: list[str],
     vectors: list[bytes | None],
     policy: VectorPolicy,
-    previous: Index | None = None,
+    previous: HnswGraph | None = None,
 ) -> DatasetIndex:
     """Build a dataset's index (blocking: run it in a thread). `previous` is the graph of the dataset's last index
     in this process, repaired in place instead of loading or building one."""
@@ -130,31 +130,31 @@ def _graph_for(
     keys: npt.NDArray[np.uint64],
     matrix: npt.NDArray[np.float32],
     policy: VectorPolicy,
-    previous: Index | None,
-) -> Index:
+    previous: HnswGraph | None,
+) -> HnswGraph:
     if previous is not None and previous.ndim == dim:
         _repair(dataset_id, previous, keys, matrix, "repaired in memory")
         return previous
     files = policy.files
     if files is None:
-        graph = new_graph(dim)
+        graph = new_graph(dim, len(keys))
         _repair(dataset_id, graph, keys, matrix, "built")
         return graph
     with files.locked(dataset_id):
         saved = files.load(dataset_id, dim)
-        if saved is not None and np.isin(keys, np.asarray(saved.keys, dtype=np.uint64)).mean() >= REBUILD_SHARE:
+        if saved is not None and np.isin(keys, saved.keys).mean() >= REBUILD_SHARE:
             if _repair(dataset_id, saved, keys, matrix, "loaded and repaired"):
                 files.save(dataset_id, saved)
             return saved
         # None saved, or mostly other rows (a re-embedded dataset): building anew beats repairing.
-        graph = new_graph(dim)
+        graph = new_graph(dim, len(keys))
         _repair(dataset_id, graph, keys, matrix, "built")
         files.save(dataset_id, graph)
         return graph
 
 
 def _repair(
-    dataset_id: str, graph: Index, keys: npt.NDArray[np.uint64], matrix: npt.NDArray[np.float32], how: str
+    dataset_id: str, graph: HnswGraph, keys: npt.NDArray[np.uint64], matrix: npt.NDArray[np.float32], how: str
 ) -> bool:
     """Make `graph` hold `keys`; True when it changed."""
     started = time.perf_counter()

@@ -87,7 +87,7 @@ class KnowledgeBase:
         if recover:
             policy = self.indexes.policy
             log.info(
-                "knowledge search: exact below %d vectors per dataset, usearch HNSW graphs from there (%s); "
+                "knowledge search: exact below %d vectors per dataset, hnswlib HNSW graphs from there (%s); "
                 "pgvector is not used; keywords by in-memory BM25 (CJK as character bigrams)",
                 policy.ann_min_chunks,
                 f"saved in {policy.files.directory}" if policy.files is not None else "in memory, per process",
@@ -118,7 +118,7 @@ class KnowledgeBase:
         return {
             "ok": True,
             "state": "hnsw",
-            "vector_index": "usearch-hnsw",
+            "vector_index": "hnswlib-hnsw",
             "exact_below_vectors": policy.ann_min_chunks,
             "graphs": "files" if policy.files is not None else "memory",
             "pgvector": False,

@@ -20,7 +20,7 @@ class KnowledgeSettings(BaseModel):
     ann_min_chunks: int = Field(
         20_000,
         ge=0,
-        description="Vectors in a dataset from which search uses an HNSW graph (usearch; saved beside a SQLite "
+        description="Vectors in a dataset from which search uses an HNSW graph (hnswlib; saved beside a SQLite "
         "database, or in KAWA_HOME/vector-graphs with PostgreSQL) instead of an exact scan; below it exact search is "
         "both exact and faster.",
     )

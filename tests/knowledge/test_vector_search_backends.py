@@ -104,7 +104,7 @@ def test_readiness_says_how_knowledge_search_runs(server: RunningServer) -> None
     assert body["knowledge"] == {
         "ok": True,
         "state": "hnsw",
-        "vector_index": "usearch-hnsw",
+        "vector_index": "hnswlib-hnsw",
         "exact_below_vectors": 20_000,
         "graphs": "files",
         "pgvector": False,
