@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from support.connection_trap import connection_trap
 
 from kawa.net.egress_proxy import EgressProxy
 from kawa.net.ssrf import TargetPolicy
@@ -18,28 +17,8 @@ from kawa.net.ssrf import TargetPolicy
 @pytest.fixture
 def trap_port() -> Iterator[tuple[int, list[int]]]:
     """A loopback listener that only counts connections: refused destinations must never reach it."""
-    accepted: list[int] = []
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.1)
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                continue
-            accepted.append(1)
-            connection.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], accepted
-    stop.set()
-    thread.join()
-    server.close()
+    with connection_trap() as trap:
+        yield trap
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ against one without namespaces (straight to the proxy's loopback port), with rea
 from __future__ import annotations
 
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from support.connection_trap import connection_trap
 from support.http_echo import echo_server
 
 from kawa.net.egress_proxy import EgressProxy
@@ -72,28 +72,8 @@ def tls_port() -> Iterator[int]:
 @pytest.fixture(scope="module")
 def trap() -> Iterator[tuple[int, list[int]]]:
     """A loopback port that is not allow-listed and counts every connection it gets (there must be none)."""
-    accepted: list[int] = []
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.1)
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                continue
-            accepted.append(1)
-            connection.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], accepted
-    stop.set()
-    thread.join()
-    server.close()
+    with connection_trap() as trap:
+        yield trap
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["namespaces", "no-namespaces"])
