@@ -12,6 +12,7 @@ from support.apps import ImportedApp, import_app
 from support.clients import make_settings
 from support.mcp_server import LoopbackMcp, loopback_mcp
 from support.server import RunningServer, start_server
+from support.upstream import upstream_models
 
 API_KEY = "sk-upstream-test-key"
 
@@ -44,12 +45,7 @@ def mcp_calls(mcp_server: LoopbackMcp) -> LoopbackMcp:
 def agent_server(
     database_url: str, upstream: FakeOpenAI, mcp_server: LoopbackMcp, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    models = {
-        "providers": {"openai": {"base_url": upstream.base_url, "api_key": API_KEY}},
-        "timeout_s": 5.0,
-        "max_retries": 0,
-        "embedded": {"chat": False},
-    }
+    models = upstream_models(upstream, timeout_s=5.0)
     mcp = {"servers": {"warehouse": {"url": mcp_server.http_url, "dify_ids": ["warehouse-id-in-dify"]}}}
     server = start_server(make_settings(tmp_path_factory.mktemp("agent-home"), database_url, models=models, mcp=mcp))
     yield server

@@ -14,6 +14,7 @@ from support.apps import ImportedApp, import_app
 from support.clients import client_for, make_settings
 from support.server import RunningServer, start_server
 from support.sse import iter_events, stream_events
+from support.upstream import upstream_models
 
 API_KEY = "sk-upstream-test-key"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dsl"
@@ -35,13 +36,7 @@ def fake(upstream: FakeOpenAI) -> FakeOpenAI:
 def model_server(
     database_url: str, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    models = {
-        "providers": {"openai": {"base_url": upstream.base_url, "api_key": API_KEY}},
-        "aliases": {"*/llama3.2": "openai/llama3.2"},
-        "timeout_s": 5.0,
-        "max_retries": 0,
-        "embedded": {"chat": False},
-    }
+    models = upstream_models(upstream, aliases={"*/llama3.2": "openai/llama3.2"}, timeout_s=5.0)
     server = start_server(make_settings(tmp_path_factory.mktemp("chat-home"), database_url, models=models))
     yield server
     server.stop()

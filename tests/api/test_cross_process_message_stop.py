@@ -17,6 +17,7 @@ from support.databases import fresh_postgres_database, postgres_available
 from support.redis_server import REDIS_SERVER, PrivateRedis
 from support.server import RunningServer, start_server
 from support.sse import iter_events
+from support.upstream import upstream_models
 
 API_KEY = "sk-cross-process"
 _POSTGRES_PROBLEM = postgres_available()
@@ -35,12 +36,7 @@ def upstream() -> Iterator[FakeOpenAI]:
 @pytest.fixture(scope="module")
 def servers(upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[RunningServer]]:
     home: Path = tmp_path_factory.mktemp("message-stop")
-    models = {
-        "providers": {"openai": {"base_url": upstream.base_url, "api_key": API_KEY}},
-        "timeout_s": 5.0,
-        "max_retries": 0,
-        "embedded": {"chat": False},
-    }
+    models = upstream_models(upstream, timeout_s=5.0)
     redis = PrivateRedis(home)
     redis.start()
     with fresh_postgres_database() as database_url:

@@ -22,6 +22,7 @@ from support.clients import client_for, make_settings
 from support.databases import fresh_postgres_database, postgres_available
 from support.server import RunningServer, start_server
 from support.sse import iter_events
+from support.upstream import upstream_models
 
 from kawa.store.database import sync_url
 
@@ -53,11 +54,7 @@ def upstream() -> Iterator[FakeOpenAI]:
 def server(
     own_database_url: str, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    models = {
-        "providers": {"openai": {"base_url": upstream.base_url, "api_key": API_KEY}},
-        "max_retries": 0,
-        "embedded": {"chat": False},
-    }
+    models = upstream_models(upstream)
     running = start_server(make_settings(tmp_path_factory.mktemp("home"), own_database_url, models=models))
     yield running
     running.stop()

@@ -14,6 +14,7 @@ from support.apps import ImportedApp, import_app
 from support.clients import client_for, make_settings
 from support.server import RunningServer, start_server
 from support.sse import iter_events
+from support.upstream import upstream_models
 
 API_KEY = "sk-upstream-test-key"
 SLOW_ANSWER = Scenario(text=" ".join(f"word{i}" for i in range(40)), chunk_delay_s=0.02)
@@ -29,12 +30,7 @@ def upstream() -> Iterator[FakeOpenAI]:
 def limited_server(
     database_url: str, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    models = {
-        "providers": {"openai": {"base_url": upstream.base_url, "api_key": API_KEY}},
-        "timeout_s": 5.0,
-        "max_retries": 0,
-        "embedded": {"chat": False},
-    }
+    models = upstream_models(upstream, timeout_s=5.0)
     home = tmp_path_factory.mktemp("limited-home")
     server = start_server(make_settings(home, database_url, models=models, max_active_requests=1))
     yield server

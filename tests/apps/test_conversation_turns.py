@@ -17,6 +17,7 @@ from support.apps import import_app
 from support.clients import client_for, make_settings
 from support.databases import REDIS_URL, redis_available
 from support.server import RunningServer, start_server
+from support.upstream import upstream_models
 
 API_KEY = "sk-upstream-test-key"
 ANSWER = Scenario(text="noted " * 8, chunk_delay_s=0.01)
@@ -25,12 +26,7 @@ STAGGER_S = 0.03  # a turn takes ~0.1 s: arrivals fall in every phase of the tur
 
 
 def models_settings(upstream: FakeOpenAI) -> dict[str, object]:
-    return {
-        "providers": {"openai": {"base_url": upstream.base_url, "api_key": API_KEY}},
-        "timeout_s": 5.0,
-        "max_retries": 0,
-        "embedded": {"chat": False},
-    }
+    return upstream_models(upstream, timeout_s=5.0)
 
 
 @pytest.fixture(scope="module")

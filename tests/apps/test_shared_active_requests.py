@@ -17,6 +17,7 @@ from support.apps import import_app
 from support.clients import client_for, make_settings
 from support.databases import REDIS_URL, redis_available
 from support.server import RunningServer, start_server
+from support.upstream import upstream_models
 
 from kawa.apps.runners.active_requests import SharedActiveRequests
 from kawa.apps.runners.supervisor import TaskSupervisor
@@ -101,12 +102,7 @@ def two_limited_servers(
 ) -> Iterator[list[RunningServer]]:
     if database_url.startswith("sqlite"):
         pytest.skip("several servers share PostgreSQL")
-    models = {
-        "providers": {"openai": {"base_url": upstream.base_url, "api_key": API_KEY}},
-        "timeout_s": 5.0,
-        "max_retries": 0,
-        "embedded": {"chat": False},
-    }
+    models = upstream_models(upstream, timeout_s=5.0)
     home = tmp_path_factory.mktemp("limited-shared-home")
     servers = [
         start_server(make_settings(home, database_url, redis_url=REDIS_URL, max_active_requests=2, models=models))

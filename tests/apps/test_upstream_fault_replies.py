@@ -13,6 +13,7 @@ from support.apps import import_app
 from support.clients import client_for, make_settings
 from support.server import RunningServer, start_server
 from support.sse import stream_events
+from support.upstream import upstream_models
 
 API_KEY = "sk-upstream-test-key"
 MODEL = "gpt-4o-mini"
@@ -71,14 +72,7 @@ def upstream() -> Iterator[FakeOpenAI]:
 def server(
     database_url: str, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    models = {
-        "providers": {"openai": {"base_url": upstream.base_url, "api_key": API_KEY}},
-        "timeout_s": 5.0,
-        "max_retries": 2,
-        "retry_backoff_s": 0.01,
-        "call_deadline_s": 3.0,
-        "embedded": {"chat": False},
-    }
+    models = upstream_models(upstream, timeout_s=5.0, max_retries=2, retry_backoff_s=0.01, call_deadline_s=3.0)
     running = start_server(make_settings(tmp_path_factory.mktemp("faults-home"), database_url, models=models))
     yield running
     running.stop()

@@ -16,6 +16,7 @@ import yaml
 from fakes.openai_server import FakeOpenAI, Scenario
 from kb_helpers import add_text, new_dataset
 from support.server import RunningServer, free_port, start_server
+from support.upstream import upstream_models
 
 from kawa.dsl import load_dsl
 from kawa.services import open_services
@@ -41,12 +42,7 @@ def chat_server(
     database_url: str, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
     os.environ.pop("KAWA_DATABASE_URL", None)
-    models = {
-        "providers": {"openai": {"base_url": upstream.base_url, "api_key": API_KEY}},
-        "timeout_s": 5.0,
-        "max_retries": 0,
-        "embedded": {"chat": False},
-    }
+    models = upstream_models(upstream, timeout_s=5.0)
     settings = Settings(
         home=tmp_path_factory.mktemp("kb-chat"),
         database_url=database_url,  # type: ignore[call-arg]

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fakes.openai_server import FakeOpenAI
 from support.server import RunningServer
+from support.upstream import upstream_models
 
 from kawa.knowledge import RetrievalConfig
 from kawa.knowledge.settings import KnowledgeSettings
@@ -37,11 +38,7 @@ def upstream() -> Iterator[FakeOpenAI]:
 
 def settings_for(database_url: str, home: Path, upstream: FakeOpenAI) -> Settings:
     os.environ.pop("KAWA_DATABASE_URL", None)
-    models = {
-        "providers": {"openai": {"base_url": upstream.base_url, "api_key": API_KEY}},
-        "max_retries": 0,
-        "embedded": {"chat": False},
-    }
+    models = upstream_models(upstream)
     return Settings(
         home=home,
         database_url=database_url,

@@ -17,6 +17,7 @@ from support.apps import import_app
 from support.clients import client_for, make_settings
 from support.server import RunningServer, start_server
 from support.sse import stream_events
+from support.upstream import upstream_models
 
 API_KEY = "sk-agent-files-test"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dsl"
@@ -32,11 +33,7 @@ def upstream() -> Iterator[FakeOpenAI]:
 def server(
     database_url: str, upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    models = {
-        "providers": {"openai": {"base_url": upstream.base_url, "api_key": API_KEY}},
-        "max_retries": 0,
-        "embedded": {"chat": False},
-    }
+    models = upstream_models(upstream)
     running = start_server(make_settings(tmp_path_factory.mktemp("agent-files-home"), database_url, models=models))
     yield running
     running.stop()
