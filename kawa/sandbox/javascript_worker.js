@@ -108,25 +108,63 @@ function writeFrame(message) {
   process.stdout.write(Buffer.concat([header, body]));
 }
 
+// A promise of the user's code that rejects with no handler is reported by node after the frame's callback has
+// returned (node's default is to crash the process, and so the NEXT run). It belongs to the run in progress: the
+// reply is written on the next turn of the event loop, after node has reported such rejections, and that run fails.
+let strayRejection = null;
+process.on('unhandledRejection', (reason) => {
+  if (strayRejection === null) { strayRejection = reason; }
+});
+
+function rejectionMessage(reason) {
+  let detail;
+  try {
+    detail = reason && typeof reason.stack === 'string' ? trimStack(reason.stack) : String(reason);
+  } catch (error) {
+    detail = 'a value that cannot be shown';
+  }
+  return `Unhandled promise rejection: ${detail}`;
+}
+
 let pending = Buffer.alloc(0);
-process.stdin.on('data', (chunk) => {
-  pending = Buffer.concat([pending, chunk]);
-  while (pending.length >= 4) {
-    const size = pending.readUInt32BE(0);
-    if (pending.length < 4 + size) { break; }
-    const body = pending.subarray(4, 4 + size).toString('utf8');
-    pending = pending.subarray(4 + size);
-    let reply;
-    try {
-      reply = runOne(JSON.parse(body));
-    } catch (error) {
-      reply = { ok: false, kind: 'error', message: String(error) };
+let busy = false;
+let stdinEnded = false;
+
+function nextFrame() {
+  if (busy || pending.length < 4) { return; }
+  const size = pending.readUInt32BE(0);
+  if (pending.length < 4 + size) { return; }
+  const body = pending.subarray(4, 4 + size).toString('utf8');
+  pending = pending.subarray(4 + size);
+  busy = true;
+  strayRejection = null;
+  let reply;
+  try {
+    reply = runOne(JSON.parse(body));
+  } catch (error) {
+    reply = { ok: false, kind: 'error', message: String(error) };
+  }
+  setImmediate(() => {
+    if (strayRejection !== null) {
+      reply = { ok: false, kind: 'error', message: rejectionMessage(strayRejection) };
+      strayRejection = null;
     }
     if (reply.ok && reply.result.length > config.max_output_bytes) {
       reply = { ok: false, kind: 'output', message: `The code's result is larger than ${config.max_output_bytes} bytes.` };
     }
     writeFrame(reply);
-  }
+    busy = false;
+    if (stdinEnded) { process.exit(0); }
+    nextFrame();
+  });
+}
+
+process.stdin.on('data', (chunk) => {
+  pending = Buffer.concat([pending, chunk]);
+  nextFrame();
 });
-process.stdin.on('end', () => process.exit(0));
+process.stdin.on('end', () => {
+  stdinEnded = true;
+  if (!busy) { process.exit(0); }
+});
 writeFrame({ ready: true, layers: config.layers.concat(['node-permission-model', 'fresh-v8-context']) });
