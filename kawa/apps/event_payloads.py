@@ -296,17 +296,6 @@ def chatflow_workflow_fields(workflow_run_id: str, data: Payload) -> Payload:
     return {"workflow_run_id": workflow_run_id, "data": data}
 
 
-def chatflow_usage(total_tokens: int, total_price: Decimal | None, currency: str | None) -> Payload:
-    """A chatflow message's `usage`: the run's totals (token split is not tracked across nodes)."""
-    return {
-        "prompt_tokens": 0,
-        "completion_tokens": 0,
-        "total_tokens": total_tokens,
-        "total_price": format(Decimal(total_price or 0), "f"),
-        "currency": currency or "USD",
-    }
-
-
 def message_metadata(retriever_resources: Sequence[Mapping[str, Any]], usage: Mapping[str, Any]) -> Payload:
     """`metadata` of `message_end` and of the blocking body."""
     return {

@@ -101,6 +101,7 @@ class WorkflowEngine:
             created_at=created_at,
             finished_at=time.time(),
             conversation_variables=dict(pool.conversation),
+            llm_usage=state.llm_usage,
             error_code=outcome.error_code,
             error_status=outcome.error_status,
         )

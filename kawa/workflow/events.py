@@ -7,9 +7,11 @@ Dicts inside events are shared with the run, not copied: treat them as read-only
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final, Literal
+
+from kawa.models.types import Usage
 
 NodeStatus = Literal["succeeded", "failed", "exception", "stopped", "retry"]
 RunStatus = Literal["succeeded", "failed", "stopped", "partial-succeeded"]
@@ -210,6 +212,7 @@ class WorkflowFinished:
     created_at: float
     finished_at: float
     conversation_variables: Mapping[str, Any]  # final values, name -> value, for the chat runner to persist
+    llm_usage: Usage = field(default_factory=Usage)  # the sum of the run's model usage (a chatflow's `usage`)
     error_code: str | None = None  # Dify's code and HTTP status of a failure a node raised as a KawaError
     error_status: int | None = None
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from kawa.errors import KawaError
+from kawa.models.types import Usage
 from kawa.workflow.errors import RunLimitExceeded
 from kawa.workflow.events import STOPPED_BY_USER, EngineEvent, NodeStatus, RunStatus, TextChunk
 from kawa.workflow.graph import Graph, NodeSpec
@@ -44,6 +45,7 @@ class RunState:
     total_tokens: int = 0
     total_price: Decimal = field(default_factory=Decimal)
     currency: str | None = None
+    llm_usage: Usage = field(default_factory=Usage)  # the sum of every model call's usage, in Dify's shape
     exceptions_count: int = 0
     # Why running nodes are being cancelled, shown as their error (set by the top level when it ends early).
     cancel_reason: str | None = None
@@ -283,6 +285,7 @@ class Scheduler:
                 self._state.total_tokens += usage.total_tokens
                 self._state.total_price += usage.total_price
                 self._state.currency = usage.currency
+                self._state.llm_usage = self._state.llm_usage.plus(usage.as_llm_usage())
                 self._outcome.total_tokens += usage.total_tokens
                 metadata.update(total_tokens=usage.total_tokens, total_price=usage.total_price, currency=usage.currency)
             if result.metadata:

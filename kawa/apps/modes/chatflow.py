@@ -14,7 +14,6 @@ from dataclasses import replace
 from kawa.apps.event_payloads import (
     Payload,
     chatflow_answer_fields,
-    chatflow_usage,
     chatflow_workflow_fields,
     jsonable,
     node_event,
@@ -165,11 +164,15 @@ class ChatflowMode:
         assert finished is not None
         run = await recorder.finish(finished)
         turn.conversation_variables = dict(finished.conversation_variables)
-        turn.usage = chatflow_usage(finished.total_tokens, finished.total_price, finished.currency)
+        turn.usage = finished.llm_usage.model_dump(mode="json")  # the same shape as easy-UI apps' usage
         stream.workflow_event("workflow_finished", workflow_finished_data(run))
         if run.status == "failed":
-            turn.status, turn.error = "error", run.error
-            if finished.error_code is not None:  # a node's KawaError (e.g. rate_limit_error 429), not a kawa fault
+            if finished.error_code is not None and finished.error_status not in (None, 400):
+                # a node's KawaError that says when to retry (rate_limit_error 429, an upstream's 503): kept
+                turn.status, turn.error = "error", run.error
                 turn.error_code, turn.error_status = finished.error_code, finished.error_status or 400
+            else:  # the graph failed (a node's error, a limit): Dify's answer is invalid_param, 400
+                turn.status, turn.error = "error", f"Run failed: {run.error}"
+                turn.error_code, turn.error_status = "invalid_param", 400
         elif run.status == "stopped":
             turn.status, turn.error = "stopped", run.error

@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kawa.models.types import Usage
+
 if TYPE_CHECKING:
     from kawa.workflow.outcome import LevelOutcome
     from kawa.workflow.runtime import NodeContext, Scope
@@ -80,6 +82,13 @@ class NodeUsage:
     total_tokens: int = 0
     total_price: Decimal = Decimal(0)
     currency: str = "USD"
+    llm: Usage | None = None  # the model calls' whole usage (token split, unit prices), when the node has it
+
+    def as_llm_usage(self) -> Usage:
+        """The usage to add to the run's sum (a chatflow message's `usage`)."""
+        if self.llm is not None:
+            return self.llm
+        return Usage(total_tokens=self.total_tokens, total_price=self.total_price, currency=self.currency)
 
 
 @dataclass(slots=True)

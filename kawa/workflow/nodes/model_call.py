@@ -171,7 +171,9 @@ async def call_model(
 
 
 def node_usage(usage: Usage) -> NodeUsage:
-    return NodeUsage(total_tokens=usage.total_tokens, total_price=Decimal(usage.total_price), currency=usage.currency)
+    return NodeUsage(
+        total_tokens=usage.total_tokens, total_price=Decimal(usage.total_price), currency=usage.currency, llm=usage
+    )
 
 
 def usage_json(usage: Usage) -> dict[str, Any]:
