@@ -4,7 +4,7 @@ Read from the source with `ast` (imports inside functions and under `TYPE_CHECKI
 dependency). The layers, top to bottom (`|` separates independent siblings):
 
     kawa.cli                                the command line (it serves the HTTP app)
-    kawa.api                                transport: HTTP only
+    kawa.api | kawa.web                     transport: HTTP only (the Service API | the console and WebApp)
     kawa.services                           composition, built once at start-up
     kawa.apps                               runners and app modes
     kawa.settings                           composes each package's own *Settings
@@ -27,7 +27,7 @@ KAWA = Path(__file__).resolve().parent.parent / "kawa"
 
 LAYERS: list[list[str]] = [
     ["cli"],
-    ["api"],
+    ["api", "web"],
     ["services"],
     ["apps"],
     ["settings"],
@@ -109,7 +109,7 @@ def test_the_http_layer_imports_no_orm_tables() -> None:
     wrong = [
         f"{source}:{line} imports {target}"
         for source, line, target in _all_imports()
-        if _top(source) in {"api", "cli"} and target.startswith(ORM_MODULES)
+        if _top(source) in {"api", "web", "cli"} and target.startswith(ORM_MODULES)
     ]
     assert not wrong, "transport code reaching ORM rows:\n" + "\n".join(wrong)
 

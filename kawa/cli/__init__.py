@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from kawa.cli.admin_command import admin_cli
 from kawa.cli.app_commands import app_cli
 from kawa.cli.db_commands import db_cli
 from kawa.cli.key_commands import key_cli
@@ -21,6 +22,7 @@ cli.add_typer(app_cli, name="app")
 cli.add_typer(key_cli, name="key")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(sandbox_cli, name="sandbox")
+cli.add_typer(admin_cli, name="admin")
 cli.command()(serve)
 cli.command("run")(run_workflow)
 

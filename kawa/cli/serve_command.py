@@ -17,7 +17,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: KAWA_PORT or 5001).")] = None,
     example: Annotated[bool, typer.Option("--example", help="Import the example app (once) and print a key.")] = False,
 ) -> None:
-    """Run the server (the Service API is under /v1)."""
+    """Run the server (the Service API is under /v1, the console at /console)."""
     import uvicorn
 
     from kawa.settings import Settings
@@ -32,10 +32,10 @@ def serve(
         app_id, key = with_stores(ensure_example)
         typer.echo(f"example app: {app_id}\nAPI key:     {key}")
     typer.echo(f"base URL:    {settings.base_url}/v1")
-    from kawa.api.app import create_app
     from kawa.cli.draining_server import DrainingServer
+    from kawa.cli.server_app import create_server_app
 
-    app = create_app(settings)
+    app = create_server_app(settings)
     config = uvicorn.Config(
         app,
         host=settings.host,
