@@ -11,14 +11,17 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 from pathlib import PurePosixPath, PureWindowsPath
 
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from kawa.errors import (
     BadRequest,
     FilenameMissing,
     FileTooLarge,
+    InvalidParam,
     KawaError,
     NoFileUploaded,
     TooManyFiles,
@@ -30,6 +33,8 @@ from kawa.files.types import file_kind, guess_mime
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_NAME_LENGTH = 200
+# Characters Dify refuses in an uploaded file's name (its FileService): `invalid_param`, 400.
+FORBIDDEN_NAME_CHARACTERS = frozenset('/\\:*?"<>|')
 
 
 @dataclass
@@ -51,6 +56,29 @@ class UploadForm:
 def size_limit_bytes(kind: str, limits: UploadSettings) -> int:
     mb = {"image": limits.image_mb, "audio": limits.audio_mb, "video": limits.video_mb}.get(kind, limits.document_mb)
     return mb * 1024 * 1024
+
+
+def disposition_params(value: str) -> dict[str, str]:
+    """The parameters of a part's Content-Disposition, names lower-cased. Values are text: a quoted `filename`
+    may carry UTF-8 directly (RFC 7578), and an RFC 5987 `filename*=UTF-8''...` wins over the plain one."""
+    message = Message()
+    message["content-disposition"] = value
+    plain: dict[str, str] = {}
+    extended: dict[str, str] = {}
+    for key, raw in (message.get_params(header="content-disposition") or [])[1:]:
+        if isinstance(raw, tuple):
+            extended[key.lower()] = collapse_rfc2231_value(raw)
+        else:
+            plain[key.lower()] = raw
+    return {**plain, **extended}
+
+
+def _header_text(raw: bytes) -> str:
+    """A part header's value: UTF-8 as RFC 7578 asks, else Latin-1 (old clients), never a replacement char."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def clean_filename(raw: str) -> str:
@@ -110,10 +138,10 @@ class UploadReader:
     async def read(self, chunks: AsyncIterator[bytes]) -> UploadForm:
         try:
             async for chunk in chunks:
-                self.parser.write(chunk)
+                self._write(chunk)
                 if self.error is not None:
                     raise self.error
-            self.parser.finalize()
+            self._finalize()
             if self.error is not None:
                 raise self.error
             for writer, stored in self.pending:
@@ -124,6 +152,20 @@ class UploadReader:
             await self.discard()
             raise
         return self.form
+
+    def _write(self, chunk: bytes) -> None:
+        try:
+            self.parser.write(chunk)
+        except MultipartParseError as exc:
+            raise BadRequest(f"The multipart body is malformed: {exc}") from None
+
+    def _finalize(self) -> None:
+        try:
+            self.parser.finalize()
+        except MultipartParseError as exc:
+            raise BadRequest(f"The multipart body is malformed: {exc}") from None
+        if self.parser.state != MultipartState.END:
+            raise BadRequest("The multipart body is malformed: it ends before its closing boundary.")
 
     async def discard(self) -> None:
         """Remove everything this upload wrote (used on error, or by the caller when a later check fails)."""
@@ -148,25 +190,28 @@ class UploadReader:
         self.part.header_value += data[start:end]
 
     def _header_end(self) -> None:
-        self.part.headers[self.part.header_field.decode("latin-1")] = self.part.header_value.decode("utf-8", "replace")
+        self.part.headers[self.part.header_field.decode("latin-1")] = _header_text(self.part.header_value)
         self.part.header_field = b""
         self.part.header_value = b""
 
     def _headers_finished(self) -> None:
         part = self.part
         disposition = part.headers.get("Content-Disposition", "")
-        _, params = parse_options_header(disposition)
-        part.field_name = params.get(b"name", b"").decode("utf-8", "replace")
-        if b"filename" not in params:
+        params = disposition_params(disposition)
+        part.field_name = params.get("name", "")
+        if "filename" not in params:
             return
         if part.field_name != "file" or self.error is not None:
             return
         if len(self.pending) >= self.max_files:
             self.error = TooManyFiles()
             return
-        part.filename = clean_filename(params[b"filename"].decode("utf-8", "replace"))
+        part.filename = clean_filename(params["filename"])
         if not part.filename:
             self.error = FilenameMissing()
+            return
+        if FORBIDDEN_NAME_CHARACTERS.intersection(part.filename):
+            self.error = InvalidParam("Filename contains invalid characters")
             return
         extension = part.filename.rpartition(".")[2].lower() if "." in part.filename else ""
         kind = file_kind(extension)

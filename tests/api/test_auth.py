@@ -64,8 +64,8 @@ def test_each_key_sees_only_its_own_app(server: RunningServer) -> None:
         uploaded = a.post(
             "/files/upload", files={"file": ("a.txt", b"secret of app a", "text/plain")}, data={"user": "alice"}
         ).json()
-        assert a.get(f"/files/{uploaded['id']}/preview").content == b"secret of app a"
-        denied = b.get(f"/files/{uploaded['id']}/preview")
+        assert a.get(f"/files/{uploaded['id']}/preview", params={"user": "alice"}).content == b"secret of app a"
+        denied = b.get(f"/files/{uploaded['id']}/preview", params={"user": "alice"})
         assert denied.status_code == 404
         assert denied.json()["code"] == "file_not_found"
 

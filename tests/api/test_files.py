@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from support.server import RunningServer
 
 MB = 1024 * 1024
@@ -37,7 +38,7 @@ def test_uploaded_bytes_are_stored_under_a_generated_name(server: RunningServer,
     assert body["name"] == "evil.md"
     names = [p.name for p in _stored_files(server)]
     assert "evil.md" not in names
-    assert hello_client.get(f"/files/{body['id']}/preview").content == b"# title"
+    assert hello_client.get(f"/files/{body['id']}/preview", params={"user": "alice"}).content == b"# title"
 
 
 def test_upload_without_user_belongs_to_the_default_user(hello_client: httpx.Client) -> None:
@@ -105,7 +106,7 @@ def test_preview_as_attachment_sets_disposition(hello_client: httpx.Client) -> N
     file_id = hello_client.post(
         "/files/upload", files={"file": ("r.txt", b"report", "text/plain")}, data={"user": "alice"}
     ).json()["id"]
-    response = hello_client.get(f"/files/{file_id}/preview", params={"as_attachment": "true"})
+    response = hello_client.get(f"/files/{file_id}/preview", params={"as_attachment": "true", "user": "alice"})
     assert response.status_code == 200
     assert response.headers["content-disposition"].startswith("attachment;")
     assert response.content == b"report"
@@ -126,3 +127,56 @@ def test_unknown_file_preview_is_404(hello_client: httpx.Client) -> None:
     response = hello_client.get("/files/00000000-0000-0000-0000-000000000000/preview")
     assert response.status_code == 404
     assert response.json()["code"] == "file_not_found"
+
+
+def test_an_end_user_cannot_preview_another_end_users_upload(hello_client: httpx.Client) -> None:
+    file_id = hello_client.post(
+        "/files/upload", files={"file": ("diary.txt", b"dear diary", "text/plain")}, data={"user": "alice"}
+    ).json()["id"]
+    assert (
+        hello_client.post(  # mallory is a known end user of the same app
+            "/files/upload", files={"file": ("m.txt", b"m", "text/plain")}, data={"user": "mallory"}
+        ).status_code
+        == 201
+    )
+    for other in ({"user": "mallory"}, {"user": "nobody-yet"}, {}):
+        response = hello_client.get(f"/files/{file_id}/preview", params=other)
+        assert response.status_code == 404, other
+        assert response.json()["code"] == "file_not_found"
+    assert hello_client.get(f"/files/{file_id}/preview", params={"user": "alice"}).content == b"dear diary"
+
+
+def test_an_upload_without_user_is_previewed_without_user(hello_client: httpx.Client) -> None:
+    file_id = hello_client.post("/files/upload", files={"file": ("anon.txt", b"anon", "text/plain")}).json()["id"]
+    assert hello_client.get(f"/files/{file_id}/preview").content == b"anon"
+    assert hello_client.get(f"/files/{file_id}/preview", params={"user": "alice"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [("page.html", "text/html"), ("logo.svg", "image/svg+xml"), ("page.htm", "text/plain")],
+)
+def test_uploaded_html_and_svg_are_never_served_inline(
+    hello_client: httpx.Client, name: str, content_type: str
+) -> None:
+    body = b"<html><script>alert(document.domain)</script></html>"
+    uploaded = hello_client.post("/files/upload", files={"file": (name, body, content_type)}, data={"user": "alice"})
+    assert uploaded.status_code == 201, uploaded.text
+    response = hello_client.get(f"/files/{uploaded.json()['id']}/preview", params={"user": "alice"})
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in response.headers["content-security-policy"]
+    signed = httpx.get(uploaded.json()["source_url"])
+    assert signed.headers["content-disposition"].startswith("attachment;")
+    assert signed.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_text_preview_is_inline_with_nosniff(hello_client: httpx.Client) -> None:
+    file_id = hello_client.post(
+        "/files/upload", files={"file": ("plain.txt", b"plain", "text/plain")}, data={"user": "alice"}
+    ).json()["id"]
+    response = hello_client.get(f"/files/{file_id}/preview", params={"user": "alice"})
+    assert "content-disposition" not in response.headers
+    assert response.headers["x-content-type-options"] == "nosniff"

@@ -58,7 +58,7 @@ def test_upload_and_preview_through_s3(s3_server: RunningServer, s3_endpoint: st
         ).json()
         keys = _objects(s3_endpoint)
         assert any(k.startswith("kawa/upload_files/") and k.endswith(".txt") for k in keys)
-        assert client.get(f"/files/{body['id']}/preview").content == b"stored in s3"
+        assert client.get(f"/files/{body['id']}/preview", params={"user": "u"}).content == b"stored in s3"
         assert httpx.get(body["source_url"]).content == b"stored in s3"
 
 

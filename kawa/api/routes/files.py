@@ -13,6 +13,7 @@ from kawa.errors import FileNotFound, Forbidden, KawaError
 from kawa.files.signing import sign_file_url, verify_file_signature
 from kawa.files.upload import UploadReader, require_file
 from kawa.services import Services
+from kawa.store.end_users import DEFAULT_SESSION_ID
 from kawa.store.files import UploadFileRecord
 
 router = APIRouter(tags=["files"])
@@ -86,10 +87,28 @@ async def upload_file(request: Request, auth: AppAuthDep, services: ServicesDep)
     return upload_file_view(record, services)
 
 
+# Types a browser would run as a page (script in an uploaded HTML or SVG file would act as this origin's): always
+# downloaded, never shown inline, as Dify forces for HTML.
+ACTIVE_CONTENT_TYPES = frozenset(
+    {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml", "text/javascript"}
+)
+ACTIVE_EXTENSIONS = frozenset({"html", "htm", "xhtml", "svg", "xml", "js", "mjs"})
+
+
+def _is_active_content(record: UploadFileRecord) -> bool:
+    mime = record.mime_type.split(";")[0].strip().lower()
+    return mime in ACTIVE_CONTENT_TYPES or record.extension.lower() in ACTIVE_EXTENSIONS
+
+
 async def _file_response(record: UploadFileRecord, services: Services, as_attachment: bool) -> StreamingResponse:
-    headers = {"Cache-Control": "public, max-age=3600", "Content-Length": str(record.size)}
+    headers = {
+        "Cache-Control": "public, max-age=3600",
+        "Content-Length": str(record.size),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
     media_type = record.mime_type
-    if as_attachment:
+    if as_attachment or _is_active_content(record):
         headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(record.name)}"
         media_type = "application/octet-stream"
     return StreamingResponse(services.storage.stream(record.storage_key), media_type=media_type, headers=headers)
@@ -99,12 +118,17 @@ def _quote(name: str) -> str:
     return quote(name, safe="")
 
 
-@router.get("/files/{file_id}/preview", summary="Download a file uploaded through this app")
+@router.get("/files/{file_id}/preview", summary="Download a file uploaded through this app by the same end user")
 async def preview_file(
-    file_id: str, auth: AppAuthDep, services: ServicesDep, as_attachment: bool = False
+    file_id: str, auth: AppAuthDep, services: ServicesDep, as_attachment: bool = False, user: str | None = None
 ) -> StreamingResponse:
+    """Only the end user who uploaded a file reads it back (without `user`: the app's default user, as for the
+    upload). Others are told it does not exist, as Dify answers for a file outside their messages."""
     record = await services.files.get(file_id, app_id=auth.app.id)
     if record is None:
+        raise FileNotFound()
+    reader = await services.end_users.find(auth.app.id, user or DEFAULT_SESSION_ID)
+    if reader is None or reader.id != record.end_user_id:
         raise FileNotFound()
     return await _file_response(record, services, as_attachment)
 
