@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     max_active_requests: int = Field(
         0, ge=0, description="Concurrent runs per app (0 = unlimited); over it: 429 too_many_requests."
     )
+    max_request_mb: int = Field(
+        100,
+        ge=1,
+        description="Largest request body in MB (uploads included), refused while it is read: 413 "
+        "request_entity_too_large.",
+    )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     upload: UploadSettings = Field(default_factory=UploadSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
@@ -111,6 +117,10 @@ class Settings(BaseSettings):
     @property
     def files_dir(self) -> Path:
         return self.home / "files"
+
+    @property
+    def max_request_bytes(self) -> int:
+        return self.max_request_mb * 1024 * 1024
 
     @property
     def base_url(self) -> str:

@@ -12,7 +12,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kawa import __version__
 from kawa.api import health
+from kawa.api.body_limit import RequestSizeLimit
 from kawa.api.errors import install_error_handlers
+from kawa.api.no_content import NoContentJsonType
 from kawa.api.routes import app_info, audio, chat, conversations, files, knowledge, mcp_server, workflows
 from kawa.errors import REQUEST_ID
 from kawa.services import Services, open_services
@@ -64,6 +66,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         redoc_url=None,
     )
     install_error_handlers(app)
+    configured = settings or (services.settings if services is not None else Settings())
+    app.add_middleware(NoContentJsonType)
+    app.add_middleware(RequestSizeLimit, max_bytes=configured.max_request_bytes)
     app.add_middleware(RequestIdMiddleware)
     for router in (
         app_info.router,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +18,7 @@ from kawa.store.database import DatabaseFailure, is_unavailable
 log = logging.getLogger("kawa.api")
 
 _HTTP_MESSAGES = {
+    400: ("bad_request", "The browser (or proxy) sent a request that this server could not understand."),
     404: (
         "not_found",
         "The requested URL was not found on the server. If you entered the URL manually please check "
@@ -30,9 +33,20 @@ _HTTP_MESSAGES = {
 }
 
 
-def error_response(code: str, message: str, status: int) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Bearer realm="api"'} if status == 401 else None
-    return JSONResponse({"code": code, "message": message, "status": status}, status_code=status, headers=headers)
+def error_response(code: str, message: str, status: int, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    extra = dict(headers or {})
+    if status == 401:
+        extra["WWW-Authenticate"] = 'Bearer realm="api"'
+    return JSONResponse({"code": code, "message": message, "status": status}, status_code=status, headers=extra)
+
+
+def http_error_body(status: int, detail: object = None) -> tuple[str, str]:
+    """(code, message) of a plain HTTP error as Dify's Flask app words it; a specific `detail` is kept as the
+    message, the status's standard phrase is not."""
+    code, default = _HTTP_MESSAGES.get(status, (_snake(HTTPStatus(status).phrase), HTTPStatus(status).phrase + "."))
+    standard = {HTTPStatus(status).phrase, "Not Found", "Method Not Allowed", "There was an error parsing the body"}
+    message = detail if isinstance(detail, str) and detail and detail not in standard else default
+    return code, message
 
 
 def database_unavailable_response(request_id: str) -> JSONResponse:
@@ -46,8 +60,8 @@ def database_unavailable_response(request_id: str) -> JSONResponse:
     return response
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+def _snake(phrase: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", phrase.lower()).strip("_")
 
 
 def describe_validation_errors(exc: RequestValidationError) -> tuple[str, str]:
@@ -75,13 +89,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code, default = _HTTP_MESSAGES.get(exc.status_code, (_snake(type(exc).__name__), "Error."))
-        message = (
-            exc.detail
-            if isinstance(exc.detail, str) and exc.detail not in ("Not Found", "Method Not Allowed")
-            else default
-        )
-        return error_response(code, message, exc.status_code)
+        code, message = http_error_body(exc.status_code, exc.detail)
+        return error_response(code, message, exc.status_code, headers=exc.headers)  # 405 keeps its Allow
 
     @app.exception_handler(DatabaseFailure)
     async def _database(request: Request, exc: DatabaseFailure) -> JSONResponse:

@@ -41,7 +41,7 @@ class EndUserStore:
             if user is not None:
                 return user
             user = EndUser(
-                id=new_id(), app_id=app_id, session_id=sid, type="service_api", is_anonymous=anonymous, created_at=now()
+                id=new_id(), app_id=app_id, session_id=sid, type="service-api", is_anonymous=anonymous, created_at=now()
             )
             session.add(user)
             try:

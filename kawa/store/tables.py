@@ -70,7 +70,7 @@ class EndUser(Base):
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     app_id: Mapped[str] = mapped_column(sa.ForeignKey("apps.id", ondelete="CASCADE"))
     session_id: Mapped[str] = mapped_column(sa.String(255))
-    type: Mapped[str] = mapped_column(sa.String(32), default="service_api")
+    type: Mapped[str] = mapped_column(sa.String(32), default="service-api")
     is_anonymous: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[float]
 

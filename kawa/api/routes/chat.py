@@ -14,7 +14,7 @@ from kawa.api.bodies import JsonBody, blocking_json
 from kawa.api.routes.task_stop import StopBody, stop_owned_task
 from kawa.api.sse import sse_response
 from kawa.apps.runners.chat_runner import MessageRequest
-from kawa.errors import AppModeMismatch, InvalidParam, KawaError
+from kawa.errors import AppModeMismatch, BadRequest, InvalidParam, KawaError
 from kawa.services import Services
 
 router = APIRouter(tags=["chat"])
@@ -78,6 +78,11 @@ async def _respond(services: Services, auth: AppAuth, request: MessageRequest) -
 async def send_chat_message(body: ChatBody, auth: ChatAuth, services: ServicesDep) -> Response:
     if not body.query.strip():
         raise InvalidParam("query is required")
+    if body.workflow_id:
+        try:
+            uuid.UUID(body.workflow_id)
+        except ValueError:
+            raise BadRequest(f"Invalid workflow_id format: '{body.workflow_id}'. ") from None
     request = MessageRequest(
         query=body.query,
         inputs=body.inputs,

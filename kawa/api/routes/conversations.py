@@ -90,7 +90,7 @@ async def message_feedback(
 async def app_feedbacks(
     auth: AppAuthDep,
     services: ServicesDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=99999)] = 1,
     limit: Annotated[int, Query(ge=1, le=101)] = 20,
 ) -> JSONResponse:
     rows = await services.messages.app_feedbacks(auth.app.id, page=page, limit=limit)
@@ -118,6 +118,11 @@ async def list_conversations(
     sort_by: Literal["created_at", "-created_at", "updated_at", "-updated_at"] = "-updated_at",
 ) -> JSONResponse:
     end_user_id = await _end_user_id(services, auth.app.id, user)
+    if last_id and (
+        end_user_id is None
+        or await services.conversations.get(last_id, app_id=auth.app.id, end_user_id=end_user_id) is None
+    ):
+        raise NotFound("Last Conversation Not Exists.")
     if end_user_id is None:
         return JSONResponse({"limit": limit, "has_more": False, "data": []})
     rows, has_more = await services.conversations.list(

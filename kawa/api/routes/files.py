@@ -19,8 +19,6 @@ from kawa.store.files import UploadFileRecord
 router = APIRouter(tags=["files"])
 public_router = APIRouter(tags=["files"])
 
-DRAIN_LIMIT = 128 * 1024 * 1024
-
 
 def upload_file_view(record: UploadFileRecord, services: Services) -> dict[str, Any]:
     settings = services.settings
@@ -39,13 +37,14 @@ def upload_file_view(record: UploadFileRecord, services: Services) -> dict[str, 
     }
 
 
-async def _drain(request: Request) -> None:
-    """Read (and drop) the rest of a refused body so that the client sees our answer, not a broken pipe."""
+async def _drain(request: Request, limit: int) -> None:
+    """Read (and drop) the rest of a refused body so that the client sees our answer, not a broken pipe; at most
+    `limit` bytes (the request-size cap stops it there anyway)."""
     seen = 0
     try:
         async for chunk in request.stream():
             seen += len(chunk)
-            if seen > DRAIN_LIMIT:
+            if seen > limit:
                 return
     except Exception:
         return
@@ -75,7 +74,7 @@ async def upload_file(request: Request, auth: AppAuthDep, services: ServicesDep)
     try:
         form = await reader.read(request.stream())
     except KawaError:
-        await _drain(request)
+        await _drain(request, services.settings.max_request_bytes)
         raise
     try:
         stored = require_file(form)

@@ -108,7 +108,7 @@ def _timestamp(value: str | None, name: str) -> float | None:
         return None
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
+    except (ValueError, OverflowError):  # not a date-time, or one a timestamp cannot hold (year 1, offset -23:59)
         raise InvalidParam(f"{name} must be an ISO 8601 date-time") from None
 
 
@@ -137,7 +137,7 @@ def _log_row(run: RunLogEntry) -> dict[str, Any]:
         if user is None
         else {
             "id": user.id,
-            "type": user.type,
+            "type": "service-api" if user.type == "service_api" else user.type,  # rows written before 0.x
             "is_anonymous": user.is_anonymous,
             "session_id": user.session_id,
         },
