@@ -8,7 +8,7 @@ start-up (`kawa.services.build_node_services`) and shared by every run.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kawa.models.types import ChatMessage
@@ -22,6 +22,7 @@ from kawa.workflow.ports import (
     KnowledgeSearch,
     ToolCatalog,
 )
+from kawa.workflow.truncation import PayloadLimits
 
 if TYPE_CHECKING:
     from kawa.workflow.events import EngineEvent
@@ -54,6 +55,8 @@ class EngineLimits:
     max_wall_time_s: float = 1200.0
     max_depth: int = 5
     template_max_output_chars: int = 400_000
+    # the size of node inputs / process_data / outputs streamed and stored (larger ones are cut)
+    node_payload: PayloadLimits = field(default_factory=PayloadLimits)
 
 
 @dataclass(frozen=True, slots=True)

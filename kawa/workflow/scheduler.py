@@ -208,6 +208,8 @@ class Scheduler:
         execution = NodeExecution(spec, state.node_index, predecessor, scope)
         if spec.node.emits_node_events:
             state.emit(execution.started_event())
+        if self._coordinator is not None:
+            self._coordinator.on_started(node_id)
         ctx = NodeContext(
             node_id=node_id,
             execution_id=execution.id,
@@ -302,6 +304,7 @@ class Scheduler:
                     outputs=outputs,
                     error=error_message,
                     metadata=metadata,
+                    payload_limits=self._state.limits.node_payload,
                 )
             )
         node.record_outcome(outputs, self._outcome)
