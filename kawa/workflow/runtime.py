@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from kawa.models.types import ChatMessage
 from kawa.workflow.events import RunStatus
+from kawa.workflow.observer import RunObserver
 from kawa.workflow.ports import (
     ChatModels,
     CodeRunner,
@@ -43,6 +44,7 @@ class NodeServices:
     models: ChatModels | None = None
     knowledge: KnowledgeSearch | None = None
     tools: ToolCatalog | None = None  # without it, tool and agent nodes find built-in tools only
+    observer: RunObserver | None = None  # metrics and traces of runs (kawa.telemetry), when the server has them
     # The chatflow conversation so far (user/assistant turns, oldest first), for nodes with memory.
     conversation_history: Sequence[ChatMessage] = ()
 

@@ -28,7 +28,7 @@ from kawa.apps.runners.conversation_queue import ConversationQueue
 from kawa.apps.runners.hub_link import WorkerHubLink
 from kawa.apps.runners.stop_channel import StopChannel, StopRequest
 from kawa.apps.runners.task_handle import TaskHandle
-from kawa.errors import TooManyRequests
+from kawa.errors import TASK_ID, TooManyRequests
 from kawa.net.reconnect import LinkState
 
 log = logging.getLogger("kawa.tasks")
@@ -165,6 +165,7 @@ class TaskSupervisor:
         slot.handed_to_task = True
 
         async def supervised() -> None:
+            TASK_ID.set(handle.task_id)  # log lines of this run or message carry its task id
             try:
                 await work(running.stop)
             finally:
