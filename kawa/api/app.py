@@ -19,7 +19,7 @@ from kawa.api.no_content import NoContentJsonType
 from kawa.api.routes import app_info, audio, chat, conversations, files, knowledge, mcp_server, workflows
 from kawa.api.telemetry_middleware import TelemetryMiddleware
 from kawa.errors import REQUEST_ID
-from kawa.services import Services, open_services
+from kawa.services import Services, WorkerRole, open_services
 from kawa.settings import Settings
 
 
@@ -45,8 +45,11 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """Build the app. With `services` given (tests, embedding), the caller owns their lifetime."""
+def create_app(
+    settings: Settings | None = None, services: Services | None = None, *, worker: WorkerRole | None = None
+) -> FastAPI:
+    """Build the app. With `services` given (tests, embedding), the caller owns their lifetime. A `worker` of
+    `kawa serve --workers N` does not migrate (its parent did) and shares tasks with its siblings."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,7 +57,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             app.state.services = services
             yield
             return
-        async with open_services(settings or Settings(), recover_runs=True) as opened:
+        opening = open_services(settings or Settings(), recover_runs=True, migrate=worker is None, worker=worker)
+        async with opening as opened:
             app.state.services = opened
             yield
 
