@@ -63,8 +63,6 @@ def serve(
     DrainingServer(config, app=app, grace_s=settings.shutdown_grace_s).run()
 
 
-async def ensure_example(stores: Stores) -> tuple[str, str]:
-    """The example app (imported on first use, found by name afterwards) and a new key for it."""
 def default_workers() -> int:
     """The cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -94,6 +92,8 @@ async def _migrated(stores: Stores) -> None:
     """Nothing more: opening the stores brought the schema up to date."""
 
 
+async def ensure_example(stores: Stores) -> tuple[str, str]:
+    """The example app (imported on first use, found by name afterwards) and a new key for it."""
     from kawa.dsl import load_dsl
     from kawa.workflow.graph import compile_graph
 
