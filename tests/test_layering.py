@@ -8,8 +8,7 @@ dependency). The layers, top to bottom (`|` separates independent siblings):
     kawa.services                           composition, built once at start-up
     kawa.apps                               runners and app modes
     kawa.settings                           composes each package's own *Settings
-    kawa.dsl | kawa.telemetry               an app export, checked with the workflow compiler | metrics, traces
-                                            and logs, which watch the domain through its seams (observer, ports)
+    kawa.dsl                                domain: an app export, checked with the workflow compiler
     kawa.workflow | kawa.knowledge          domain
     kawa.models | kawa.sandbox | kawa.net | kawa.tools | kawa.store   adapters
     kawa.files                              adapters: file storage and parsing (the store records uploads)
@@ -32,7 +31,7 @@ LAYERS: list[list[str]] = [
     ["services"],
     ["apps"],
     ["settings"],
-    ["dsl", "telemetry"],
+    ["dsl"],
     ["workflow", "knowledge"],
     ["models", "sandbox", "net", "tools", "store"],
     ["files"],

@@ -14,12 +14,22 @@ from kawa import __version__
 from kawa.api import health
 from kawa.api.body_limit import RequestSizeLimit
 from kawa.api.errors import install_error_handlers
-from kawa.api.metrics_route import router as metrics_router
 from kawa.api.no_content import NoContentJsonType
-from kawa.api.routes import app_info, audio, chat, conversations, files, knowledge, mcp_server, workflows
-from kawa.api.telemetry_middleware import TelemetryMiddleware
+from kawa.api.routes import (
+    app_info,
+    audio,
+    chat,
+    conversations,
+    end_users,
+    files,
+    knowledge,
+    mcp_server,
+    service_root,
+    workflows,
+    workspace_models,
+)
 from kawa.errors import REQUEST_ID
-from kawa.services import Services, WorkerRole, open_services
+from kawa.services import Services, open_services
 from kawa.settings import Settings
 
 
@@ -45,11 +55,8 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-def create_app(
-    settings: Settings | None = None, services: Services | None = None, *, worker: WorkerRole | None = None
-) -> FastAPI:
-    """Build the app. With `services` given (tests, embedding), the caller owns their lifetime. A `worker` of
-    `kawa serve --workers N` does not migrate (its parent did) and shares tasks with its siblings."""
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the app. With `services` given (tests, embedding), the caller owns their lifetime."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,8 +64,7 @@ def create_app(
             app.state.services = services
             yield
             return
-        opening = open_services(settings or Settings(), recover_runs=True, migrate=worker is None, worker=worker)
-        async with opening as opened:
+        async with open_services(settings or Settings(), recover_runs=True) as opened:
             app.state.services = opened
             yield
 
@@ -75,7 +81,6 @@ def create_app(
     configured = settings or (services.settings if services is not None else Settings())
     app.add_middleware(NoContentJsonType)
     app.add_middleware(RequestSizeLimit, max_bytes=configured.max_request_bytes)
-    app.add_middleware(TelemetryMiddleware)  # inside the request id: its span and log lines carry the id
     app.add_middleware(RequestIdMiddleware)
     for router in (
         app_info.router,
@@ -85,10 +90,13 @@ def create_app(
         conversations.router,
         audio.router,
         knowledge.router,
+        end_users.router,
+        workspace_models.router,
+        service_root.router,
     ):
         app.include_router(router, prefix="/v1")
     app.include_router(files.public_router)
+    app.include_router(knowledge.public_router)
     app.include_router(health.router)
-    app.include_router(metrics_router)
     mcp_server.mount(app)
     return app

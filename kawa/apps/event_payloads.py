@@ -150,11 +150,11 @@ def _node_finished_data(event: ev.NodeFinished | ev.NodeRetry) -> Payload:
     data = _node_base(event)
     data.update(
         inputs=jsonable(event.inputs),
-        inputs_truncated=isinstance(event, ev.NodeFinished) and event.inputs_truncated,
+        inputs_truncated=False,
         process_data=jsonable(event.process_data),
-        process_data_truncated=isinstance(event, ev.NodeFinished) and event.process_data_truncated,
+        process_data_truncated=False,
         outputs=jsonable(event.outputs),
-        outputs_truncated=isinstance(event, ev.NodeFinished) and event.outputs_truncated,
+        outputs_truncated=False,
         status=event.status,
         error=event.error,
         elapsed_time=event.elapsed_time,

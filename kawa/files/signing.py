@@ -23,6 +23,14 @@ def sign_file_url(base_url: str, file_id: str, key: bytes, *, now: float | None 
     return f"{base_url}/files/{file_id}/file-preview?timestamp={timestamp}&nonce={nonce}&sign={sign}"
 
 
+def signed_query(subject: str, key: bytes, *, now: float | None = None) -> str:
+    """`timestamp=..&nonce=..&sign=..` for any other signed download; `subject` names what it opens (e.g.
+    `dataset-document/{dataset}/{document}`), so that a signature for one thing never opens another."""
+    timestamp = str(int(now if now is not None else time.time()))
+    nonce = os.urandom(16).hex()
+    return f"timestamp={timestamp}&nonce={nonce}&sign={_signature(subject, timestamp, nonce, key)}"
+
+
 def verify_file_signature(file_id: str, timestamp: str, nonce: str, sign: str, key: bytes) -> bool:
     if not timestamp.isdigit() or not nonce or not sign:
         return False

@@ -33,6 +33,7 @@ from kawa.store.datasets import DatasetStore
 from kawa.store.documents import DocumentStore
 from kawa.store.knowledge_tables import ChildChunk, Dataset, DatasetDocument, DocumentSegment
 from kawa.store.search_rows import SearchRows
+from kawa.store.tags import TagStore
 
 log = logging.getLogger("kawa.knowledge")
 
@@ -70,6 +71,7 @@ class KnowledgeBase:
         self.storage = storage
         self.datasets = DatasetStore(db)
         self.documents = DocumentStore(db)
+        self.tags = TagStore(db)
         self.embedder = Embedder(models, batch=settings.embedding_batch)
         self.indexes = IndexCache(
             SearchRows(db), VectorPolicy(settings.ann_min_chunks, GraphFiles.beside(db.url) or _cache(graph_cache))

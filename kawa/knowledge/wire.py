@@ -8,6 +8,7 @@ from kawa.knowledge.types import RetrievalConfig, RetrievedSegment
 from kawa.store.datasets import DatasetCounts
 from kawa.store.documents import display_status
 from kawa.store.knowledge_tables import ChildChunk, Dataset, DatasetDocument, DatasetMetadataField, DocumentSegment
+from kawa.store.tags import TAG_TYPE, KnowledgeTag
 
 ACCOUNT = "kawa"  # kawa has no accounts; Dify's created_by/updated_by get this fixed value
 
@@ -17,7 +18,10 @@ def _ts(value: float | None) -> int | None:
 
 
 def dataset_view(
-    d: Dataset, counts: DatasetCounts | None = None, fields: list[DatasetMetadataField] | None = None
+    d: Dataset,
+    counts: DatasetCounts | None = None,
+    fields: list[DatasetMetadataField] | None = None,
+    tags: list[KnowledgeTag] | None = None,
 ) -> dict[str, Any]:
     counts = counts or DatasetCounts()
     retrieval = RetrievalConfig.model_validate(d.retrieval_model or {})
@@ -41,7 +45,7 @@ def dataset_view(
         "embedding_model_provider": d.embedding_model_provider,
         "embedding_available": True,
         "retrieval_model_dict": retrieval.wire(),
-        "tags": [],
+        "tags": [{"id": t.id, "name": t.name, "type": TAG_TYPE} for t in tags or []],
         "doc_form": d.doc_form,
         "external_knowledge_info": {
             "external_knowledge_id": None,

@@ -98,6 +98,10 @@ class ModelRuntime:
     def embedded(self) -> EmbeddedProvider | None:
         return self._embedded
 
+    def providers(self) -> dict[str, ModelProvider]:
+        """The configured providers by name (not the embedded one)."""
+        return dict(self._providers)
+
     # ---- resolution -------------------------------------------------------------------------------------------
 
     def _configured(self, provider_id: str) -> tuple[str, ModelProvider] | None:

@@ -97,8 +97,13 @@ class DatasetStore:
             rows = await session.scalars(sa.select(Dataset).where(Dataset.id.in_(dataset_ids)))
             return {d.id: d for d in rows}
 
-    async def page(self, *, page: int, limit: int, keyword: str | None = None) -> tuple[list[Dataset], int]:
+    async def page(
+        self, *, page: int, limit: int, keyword: str | None = None, among: list[str] | None = None
+    ) -> tuple[list[Dataset], int]:
+        """A page of datasets, newest first; `among` keeps only those ids (the datasets of some tags)."""
         query = sa.select(Dataset)
+        if among is not None:
+            query = query.where(Dataset.id.in_(among))
         if keyword:
             query = query.where(Dataset.name.contains(keyword, autoescape=True))
         async with self.db.session() as session:

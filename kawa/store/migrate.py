@@ -37,7 +37,7 @@ def _upgrade_on(connection: Connection) -> None:
 
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")  # helpers may add sibling migrations: apply every branch
 
 
 async def upgrade(db: Database) -> None:

@@ -55,14 +55,7 @@ class WorkflowEngine:
         started_event = WorkflowStarted(
             inputs={**inputs, **{f"sys.{key}": value for key, value in system.items()}}, created_at=created_at
         )
-        # Before the scheduler's task exists: what the observer puts in this task's context, node tasks inherit.
-        observer = self.services.observer
-        mask = masker.mask if masker else None
-        trace = observer.run_started(pool.system, mask) if observer is not None else None
-        shown_started = masker.mask_event(started_event) if masker else started_event
-        if trace is not None:
-            trace.on_event(shown_started)
-        yield shown_started
+        yield masker.mask_event(started_event) if masker else started_event
 
         task = asyncio.create_task(scheduler.run(), name="workflow-run")
         task.add_done_callback(lambda _: queue.put(None))
@@ -79,10 +72,7 @@ class WorkflowEngine:
                 event = await queue.get()
                 if event is None:
                     break
-                shown = masker.mask_event(event) if masker else event
-                if trace is not None:
-                    trace.on_event(shown)
-                yield shown
+                yield masker.mask_event(event) if masker else event
             outcome = _outcome_of(task)
         finally:
             timer.cancel()
@@ -115,10 +105,7 @@ class WorkflowEngine:
             error_code=outcome.error_code,
             error_status=outcome.error_status,
         )
-        shown_finished = masker.mask_event(finished) if masker else finished
-        if trace is not None:
-            trace.on_event(shown_finished)
-        yield shown_finished
+        yield masker.mask_event(finished) if masker else finished
 
 
 def _outcome_of(task: asyncio.Task[LevelOutcome]) -> LevelOutcome:

@@ -22,8 +22,10 @@ public_router = APIRouter(tags=["files"])
 
 def upload_file_view(record: UploadFileRecord, services: Services) -> dict[str, Any]:
     settings = services.settings
+    # reference, original_url, user_id and file_key are null for Service API uploads in Dify; tenant: kawa's is the app
     return {
         "id": record.id,
+        "reference": None,
         "name": record.name,
         "size": record.size,
         "extension": record.extension,
@@ -32,8 +34,11 @@ def upload_file_view(record: UploadFileRecord, services: Services) -> dict[str, 
         "created_at": int(record.created_at),
         "preview_url": None,
         "source_url": sign_file_url(settings.base_url, record.id, settings.signing_key()),
-        "user_id": record.end_user_id,
+        "original_url": None,
+        "user_id": None,
+        "tenant_id": record.app_id,
         "conversation_id": None,
+        "file_key": None,
     }
 
 

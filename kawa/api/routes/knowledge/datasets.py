@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from kawa.api.auth import DatasetAuthDep, ServicesDep
@@ -57,13 +57,20 @@ def _check_name(name: str | None, description: str | None) -> None:
 
 @router.get("", summary="List datasets")
 async def list_datasets(
-    _: DatasetAuthDep, services: ServicesDep, page: Page = 1, limit: Limit = 20, keyword: str | None = None
+    _: DatasetAuthDep,
+    services: ServicesDep,
+    page: Page = 1,
+    limit: Limit = 20,
+    keyword: str | None = None,
+    tag_ids: Annotated[list[str] | None, Query(description="Only datasets bound to one of these tags")] = None,
 ) -> dict[str, Any]:
-    store = services.knowledge.datasets
-    rows, total = await store.page(page=page, limit=limit, keyword=keyword)
-    counts = await store.counts([d.id for d in rows])
+    store, tags = services.knowledge.datasets, services.knowledge.tags
+    among = await tags.dataset_ids_tagged(tag_ids) if tag_ids else None
+    rows, total = await store.page(page=page, limit=limit, keyword=keyword, among=among)
+    ids = [d.id for d in rows]
+    counts, tagged = await store.counts(ids), await tags.of_datasets(ids)
     return {
-        "data": [dataset_view(d, counts.get(d.id), await store.fields(d.id)) for d in rows],
+        "data": [dataset_view(d, counts.get(d.id), await store.fields(d.id), tagged.get(d.id)) for d in rows],
         "has_more": page * limit < total,
         "limit": limit,
         "total": total,
@@ -96,7 +103,8 @@ async def get_dataset(dataset_id: str, _: DatasetAuthDep, services: ServicesDep)
     dataset = await store.get(dataset_id)
     check_api_enabled(dataset.enable_api)
     counts = (await store.counts([dataset.id])).get(dataset.id)
-    return dataset_view(dataset, counts, await store.fields(dataset.id))
+    tags = (await services.knowledge.tags.of_datasets([dataset.id])).get(dataset.id)
+    return dataset_view(dataset, counts, await store.fields(dataset.id), tags)
 
 
 @router.patch("/{dataset_id}", dependencies=[JsonBody], summary="Update a dataset")
@@ -111,7 +119,8 @@ async def update_dataset(
     store = services.knowledge.datasets
     dataset = await services.knowledge.update_dataset(dataset_id, fields)
     counts = (await store.counts([dataset.id])).get(dataset.id)
-    return dataset_view(dataset, counts, await store.fields(dataset.id))
+    tags = (await services.knowledge.tags.of_datasets([dataset.id])).get(dataset.id)
+    return dataset_view(dataset, counts, await store.fields(dataset.id), tags)
 
 
 @router.delete("/{dataset_id}", status_code=204, summary="Delete a dataset with its documents")

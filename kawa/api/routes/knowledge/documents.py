@@ -1,4 +1,5 @@
-"""Knowledge API, documents: add or replace one (by text or file; indexed in the background), list, read, delete,
+"""Knowledge API, documents: add or replace one (by text or file, or `PATCH` with a file as Dify documents it today;
+indexed in the background), list, read, delete,
 indexing status of a batch, and enabling/archiving several at once."""
 
 from __future__ import annotations
@@ -117,6 +118,10 @@ async def update_by_text(
     return {"document": document_view(document), "batch": document.batch}
 
 
+@router.patch(
+    "/{dataset_id}/documents/{document_id}",
+    summary="Replace a document's file (multipart `file` + `data` JSON); re-indexed in the background",
+)
 @router.post(
     "/{dataset_id}/documents/{document_id}/update_by_file",
     summary="Replace a document's file; re-indexed in the background",
