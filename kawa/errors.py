@@ -224,6 +224,8 @@ class DatasetNameDuplicate(KawaError):
 REQUEST_ID: ContextVar[str | None] = ContextVar("kawa_request_id", default=None)
 """The id of the HTTP request being served: set by the API's request-id middleware, inherited by the run and
 message tasks the request spawns, so a failure inside them is logged under the id the client was given."""
+TASK_ID: ContextVar[str | None] = ContextVar("kawa_task_id", default=None)
+"""The `task_id` of the run or message a task works for (set by the task supervisor): log lines carry it."""
 
 _STATEMENT = re.compile(r"\s*(\[SQL: |\[parameters: |\(Background on this error at: ).*", re.S)
 

@@ -15,6 +15,7 @@ from kawa.apps.modes.easy_ui.knowledge_citations import KnowledgeCitationRetriev
 from kawa.apps.modes.easy_ui.mode import EasyUIMode
 from kawa.apps.modes.naming_and_suggestions import ConversationNamer, Suggester
 from kawa.apps.runners.chat_runner import ChatRunner
+from kawa.apps.runners.hub_link import WorkerHubLink
 from kawa.apps.runners.leases import LeaseKeeper
 from kawa.apps.runners.supervisor import TaskSupervisor
 from kawa.apps.runners.turn import ChatMode
@@ -40,6 +41,8 @@ from kawa.store.mcp_servers import McpServerStore
 from kawa.store.messages import MessageStore
 from kawa.store.migrate import upgrade
 from kawa.store.runs import RunStore, process_identity
+from kawa.telemetry.sampler import StateSampler
+from kawa.telemetry.telemetry import Telemetry
 from kawa.tools.mcp.client import McpToolbox
 from kawa.workflow.ports import FileSaver, ToolCatalog
 from kawa.workflow.runtime import NodeServices
@@ -70,6 +73,18 @@ class Services:
     mcp_servers: McpServerStore
     mcp_publisher: AppMcpPublisher
     sandbox: CodeSandbox
+    telemetry: Telemetry
+
+
+@dataclass(frozen=True)
+class WorkerRole:
+    """This process is worker `index` of `kawa serve --workers N`: it shares stop, limits and conversation turns
+    with its siblings through `hub`, and only the `first` worker of the first start re-queues half-indexed
+    documents (without Redis each worker indexes in-process; two would index the same document)."""
+
+    hub: WorkerHubLink
+    index: int
+    first: bool
 
 
 @asynccontextmanager
@@ -123,7 +138,7 @@ async def open_code_sandbox(settings: Settings, *, warm: bool = False) -> AsyncI
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, migrate: bool = True, recover_runs: bool = False
+    settings: Settings, *, migrate: bool = True, recover_runs: bool = False, worker: WorkerRole | None = None
 ) -> AsyncIterator[Services]:
     """Open the database (migrating it to the newest schema), storage and task supervisor; close them on exit.
 
@@ -144,7 +159,9 @@ async def open_services(
         if recover_runs and (recovered := await runs.fail_orphans()):
             log.warning("marked %d run(s) of a stopped server as failed", recovered)
         apps, end_users, files = AppStore(db), EndUserStore(db), UploadFileStore(db)
-        models = ModelRuntime(settings.models)
+        telemetry = Telemetry.build(settings.telemetry)  # metrics always; traces when configured
+        stack.callback(telemetry.close)
+        models = telemetry.model_runtime(settings.models)
         stack.push_async_callback(models.aclose)
         knowledge = KnowledgeBase(
             db,
@@ -154,7 +171,8 @@ async def open_services(
             redis_url=settings.redis_url,
             graph_cache=settings.home / "vector-graphs",
         )
-        await knowledge.start(recover=recover_runs)
+        shared_indexing = bool(settings.redis_url) or worker is None or worker.first
+        await knowledge.start(recover=recover_runs and shared_indexing)
         stack.push_async_callback(knowledge.close)
         mcp_tools = McpToolbox(settings.mcp)
         stack.push_async_callback(mcp_tools.aclose)
@@ -171,12 +189,26 @@ async def open_services(
                 ),
             )
         )
+        node_services = telemetry.instrument(node_services)
         keeper = LeaseKeeper(leases)  # renews this process's leases, marks lapsed ones failed; stops after `tasks`
         keeper.start()
         stack.push_async_callback(keeper.close)
-        tasks = TaskSupervisor(max_active_requests=settings.max_active_requests, redis_url=settings.redis_url)
+        tasks = TaskSupervisor(
+            max_active_requests=settings.max_active_requests,
+            redis_url=settings.redis_url,
+            hub=worker.hub if worker is not None else None,
+        )
         await tasks.start()
         stack.push_async_callback(tasks.close)
+        if telemetry.metrics is not None:
+            sampler = StateSampler(
+                telemetry.metrics,
+                db,
+                sandbox,
+                redis_links={"stop": lambda: tasks.redis_link, "indexing": lambda: knowledge.jobs.queue.link},
+            )
+            sampler.start()
+            stack.push_async_callback(sampler.close)
         runner = WorkflowRunner(
             settings=settings,
             apps=apps,
@@ -240,4 +272,5 @@ async def open_services(
             mcp_publisher=mcp_publisher,
             knowledge=knowledge,
             sandbox=sandbox,
+            telemetry=telemetry,
         )

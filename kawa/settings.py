@@ -25,6 +25,7 @@ from kawa.models.settings import ModelsSettings
 from kawa.net.settings import HttpRequestSettings
 from kawa.sandbox.settings import SandboxSettings
 from kawa.store.settings import DatabaseSettings, LeaseSettings
+from kawa.telemetry.settings import TelemetrySettings
 from kawa.tools.mcp.settings import McpSettings
 from kawa.workflow.settings import WorkflowSettings
 
@@ -85,6 +86,7 @@ class Settings(BaseSettings):
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     mcp: McpSettings = Field(default_factory=McpSettings)
     leases: LeaseSettings = Field(default_factory=LeaseSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     shutdown_grace_s: float = Field(
         30.0,
         ge=0,

@@ -8,7 +8,8 @@ dependency). The layers, top to bottom (`|` separates independent siblings):
     kawa.services                           composition, built once at start-up
     kawa.apps                               runners and app modes
     kawa.settings                           composes each package's own *Settings
-    kawa.dsl                                domain: an app export, checked with the workflow compiler
+    kawa.dsl | kawa.telemetry               an app export, checked with the workflow compiler | metrics, traces
+                                            and logs, which watch the domain through its seams (observer, ports)
     kawa.workflow | kawa.knowledge          domain
     kawa.models | kawa.sandbox | kawa.net | kawa.tools | kawa.store   adapters
     kawa.files                              adapters: file storage and parsing (the store records uploads)
@@ -31,7 +32,7 @@ LAYERS: list[list[str]] = [
     ["services"],
     ["apps"],
     ["settings"],
-    ["dsl"],
+    ["dsl", "telemetry"],
     ["workflow", "knowledge"],
     ["models", "sandbox", "net", "tools", "store"],
     ["files"],

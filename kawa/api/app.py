@@ -14,6 +14,7 @@ from kawa import __version__
 from kawa.api import health
 from kawa.api.body_limit import RequestSizeLimit
 from kawa.api.errors import install_error_handlers
+from kawa.api.metrics_route import router as metrics_router
 from kawa.api.no_content import NoContentJsonType
 from kawa.api.routes import (
     app_info,
@@ -28,8 +29,9 @@ from kawa.api.routes import (
     workflows,
     workspace_models,
 )
+from kawa.api.telemetry_middleware import TelemetryMiddleware
 from kawa.errors import REQUEST_ID
-from kawa.services import Services, open_services
+from kawa.services import Services, WorkerRole, open_services
 from kawa.settings import Settings
 
 
@@ -55,8 +57,11 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """Build the app. With `services` given (tests, embedding), the caller owns their lifetime."""
+def create_app(
+    settings: Settings | None = None, services: Services | None = None, *, worker: WorkerRole | None = None
+) -> FastAPI:
+    """Build the app. With `services` given (tests, embedding), the caller owns their lifetime. A `worker` of
+    `kawa serve --workers N` does not migrate (its parent did) and shares tasks with its siblings."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,7 +69,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             app.state.services = services
             yield
             return
-        async with open_services(settings or Settings(), recover_runs=True) as opened:
+        opening = open_services(settings or Settings(), recover_runs=True, migrate=worker is None, worker=worker)
+        async with opening as opened:
             app.state.services = opened
             yield
 
@@ -81,6 +87,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     configured = settings or (services.settings if services is not None else Settings())
     app.add_middleware(NoContentJsonType)
     app.add_middleware(RequestSizeLimit, max_bytes=configured.max_request_bytes)
+    app.add_middleware(TelemetryMiddleware)  # inside the request id: its span and log lines carry the id
     app.add_middleware(RequestIdMiddleware)
     for router in (
         app_info.router,
@@ -98,5 +105,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(files.public_router)
     app.include_router(knowledge.public_router)
     app.include_router(health.router)
+    app.include_router(metrics_router)
     mcp_server.mount(app)
     return app

@@ -150,11 +150,11 @@ def _node_finished_data(event: ev.NodeFinished | ev.NodeRetry) -> Payload:
     data = _node_base(event)
     data.update(
         inputs=jsonable(event.inputs),
-        inputs_truncated=False,
+        inputs_truncated=isinstance(event, ev.NodeFinished) and event.inputs_truncated,
         process_data=jsonable(event.process_data),
-        process_data_truncated=False,
+        process_data_truncated=isinstance(event, ev.NodeFinished) and event.process_data_truncated,
         outputs=jsonable(event.outputs),
-        outputs_truncated=False,
+        outputs_truncated=isinstance(event, ev.NodeFinished) and event.outputs_truncated,
         status=event.status,
         error=event.error,
         elapsed_time=event.elapsed_time,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from kawa.api.app import create_app
+from kawa.services import WorkerRole
 from kawa.settings import Settings
 from kawa.web import mount_web
 
 
-def create_server_app(settings: Settings | None = None) -> FastAPI:
-    app = create_app(settings)
+def create_server_app(settings: Settings | None = None, *, worker: WorkerRole | None = None) -> FastAPI:
+    app = create_app(settings, worker=worker)
     mount_web(app)
     return app

@@ -55,7 +55,14 @@ class WorkflowEngine:
         started_event = WorkflowStarted(
             inputs={**inputs, **{f"sys.{key}": value for key, value in system.items()}}, created_at=created_at
         )
-        yield masker.mask_event(started_event) if masker else started_event
+        # Before the scheduler's task exists: what the observer puts in this task's context, node tasks inherit.
+        observer = self.services.observer
+        mask = masker.mask if masker else None
+        trace = observer.run_started(pool.system, mask) if observer is not None else None
+        shown_started = masker.mask_event(started_event) if masker else started_event
+        if trace is not None:
+            trace.on_event(shown_started)
+        yield shown_started
 
         task = asyncio.create_task(scheduler.run(), name="workflow-run")
         task.add_done_callback(lambda _: queue.put(None))
@@ -72,7 +79,10 @@ class WorkflowEngine:
                 event = await queue.get()
                 if event is None:
                     break
-                yield masker.mask_event(event) if masker else event
+                shown = masker.mask_event(event) if masker else event
+                if trace is not None:
+                    trace.on_event(shown)
+                yield shown
             outcome = _outcome_of(task)
         finally:
             timer.cancel()
@@ -105,7 +115,10 @@ class WorkflowEngine:
             error_code=outcome.error_code,
             error_status=outcome.error_status,
         )
-        yield masker.mask_event(finished) if masker else finished
+        shown_finished = masker.mask_event(finished) if masker else finished
+        if trace is not None:
+            trace.on_event(shown_finished)
+        yield shown_finished
 
 
 def _outcome_of(task: asyncio.Task[LevelOutcome]) -> LevelOutcome:

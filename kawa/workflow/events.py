@@ -62,6 +62,10 @@ class NodeFinished:
     iteration_index: int | None = None
     loop_id: str | None = None
     loop_index: int | None = None
+    # Whether inputs / process_data / outputs were cut to the run's payload limit (kawa.workflow.truncation).
+    inputs_truncated: bool = False
+    process_data_truncated: bool = False
+    outputs_truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from kawa.workflow.events import NodeFinished, NodeRetry, NodeStarted, NodeStatu
 from kawa.workflow.graph import NodeSpec
 from kawa.workflow.node_failure import error_text
 from kawa.workflow.runtime import Scope
+from kawa.workflow.truncation import PayloadLimits, truncate_payload
 
 
 class NodeExecution:
@@ -54,8 +55,16 @@ class NodeExecution:
         outputs: Mapping[str, Any] | None = None,
         error: str | None = None,
         metadata: dict[str, Any] | None = None,
+        payload_limits: PayloadLimits | None = None,
     ) -> NodeFinished:
+        """With `payload_limits`, inputs, process_data and outputs larger than them are cut, and flagged."""
         spec, scope = self.spec, self.scope
+        cut = (False, False, False)
+        if payload_limits is not None:
+            inputs, inputs_cut = truncate_payload(inputs, payload_limits)
+            process_data, process_data_cut = truncate_payload(process_data, payload_limits)
+            outputs, outputs_cut = truncate_payload(outputs, payload_limits)
+            cut = (inputs_cut, process_data_cut, outputs_cut)
         if scope.iteration_id is not None or scope.loop_id is not None:
             metadata = dict(metadata or {})
             if scope.iteration_id is not None:
@@ -82,6 +91,9 @@ class NodeExecution:
             iteration_index=scope.iteration_index,
             loop_id=scope.loop_id,
             loop_index=scope.loop_index,
+            inputs_truncated=cut[0],
+            process_data_truncated=cut[1],
+            outputs_truncated=cut[2],
         )
 
     def retry_event(self, error: BaseException, attempt: int) -> NodeRetry:

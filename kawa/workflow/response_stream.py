@@ -3,7 +3,8 @@
 A response node's stream starts once every conditional edge of one of its root paths is taken (it is then certain
 to run). Constant text goes out at once (`from_variable_selector = [node, "answer"]`); a variable forwards the
 deltas its node streams, or the value's markdown once the node has finished (or was skipped: then the bare
-`node.var` text, like the template does).
+`node.var` text, like the template does). An End node sends such finished values only once it has itself started,
+so that they stream between its node_started and node_finished, as Dify's do.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ if TYPE_CHECKING:
 
 
 class _Session:
-    __slots__ = ("ancestors", "forwarded", "node_id", "position", "segments")
+    __slots__ = ("ancestors", "forwarded", "node_id", "position", "segments", "waits_for_start")
 
-    def __init__(self, node_id: str, segments: Sequence[Segment], ancestors: frozenset[str]) -> None:
+    def __init__(
+        self, node_id: str, segments: Sequence[Segment], ancestors: frozenset[str], *, waits_for_start: bool
+    ) -> None:
         self.node_id = node_id
+        self.waits_for_start = waits_for_start  # finished values go out once the node itself started (End)
         self.segments = segments
         self.position = 0
         self.forwarded = 0  # chunks of the current variable segment already sent
@@ -43,6 +47,7 @@ class ResponseStreamCoordinator:
         self._ready: deque[_Session] = deque()
         self._active: _Session | None = None
         self._resolved: set[str] = set()
+        self._started: set[str] = set()
         self._streams: dict[tuple[str, str], list[str]] = {}
         self.text_by_node: dict[str, list[str]] = {}
 
@@ -67,10 +72,18 @@ class ResponseStreamCoordinator:
                 del self._waiting[node_id]
         self._pump()
 
+    def on_started(self, node_id: str) -> None:
+        """A node's node_started was just sent."""
+        self._started.add(node_id)
+        if self._active is not None and self._active.node_id == node_id:
+            self._pump()
+
     def _start(self, node_id: str) -> None:
         del self._waiting[node_id]
-        segments = self._graph.nodes[node_id].node.response_segments() or ()
-        self._ready.append(_Session(node_id, segments, self._ancestors(node_id)))
+        spec = self._graph.nodes[node_id]
+        segments = spec.node.response_segments() or ()
+        waits = spec.type == "end"
+        self._ready.append(_Session(node_id, segments, self._ancestors(node_id), waits_for_start=waits))
 
     def on_chunk(self, node_id: str, variable: str, text: str) -> None:
         self._streams.setdefault((node_id, variable), []).append(text)
@@ -83,6 +96,7 @@ class ResponseStreamCoordinator:
     def flush(self) -> None:
         """The run succeeded: every node is settled, so send whatever is still pending."""
         self._resolved.update(self._graph.nodes)
+        self._started.update(self._graph.nodes)
         self._pump()
 
     # -- streaming
@@ -123,6 +137,8 @@ class ResponseStreamCoordinator:
             if not session.ancestors <= self._resolved:
                 return False
         elif head in self._graph.nodes and head not in self._resolved:
+            return False
+        if session.waits_for_start and session.node_id not in self._started:
             return False
         self._send(session, render_variable(segment, self._pool, markdown=True), segment.selector)
         return True

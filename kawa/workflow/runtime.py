@@ -8,11 +8,12 @@ start-up (`kawa.services.build_node_services`) and shared by every run.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kawa.models.types import ChatMessage
 from kawa.workflow.events import RunStatus
+from kawa.workflow.observer import RunObserver
 from kawa.workflow.ports import (
     ChatModels,
     CodeRunner,
@@ -22,6 +23,7 @@ from kawa.workflow.ports import (
     KnowledgeSearch,
     ToolCatalog,
 )
+from kawa.workflow.truncation import PayloadLimits
 
 if TYPE_CHECKING:
     from kawa.workflow.events import EngineEvent
@@ -42,6 +44,7 @@ class NodeServices:
     models: ChatModels | None = None
     knowledge: KnowledgeSearch | None = None
     tools: ToolCatalog | None = None  # without it, tool and agent nodes find built-in tools only
+    observer: RunObserver | None = None  # metrics and traces of runs (kawa.telemetry), when the server has them
     # The chatflow conversation so far (user/assistant turns, oldest first), for nodes with memory.
     conversation_history: Sequence[ChatMessage] = ()
 
@@ -54,6 +57,8 @@ class EngineLimits:
     max_wall_time_s: float = 1200.0
     max_depth: int = 5
     template_max_output_chars: int = 400_000
+    # the size of node inputs / process_data / outputs streamed and stored (larger ones are cut)
+    node_payload: PayloadLimits = field(default_factory=PayloadLimits)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from kawa.workflow.mailbox import Mailbox
 from kawa.workflow.node_execution import NodeExecution
 from kawa.workflow.node_failure import error_outputs, error_text
 from kawa.workflow.nodes.base import NodeResult
+from kawa.workflow.observer import CURRENT_EXECUTION
 from kawa.workflow.outcome import LevelOutcome
 from kawa.workflow.readiness import EdgeState, follow_edges
 from kawa.workflow.response_stream import ResponseStreamCoordinator
@@ -150,10 +151,13 @@ class Scheduler:
         execution, ctx = self._inline.popleft()
         result: NodeResult | None = None
         error: BaseException | None = None
+        attributed = CURRENT_EXECUTION.set(execution.id)
         try:
             result = _checked(await execution.spec.node.run(ctx), execution)
         except Exception as exc:
             error = exc
+        finally:
+            CURRENT_EXECUTION.reset(attributed)
         self._finish(execution, result, error, follow_edges=True)
         self._inline_streak += 1
         if self._inline_streak >= _INLINE_BURST:
@@ -208,6 +212,8 @@ class Scheduler:
         execution = NodeExecution(spec, state.node_index, predecessor, scope)
         if spec.node.emits_node_events:
             state.emit(execution.started_event())
+        if self._coordinator is not None:
+            self._coordinator.on_started(node_id)
         ctx = NodeContext(
             node_id=node_id,
             execution_id=execution.id,
@@ -234,6 +240,7 @@ class Scheduler:
         node = execution.spec.node
         retry = node.data.retry_config
         attempt = 0
+        CURRENT_EXECUTION.set(execution.id)  # this task's own context: calls the node makes are attributed to it
         while True:
             try:
                 result = _checked(await node.run(ctx), execution)
@@ -302,6 +309,7 @@ class Scheduler:
                     outputs=outputs,
                     error=error_message,
                     metadata=metadata,
+                    payload_limits=self._state.limits.node_payload,
                 )
             )
         node.record_outcome(outputs, self._outcome)

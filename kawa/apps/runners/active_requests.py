@@ -7,6 +7,8 @@ the slots of a process that was killed expire after `lease_s` and free themselve
 
 The `TaskSupervisor` asks here after its own (synchronous, exact in-process) count. If Redis fails, admission falls
 back to that per-process count (logged), so a Redis outage degrades the limit instead of refusing every request.
+Without Redis, the workers of one `kawa serve --workers N` count their slots in their parent's hub (`SharedSlots`
+is what both offer).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from typing import Protocol
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
@@ -47,6 +50,17 @@ for i, key in ipairs(KEYS) do
 end
 return 0
 """
+
+
+class SharedSlots(Protocol):
+    """An app's slots counted across processes: Redis (`SharedActiveRequests`) or the worker hub."""
+
+    async def take(self, app_id: str, limit: int) -> str | None:
+        """A slot id when a slot was free and is now taken; None when all are. Raises `RedisError` or `OSError`
+        when the count cannot be asked (the caller degrades to its own count)."""
+        ...
+
+    async def give_back(self, slot_id: str) -> None: ...
 
 
 class SharedActiveRequests:

@@ -9,8 +9,10 @@ ticket has a lease key its process renews while the message waits or runs; a tic
 was killed) is dropped when it reaches the head, so a dead holder blocks the conversation for one lease at most. A
 PostgreSQL advisory lock was the other candidate: it frees itself when its session dies, but it pins a pooled
 connection for the whole turn (minutes of model streaming) per busy conversation — pool exhaustion is how kawa
-fell over under load — and polling try-locks are not first-come-first-served. Without Redis there is one process,
-and an in-process FIFO does the job. If Redis fails mid-way, a message falls back to the in-process order (logged).
+fell over under load — and polling try-locks are not first-come-first-served. Without Redis, the workers of one
+`kawa serve --workers N` queue their tickets in their parent's hub (`SharedTurns`), which tells a worker when its
+ticket is at the head and drops the tickets of a worker that died at once; alone, an in-process FIFO does the job.
+If Redis or the hub fails mid-way, a message falls back to the in-process order (logged).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
@@ -51,6 +54,16 @@ end
 """
 
 
+class SharedTurns(Protocol):
+    """Conversation queues shared by the workers of one host (the worker hub)."""
+
+    def join(self, conversation_id: str, ticket_id: str) -> asyncio.Future[None]:
+        """Queue the ticket now; the future is done at its turn (an `OSError` when the queue is gone)."""
+        ...
+
+    def leave(self, conversation_id: str, ticket_id: str) -> None: ...
+
+
 @dataclass(eq=False)
 class QueueTicket:
     """One message's place in its conversation's queue (none yet for a message without a conversation)."""
@@ -61,6 +74,7 @@ class QueueTicket:
     ticket_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     _turn: asyncio.Event = field(default_factory=asyncio.Event)
     _joined: asyncio.Task[bool] | None = None  # the Redis enqueue; False when it failed (in-process order then)
+    _hub_turn: asyncio.Future[None] | None = None  # done when the worker hub says it is this ticket's turn
     _renewal: asyncio.Task[None] | None = None
     _released: bool = False
 
@@ -90,8 +104,16 @@ class QueueTicket:
 
 
 class ConversationQueue:
-    def __init__(self, redis_url: str | None = None, *, lease_s: float = LEASE_S, poll_s: float = POLL_S) -> None:
+    def __init__(
+        self,
+        redis_url: str | None = None,
+        *,
+        hub: SharedTurns | None = None,
+        lease_s: float = LEASE_S,
+        poll_s: float = POLL_S,
+    ) -> None:
         self._redis_url = redis_url
+        self._hub = None if redis_url else hub
         self._redis: redis.Redis | None = None
         self._lease_ms = int(lease_s * 1000)
         self._poll_s = poll_s
@@ -133,6 +155,11 @@ class ConversationQueue:
         waiting.append(ticket)
         if len(waiting) == 1:
             ticket._turn.set()
+        if self._hub is not None:
+            try:
+                ticket._hub_turn = self._hub.join(ticket.conversation_id, ticket.ticket_id)
+            except OSError:
+                log.warning("conversation %s: worker hub gone, ordering in this process only", ticket.conversation_id)
         if self._redis is not None:
             ticket._joined = asyncio.create_task(self._enqueue(self._redis, ticket))
 
@@ -161,6 +188,12 @@ class ConversationQueue:
 
     async def wait_turn(self, ticket: QueueTicket) -> None:
         assert ticket.conversation_id is not None
+        if ticket._hub_turn is not None:
+            try:
+                await asyncio.shield(ticket._hub_turn)
+                return
+            except OSError:
+                log.warning("conversation %s: worker hub gone, ordering in this process only", ticket.conversation_id)
         if ticket._joined is None or not await ticket._joined or self._redis is None:
             await ticket._turn.wait()
             return
@@ -196,6 +229,8 @@ class ConversationQueue:
                 waiting[0]._turn.set()
             else:
                 del self._local[ticket.conversation_id]
+        if ticket._hub_turn is not None and self._hub is not None:
+            self._hub.leave(ticket.conversation_id, ticket.ticket_id)
         if ticket._joined is None:
             return
         if not ticket._joined.done():

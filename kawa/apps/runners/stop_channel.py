@@ -1,4 +1,5 @@
-"""`StopChannel`: stop requests between kawa processes over Redis pub/sub, answered once the run has ended.
+"""`StopChannel`: stop requests between kawa processes over a `Broadcast` (Redis pub/sub, or the worker hub of
+`kawa serve --workers N`), answered once the run has ended.
 
 A stop request for a task this process does not run is published; every process listens, and each answers on a
 second channel: the one that runs the task stops it, waits for it to end (its record is written by then) and answers
@@ -7,7 +8,8 @@ every listener has said no, or after a bound — so a stop endpoint can answer a
 
 Redis may come and go: the listener reconnects with backoff and resumes; while Redis is away the process is degraded
 (`link` says so), stops of runs in other processes cannot be delivered, and `stop_elsewhere` says that with
-`CrossProcessStopUnavailable` instead of pretending. Without Redis there is one process, and the channel does nothing.
+`CrossProcessStopUnavailable` instead of pretending. With no transport there is one process, and the channel does
+nothing.
 """
 
 from __future__ import annotations
@@ -16,26 +18,19 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis.asyncio as redis
-from redis.exceptions import RedisError
-
+from kawa.apps.runners.broadcast import DEAD_AFTER_SILENT_S, Broadcast, BroadcastUnavailable, RedisBroadcast
 from kawa.errors import KawaError
-from kawa.net.reconnect import Backoff, LinkState, redis_client
+from kawa.net.reconnect import LinkState
 
 log = logging.getLogger("kawa.tasks")
 STOP_CHANNEL = "kawa:task-stop"
 ANSWER_CHANNEL = "kawa:task-stop-answer"
-START_WAIT_S = 5.0
-"""How long `start()` waits for the first connection before the process starts degraded."""
-PING_AFTER_IDLE_S = 5.0
-DEAD_AFTER_SILENT_S = 10.0
-"""A pub/sub link that has not answered a ping for this long is treated as lost (a silently cut connection)."""
+__all__ = ["DEAD_AFTER_SILENT_S", "CrossProcessStopUnavailable", "StopChannel", "StopRequest"]
 
 
 class CrossProcessStopUnavailable(KawaError):
@@ -107,54 +102,58 @@ class _PendingStop:
 
 class StopChannel:
     """Publishes stop requests and hands the ones it receives to `on_request`, which stops the task when this
-    process runs it, waits for it to end and returns True (False when the task is not here)."""
+    process runs it, waits for it to end and returns True (False when the task is not here).
 
-    def __init__(self, redis_url: str | None, on_request: Callable[[StopRequest], Awaitable[bool]]) -> None:
-        self._redis_url = redis_url
+    The transport is a `Broadcast`: Redis pub/sub when `redis_url` is given (processes on any host), or the one
+    passed in (the worker hub of `kawa serve --workers N`); with neither there is one process and it does nothing."""
+
+    def __init__(
+        self,
+        redis_url: str | None,
+        on_request: Callable[[StopRequest], Awaitable[bool]],
+        *,
+        broadcast: Broadcast | None = None,
+    ) -> None:
         self._on_request = on_request
-        self._redis: redis.Redis | None = None
-        self._listener: asyncio.Task[None] | None = None
-        self._first_attempt = asyncio.Event()
+        self._broadcast = broadcast if broadcast is not None else RedisBroadcast(redis_url) if redis_url else None
         self._pending: dict[str, _PendingStop] = {}
         self._handlers: set[asyncio.Task[None]] = set()
-        self.link: LinkState | None = LinkState("redis") if redis_url else None
+        if self._broadcast is not None:
+            self._broadcast.subscribe(STOP_CHANNEL, self._on_stop_request)
+            self._broadcast.subscribe(ANSWER_CHANNEL, self._on_answer)
+
+    @property
+    def link(self) -> LinkState | None:
+        """The link to the other processes (None when there are none)."""
+        return self._broadcast.link if self._broadcast is not None else None
 
     async def start(self) -> None:
-        """Begin listening. Waits for the first connection at most `START_WAIT_S`; without it, starts degraded and
-        keeps trying in the background."""
-        if not self._redis_url:
-            return
-        self._redis = redis_client(self._redis_url)
-        self._listener = asyncio.create_task(self._listen(self._redis), name="kawa-stop-listener")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._first_attempt.wait(), timeout=START_WAIT_S)
-        if self.link is not None and not self.link.connected:
-            log.warning("Redis is unreachable: starting without cross-process stop; retrying in the background")
+        """Begin listening (a Redis transport that is down starts degraded and keeps trying in the background)."""
+        if self._broadcast is not None:
+            await self._broadcast.start()
 
     async def close(self) -> None:
-        for task in [*self._handlers, *([self._listener] if self._listener else [])]:
+        for task in self._handlers:
             task.cancel()
-        for task in [*self._handlers, *([self._listener] if self._listener else [])]:
+        for task in list(self._handlers):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._redis is not None:
-            await self._redis.aclose()
+        if self._broadcast is not None:
+            await self._broadcast.close()
 
     async def stop_elsewhere(self, request: StopRequest, *, timeout: float) -> bool:
         """Ask the other processes to stop the task; True once the one running it has stopped it (and it ended).
 
         False when no process runs it, or none answered within `timeout`. Raises `CrossProcessStopUnavailable`
-        while Redis is away (the request cannot be delivered)."""
-        if self._redis is None or self.link is None:
+        while the transport is down (the request cannot be delivered)."""
+        if self._broadcast is None:
             return False
-        if not self.link.connected:
-            raise CrossProcessStopUnavailable()
         pending = _PendingStop(asyncio.get_running_loop().create_future())
         self._pending[request.request_id] = pending
         try:
             try:
-                listeners = await self._redis.publish(STOP_CHANNEL, request.to_json())
-            except (RedisError, OSError) as exc:
+                listeners = await self._broadcast.publish(STOP_CHANNEL, request.to_json())
+            except BroadcastUnavailable as exc:
                 raise CrossProcessStopUnavailable() from exc
             pending.expect(listeners)
             try:
@@ -165,55 +164,15 @@ class StopChannel:
         finally:
             del self._pending[request.request_id]
 
-    async def _listen(self, client: redis.Redis) -> None:
-        assert self.link is not None
-        backoff = Backoff()
-        while True:
-            pubsub = client.pubsub()
-            try:
-                await pubsub.subscribe(STOP_CHANNEL, ANSWER_CHANNEL)
-                if self.link.mark_up() and self.link.reconnects:
-                    log.warning("Redis is back: cross-process stop resumed")
-                backoff.reset()
-                self._first_attempt.set()
-                await self._receive(pubsub)
-            except (RedisError, OSError) as exc:
-                if self.link.mark_down():
-                    log.warning("lost Redis (%s): cross-process stop is off until it returns", type(exc).__name__)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves PubSub.aclose untyped
-            self._first_attempt.set()
-            await asyncio.sleep(backoff.next())
+    def _on_stop_request(self, raw: str) -> None:
+        request = StopRequest.from_json(raw)
+        if request is not None:
+            handler = asyncio.create_task(self._handle(request), name="kawa-stop-request")
+            self._handlers.add(handler)
+            handler.add_done_callback(self._handlers.discard)
 
-    async def _receive(self, pubsub: redis.client.PubSub) -> None:
-        """Handle messages until the link fails; a silent link is pinged, and one that stays silent is lost."""
-        heard = time.monotonic()
-        pinged = False
-        while True:
-            message: dict[str, Any] | None = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-            now = time.monotonic()
-            if message is not None:
-                heard, pinged = now, False
-                self._dispatch(message)
-            elif now - heard > DEAD_AFTER_SILENT_S:
-                raise ConnectionError("Redis did not answer a ping")
-            elif now - heard > PING_AFTER_IDLE_S and not pinged:
-                await pubsub.ping()
-                pinged = True
-
-    def _dispatch(self, message: dict[str, Any]) -> None:
-        if message.get("type") != "message":
-            return
-        channel = message.get("channel")
-        if channel in (STOP_CHANNEL, STOP_CHANNEL.encode()):
-            request = StopRequest.from_json(message["data"])
-            if request is not None:
-                handler = asyncio.create_task(self._handle(request), name="kawa-stop-request")
-                self._handlers.add(handler)
-                handler.add_done_callback(self._handlers.discard)
-            return
-        answer = _json_object(message["data"])
+    def _on_answer(self, raw: str) -> None:
+        answer = _json_object(raw)
         pending = self._pending.get(str(answer.get("request_id", ""))) if answer else None
         if answer is not None and pending is not None:
             pending.answer(bool(answer.get("stopped")))
@@ -224,13 +183,13 @@ class StopChannel:
         except Exception:
             log.exception("could not stop task %s", request.task_id)
             stopped = False
-        if self._redis is None:
+        if self._broadcast is None:
             return
         answer = json.dumps({"request_id": request.request_id, "task_id": request.task_id, "stopped": stopped})
         try:
-            await self._redis.publish(ANSWER_CHANNEL, answer)
-        except (RedisError, OSError):
-            log.warning("could not answer the stop request of task %s: Redis is unreachable", request.task_id)
+            await self._broadcast.publish(ANSWER_CHANNEL, answer)
+        except BroadcastUnavailable:
+            log.warning("could not answer the stop request of task %s: the link is down", request.task_id)
 
 
 def _json_object(raw: str | bytes) -> dict[str, Any] | None:

@@ -6,6 +6,9 @@ end, and cancels every task at shutdown. Admission is synchronous — counting a
 in between — so concurrent requests of one process can never exceed the limit; with Redis, `admit_globally` then
 takes a slot counted across processes (`active_requests.py`). It also owns the conversation queue, through which
 the messages of one conversation take turns (`conversation_queue.py`).
+
+What crosses processes goes through Redis when `redis_url` is set (any host), else through `hub`, the link to the
+parent of `kawa serve --workers N` (the workers of one host), else nowhere (one process).
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
 
-from kawa.apps.runners.active_requests import SharedActiveRequests
+from kawa.apps.runners.active_requests import SharedActiveRequests, SharedSlots
 from kawa.apps.runners.conversation_queue import ConversationQueue
+from kawa.apps.runners.hub_link import WorkerHubLink
 from kawa.apps.runners.stop_channel import StopChannel, StopRequest
 from kawa.apps.runners.task_handle import TaskHandle
-from kawa.errors import TooManyRequests
+from kawa.errors import TASK_ID, TooManyRequests
 from kawa.net.reconnect import LinkState
 
 log = logging.getLogger("kawa.tasks")
@@ -55,22 +59,32 @@ class RunningTask:
 
 
 class TaskSupervisor:
-    def __init__(self, *, max_active_requests: int = 0, redis_url: str | None = None) -> None:
+    def __init__(
+        self, *, max_active_requests: int = 0, redis_url: str | None = None, hub: WorkerHubLink | None = None
+    ) -> None:
         self._limit = max_active_requests
         self._running: dict[str, RunningTask] = {}
         self._slots: Counter[str] = Counter()
         self._background: set[asyncio.Task[None]] = set()
-        self._channel = StopChannel(redis_url, self._stop_here_and_wait)
-        self._shared = SharedActiveRequests(redis_url) if redis_url and max_active_requests else None
-        self.conversations = ConversationQueue(redis_url)
+        self._hub = None if redis_url else hub
+        self._channel = StopChannel(redis_url, self._stop_here_and_wait, broadcast=self._hub)
+        self._redis_slots = SharedActiveRequests(redis_url) if redis_url and max_active_requests else None
+        self._shared: SharedSlots | None = None
+        if self._redis_slots is not None:
+            self._shared = self._redis_slots
+        elif self._hub is not None and max_active_requests:
+            self._shared = self._hub
+        self.conversations = ConversationQueue(redis_url, hub=self._hub)
         """Messages of one conversation take turns through this queue."""
 
     async def start(self) -> None:
-        """Start listening for stop requests of other processes (with Redis configured)."""
+        """Start listening for stop requests of other processes (with Redis or a worker hub)."""
+        if self._hub is not None:
+            await self._hub.start()
         await self._channel.start()
         await self.conversations.start()
-        if self._shared is not None:
-            await self._shared.start()
+        if self._redis_slots is not None:
+            await self._redis_slots.start()
 
     async def close(self) -> None:
         """Shut down: cancel every task of this process and wait for them to record how they ended."""
@@ -78,10 +92,10 @@ class TaskSupervisor:
         for task in [*tasks, *self._background]:
             task.cancel()
         await asyncio.gather(*tasks, *self._background, return_exceptions=True)
-        await self._channel.close()
         await self.conversations.close()
-        if self._shared is not None:
-            await self._shared.close()
+        if self._redis_slots is not None:
+            await self._redis_slots.close()
+        await self._channel.close()  # closes the hub link too
 
     async def drain(self, deadline_s: float, *, give_up: Callable[[], bool] = lambda: False) -> int:
         """Shutting down: let this process's runs and messages end by themselves for up to `deadline_s` (or until
@@ -117,17 +131,17 @@ class TaskSupervisor:
                 self._release(app_id, slot.shared_id)
 
     async def admit_globally(self, slot: AdmissionSlot) -> None:
-        """With Redis: also take one of the app's slots counted across all processes, or raise 429.
+        """With Redis or a worker hub: also take one of the app's slots counted across all processes, or raise 429.
 
-        Call it first thing inside `admit`'s block; the slot then goes back with the local one. If Redis cannot be
-        asked, the per-process count alone applies (logged).
+        Call it first thing inside `admit`'s block; the slot then goes back with the local one. If the count cannot
+        be asked, the per-process count alone applies (logged).
         """
         if self._shared is None or slot.shared_id is not None:
             return
         try:
             slot.shared_id = await self._shared.take(slot.app_id, self._limit)
-        except RedisError:
-            log.warning("Redis unavailable: app %s is limited per process only", slot.app_id)
+        except (RedisError, OSError):
+            log.warning("shared count unavailable: app %s is limited per process only", slot.app_id)
             return
         if slot.shared_id is None:
             raise self._too_many(slot.app_id)
@@ -151,6 +165,7 @@ class TaskSupervisor:
         slot.handed_to_task = True
 
         async def supervised() -> None:
+            TASK_ID.set(handle.task_id)  # log lines of this run or message carry its task id
             try:
                 await work(running.stop)
             finally:
@@ -201,12 +216,13 @@ class TaskSupervisor:
     @property
     def redis_link(self) -> LinkState | None:
         """The stop channel's link to Redis (None without Redis): health reports read it."""
-        return self._channel.link
+        return None if self._hub is not None else self._channel.link
 
     async def request_stop(self, task_id: str, app_id: str, end_user_id: str) -> None:
         """Stop the task wherever it runs. The caller has checked that this end user owns it.
 
-        A task of another process is stopped through Redis, and this returns once that process says it has ended.
+        A task of another process is stopped through Redis or the worker hub, and this returns once that process
+        says it has ended.
         """
         request = StopRequest(task_id=task_id, app_id=app_id, end_user_id=end_user_id)
         if not self._stop_local(request):

@@ -43,6 +43,7 @@ from kawa.workflow import events as ev
 from kawa.workflow.engine import WorkflowEngine
 from kawa.workflow.runtime import EngineLimits, NodeServices
 from kawa.workflow.system_variables import SystemVariables
+from kawa.workflow.truncation import PayloadLimits
 
 log = logging.getLogger("kawa.runs")
 
@@ -103,6 +104,7 @@ class WorkflowRunner:
             max_steps=settings.workflow.max_steps,
             max_wall_time_s=settings.workflow.max_wall_time_s,
             max_depth=settings.workflow.max_depth,
+            node_payload=PayloadLimits(max_bytes=settings.workflow.node_payload_max_kb * 1024),
         )
 
     async def _version(self, app: App, version_id: str | None) -> AppVersion:

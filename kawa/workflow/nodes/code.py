@@ -63,4 +63,4 @@ class CodeNode(Node[CodeData]):
         inputs = {v.variable: ctx.pool.get(v.value_selector) for v in self.data.variables}
         result = await runner.run(self.data.code_language, self.data.code, inputs)
         outputs = check_outputs(result, self.data.outputs, runner.config.limits)
-        return NodeResult(inputs=inputs, outputs=outputs)
+        return NodeResult(inputs=inputs, process_data={}, outputs=outputs)  # Dify shows `{}`, not null

@@ -53,6 +53,10 @@ class HttpRequestNodeError(NodeError):
     pass
 
 
+class InvalidURLError(HttpRequestNodeError):
+    """The URL is empty or not http(s) (`file://`, `ftp://`...), refused before any connection, as Dify does."""
+
+
 class HTTPResponseCodeError(HttpRequestNodeError):
     pass
 
@@ -198,6 +202,10 @@ class HttpRequestNode(Node[HttpRequestData]):
             raise HttpRequestNodeError("Outbound HTTP is not configured on this server.")
         pool = ctx.pool
         url = render_text(self.data.url, pool).strip()
+        if not url:
+            raise InvalidURLError("url is required")
+        if not url.lower().startswith(("http://", "https://")):
+            raise InvalidURLError("url should start with http:// or https://")
         params = [(render_text(k, pool), render_text(v, pool)) for k, v in parse_lines(self.data.params)]
         headers = {render_text(k, pool): render_text(v, pool) for k, v in parse_lines(self.data.headers)}
         secret_header = self._authorize(headers, pool)
