@@ -1,7 +1,7 @@
 """web_console: console accounts and sessions, WebApp sites (kawa.store.accounts, kawa.store.web_sites)
 
 Revision ID: web_console
-Revises: run_leases
+Revises: knowledge_tags
 Create Date: 2026-11-30 06:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "web_console"
-down_revision = "run_leases"
+down_revision = "knowledge_tags"
 branch_labels = None
 depends_on = None
 
