@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
@@ -51,6 +52,14 @@ class MessageFields(Protocol):
     def agent_thoughts(self) -> list[Any]: ...
     @property
     def retriever_resources(self) -> list[Any]: ...
+    @property
+    def message_tokens(self) -> int: ...
+    @property
+    def answer_tokens(self) -> int: ...
+    @property
+    def latency(self) -> float: ...
+    @property
+    def usage(self) -> dict[str, Any] | None: ...
     @property
     def created_at(self) -> float: ...
 
@@ -120,6 +129,24 @@ def message_view(m: MessageFields, feedback: FeedbackFields | None) -> dict[str,
         "message_files": [_message_file(f) for f in m.message_files or []],
         "status": m.status,
         "error": m.error,
+        **_message_cost(m),
+    }
+
+
+def _message_cost(m: MessageFields) -> dict[str, Any]:
+    """Tokens, time and price as the message recorded them (Dify's columns: the price has 7 decimal places)."""
+    usage = m.usage or {}
+    try:
+        price = Decimal(str(usage.get("total_price") or 0))
+    except InvalidOperation:
+        price = Decimal(0)
+    return {
+        "message_tokens": m.message_tokens,
+        "answer_tokens": m.answer_tokens,
+        "total_tokens": m.message_tokens + m.answer_tokens,
+        "provider_response_latency": m.latency,
+        "total_price": format(price.quantize(Decimal("0.0000001")), "f"),
+        "currency": usage.get("currency") or "USD",
     }
 
 

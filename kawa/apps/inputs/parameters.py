@@ -72,6 +72,7 @@ def app_site(app: App, document: dict[str, Any]) -> dict[str, Any]:
         "description": app.description,
         "copyright": None,
         "privacy_policy": None,
+        "input_placeholder": None,
         "custom_disclaimer": "",
         "default_language": "en-US",
         "show_workflow_steps": True,
