@@ -15,8 +15,11 @@ from kawa.apps.modes.easy_ui.knowledge_citations import KnowledgeCitationRetriev
 from kawa.apps.modes.easy_ui.mode import EasyUIMode
 from kawa.apps.modes.naming_and_suggestions import ConversationNamer, Suggester
 from kawa.apps.runners.chat_runner import ChatRunner
+from kawa.apps.runners.event_log import RunEventLog
+from kawa.apps.runners.form_timer import FormTimer
 from kawa.apps.runners.hub_link import WorkerHubLink
 from kawa.apps.runners.leases import LeaseKeeper
+from kawa.apps.runners.run_pauses import RunPauses
 from kawa.apps.runners.supervisor import TaskSupervisor
 from kawa.apps.runners.turn import ChatMode
 from kawa.apps.runners.workflow_runner import WorkflowRunner
@@ -33,6 +36,7 @@ from kawa.settings import Settings
 from kawa.store.apps import AppStore
 from kawa.store.conversations import ConversationStore
 from kawa.store.database import Database
+from kawa.store.durable_runs import DurableRunStore
 from kawa.store.end_users import EndUserStore
 from kawa.store.files import UploadFileStore
 from kawa.store.keys import KeyStore
@@ -74,6 +78,8 @@ class Services:
     mcp_publisher: AppMcpPublisher
     sandbox: CodeSandbox
     telemetry: Telemetry
+    pauses: RunPauses
+    """Paused runs, their Human Input forms and every run's event log (re-attach)."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +199,8 @@ async def open_services(
         keeper = LeaseKeeper(leases)  # renews this process's leases, marks lapsed ones failed; stops after `tasks`
         keeper.start()
         stack.push_async_callback(keeper.close)
+        pauses = RunPauses(DurableRunStore(db, leases=leases), RunEventLog(DurableRunStore(db, leases=leases)))
+        stack.push_async_callback(pauses.events.shutdown)  # after `tasks`: the runs it cancels log their last events
         tasks = TaskSupervisor(
             max_active_requests=settings.max_active_requests,
             redis_url=settings.redis_url,
@@ -218,8 +226,14 @@ async def open_services(
             tasks=tasks,
             node_services=node_services,
             read_upload=files.reader(storage),
+            pauses=pauses,
         )
         workflow_tools.bind(runner)
+        if recover_runs:  # the form timer of every serving process expires forms and resumes answered runs
+            form_timer = FormTimer(pauses.store, runner.resume)
+            pauses.form_created = form_timer.form_created
+            form_timer.start()
+            stack.push_async_callback(form_timer.close)
         conversations, messages = ConversationStore(db), MessageStore(db, leases=leases)
         easy_ui = EasyUIMode(
             models,
@@ -273,4 +287,5 @@ async def open_services(
             knowledge=knowledge,
             sandbox=sandbox,
             telemetry=telemetry,
+            pauses=pauses,
         )

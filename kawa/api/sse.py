@@ -15,7 +15,9 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connecti
 
 
 def encode_event(event: Mapping[str, Any]) -> bytes:
-    return b"data: " + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+    data = b"data: " + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+    event_id = getattr(event, "event_id", None)  # events of a run's log carry their id, for Last-Event-ID
+    return data if event_id is None else b"id: %d\n" % event_id + data
 
 
 async def with_pings(

@@ -1,6 +1,7 @@
 """`WorkflowEngine`: runs a compiled `Graph` and yields typed events, from `WorkflowStarted` to `WorkflowFinished`.
 
-One engine per run. Stopping (the `stop` event) or closing the generator cancels every running node at once.
+One engine per run. Stopping (the `stop` event) or closing the generator cancels every running node at once. A run
+that reaches Human Input nodes ends with `WorkflowPaused` and its snapshot; `resume` continues it from there.
 """
 
 from __future__ import annotations
@@ -10,17 +11,26 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
+from decimal import Decimal
 from typing import Any
 
 from kawa.errors import client_message
-from kawa.workflow.events import STOPPED_BY_USER, EngineEvent, RunStatus, WorkflowFinished, WorkflowStarted
+from kawa.workflow.events import (
+    STOPPED_BY_USER,
+    EngineEvent,
+    RunStatus,
+    WorkflowFinished,
+    WorkflowPaused,
+    WorkflowStarted,
+)
 from kawa.workflow.graph import Graph
 from kawa.workflow.mailbox import Mailbox
 from kawa.workflow.masking import SecretMasker
 from kawa.workflow.outcome import LevelOutcome
+from kawa.workflow.pause import RunSnapshot
 from kawa.workflow.runtime import EngineLimits, NodeServices, Scope
 from kawa.workflow.scheduler import RunState, Scheduler
-from kawa.workflow.variable_pool import VariablePool
+from kawa.workflow.variable_pool import ENVIRONMENT, VariablePool
 
 logger = logging.getLogger(__name__)
 
@@ -43,18 +53,65 @@ class WorkflowEngine:
         stop: asyncio.Event,
     ) -> AsyncIterator[EngineEvent]:
         """Run once. `system` holds the `sys.*` values without the prefix; `conversation` the conversation
-        variables' current values. The last event is always `WorkflowFinished`."""
-        masker = SecretMasker(str(environment[name]) for name in secret_env_names if name in environment)
+        variables' current values. The last event is `WorkflowFinished`, or `WorkflowPaused` when Human Input
+        nodes wait for a person."""
         pool = VariablePool(system=system, environment=environment, conversation=conversation, user_inputs=inputs)
-        queue: Mailbox[EngineEvent | None] = Mailbox()  # None: the run's task ended
-        state = RunState(services=self.services, limits=self.limits, emit=queue.put)
-        scheduler = Scheduler(self.graph, pool, state, Scope(), stream_responses=True)
-
-        created_at = time.time()
-        started = time.perf_counter()
-        started_event = WorkflowStarted(
-            inputs={**inputs, **{f"sys.{key}": value for key, value in system.items()}}, created_at=created_at
+        state = RunState(services=self.services, limits=self.limits, emit=lambda _: None)
+        started = WorkflowStarted(
+            inputs={**inputs, **{f"sys.{key}": value for key, value in system.items()}}, created_at=time.time()
         )
+        async for event in self._drive(pool, state, environment, secret_env_names, started, stop, None, 0.0):
+            yield event
+
+    async def resume(
+        self,
+        snapshot: RunSnapshot,
+        environment: Mapping[str, Any],
+        secret_env_names: set[str] | frozenset[str],
+        stop: asyncio.Event,
+    ) -> AsyncIterator[EngineEvent]:
+        """Continue a paused run from its snapshot: its paused nodes run again (they find their forms' decisions
+        in `services.human_input`). Events as for `run`, starting with a `WorkflowStarted` of reason
+        `resumption`."""
+        values = {k: v for k, v in snapshot.pool.items() if k != ENVIRONMENT}
+        pool = VariablePool.restored(values, environment=environment, user_inputs=snapshot.user_inputs)
+        state = RunState(
+            services=self.services,
+            limits=self.limits,
+            emit=lambda _: None,
+            steps=snapshot.steps,
+            node_index=snapshot.node_index,
+            total_tokens=snapshot.total_tokens,
+            total_price=Decimal(snapshot.total_price),
+            currency=snapshot.currency,
+            exceptions_count=snapshot.exceptions_count,
+        )
+        inputs = {**snapshot.user_inputs, **{f"sys.{key}": value for key, value in pool.system.items()}}
+        started = WorkflowStarted(inputs=inputs, created_at=snapshot.created_at, reason="resumption")
+        async for event in self._drive(
+            pool, state, environment, secret_env_names, started, stop, snapshot, snapshot.elapsed_s
+        ):
+            yield event
+
+    async def _drive(
+        self,
+        pool: VariablePool,
+        state: RunState,
+        environment: Mapping[str, Any],
+        secret_env_names: set[str] | frozenset[str],
+        started_event: WorkflowStarted,
+        stop: asyncio.Event,
+        snapshot: RunSnapshot | None,
+        elapsed_before: float,
+    ) -> AsyncIterator[EngineEvent]:
+        masker = SecretMasker(str(environment[name]) for name in secret_env_names if name in environment)
+        queue: Mailbox[EngineEvent | None] = Mailbox()  # None: the run's task ended
+        state.emit = queue.put
+        scheduler = Scheduler(self.graph, pool, state, Scope(), stream_responses=True)
+        if snapshot is not None:
+            scheduler.restore(snapshot, emit=queue.put)
+        created_at = started_event.created_at
+        started = time.perf_counter() - elapsed_before
         # Before the scheduler's task exists: what the observer puts in this task's context, node tasks inherit.
         observer = self.services.observer
         mask = masker.mask if masker else None
@@ -95,6 +152,37 @@ class WorkflowEngine:
         outputs: Mapping[str, Any] = outcome.end_outputs
         if not outputs and outcome.answers:
             outputs = {"answer": "".join(outcome.answers)}
+        if outcome.status == "paused":
+            edges, resolved, paused, forms = scheduler.pause_state()
+            elapsed = time.perf_counter() - started
+            yield WorkflowPaused(
+                forms=forms,
+                snapshot=RunSnapshot(
+                    pool={k: v for k, v in pool.values().items() if k != ENVIRONMENT},
+                    user_inputs=pool.user_inputs,
+                    remaining=edges.remaining,
+                    predecessor=edges.predecessor,
+                    taken=sorted(edges.taken),
+                    resolved=resolved,
+                    paused=paused,
+                    steps=state.steps,
+                    node_index=state.node_index,
+                    total_tokens=state.total_tokens,
+                    total_price=str(state.total_price),
+                    currency=state.currency,
+                    exceptions_count=state.exceptions_count,
+                    end_outputs=outcome.end_outputs,
+                    answers=outcome.answers,
+                    created_at=created_at,
+                    elapsed_s=elapsed,
+                ),
+                outputs=outputs,
+                elapsed_time=elapsed,
+                total_tokens=state.total_tokens,
+                total_steps=state.steps,
+                created_at=created_at,
+            )
+            return
         status: RunStatus = outcome.status
         if status == "succeeded" and state.exceptions_count:
             status = "partial-succeeded"

@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from kawa.models.types import Usage
 
+if TYPE_CHECKING:
+    from kawa.workflow.pause import FormRequest, RunSnapshot
+
 NodeStatus = Literal["succeeded", "failed", "exception", "stopped", "retry"]
-RunStatus = Literal["succeeded", "failed", "stopped", "partial-succeeded"]
+RunStatus = Literal["succeeded", "failed", "stopped", "partial-succeeded", "paused"]
 
 # The error of a run, and of the nodes and containers it cancelled, when the user stopped it.
 STOPPED_BY_USER: Final = "Stopped by user."
@@ -24,6 +27,7 @@ STOPPED_BY_USER: Final = "Stopped by user."
 class WorkflowStarted:
     inputs: Mapping[str, Any]  # user inputs plus `sys.<key>` entries
     created_at: float
+    reason: Literal["initial", "resumption"] = "initial"
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +225,40 @@ class WorkflowFinished:
     error_status: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class HumanInputFormFilled:
+    """A resumed Human Input node learned the submission of its form."""
+
+    node_id: str
+    node_title: str
+    rendered_content: str
+    action_id: str
+    action_text: str
+    submitted_data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class HumanInputFormTimeout:
+    """A resumed Human Input node learned that its form expired; it follows its timeout branch."""
+
+    node_id: str
+    node_title: str
+    expiration_time: float
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowPaused:
+    """The last event of a run that stopped at Human Input nodes (instead of `WorkflowFinished`)."""
+
+    forms: Sequence[FormRequest]
+    snapshot: RunSnapshot
+    outputs: Mapping[str, Any]
+    elapsed_time: float
+    total_tokens: int
+    total_steps: int
+    created_at: float
+
+
 EngineEvent = (
     WorkflowStarted
     | NodeStarted
@@ -234,5 +272,8 @@ EngineEvent = (
     | LoopNext
     | LoopCompleted
     | NodeLog
+    | HumanInputFormFilled
+    | HumanInputFormTimeout
     | WorkflowFinished
+    | WorkflowPaused
 )

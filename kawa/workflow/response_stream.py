@@ -51,6 +51,10 @@ class ResponseStreamCoordinator:
         self._streams: dict[tuple[str, str], list[str]] = {}
         self.text_by_node: dict[str, list[str]] = {}
 
+    def rebind(self, emit: Callable[[TextChunk], None]) -> None:
+        """Send to `emit` from now on (a resumed run replays the chunks sent before its pause muted)."""
+        self._emit = emit
+
     @property
     def enabled(self) -> bool:
         return bool(self._waiting) or self._active is not None

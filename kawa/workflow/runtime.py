@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from kawa.models.types import ChatMessage
 from kawa.workflow.events import RunStatus
 from kawa.workflow.observer import RunObserver
+from kawa.workflow.pause import HumanInputDecisions
 from kawa.workflow.ports import (
     ChatModels,
     CodeRunner,
@@ -47,6 +48,8 @@ class NodeServices:
     observer: RunObserver | None = None  # metrics and traces of runs (kawa.telemetry), when the server has them
     # The chatflow conversation so far (user/assistant turns, oldest first), for nodes with memory.
     conversation_history: Sequence[ChatMessage] = ()
+    # What became of the forms of paused Human Input nodes (set per run by a runner resuming a paused run).
+    human_input: HumanInputDecisions | None = None
 
 
 @dataclass(frozen=True, slots=True)

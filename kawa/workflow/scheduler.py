@@ -26,6 +26,7 @@ from kawa.workflow.node_failure import error_outputs, error_text
 from kawa.workflow.nodes.base import NodeResult
 from kawa.workflow.observer import CURRENT_EXECUTION
 from kawa.workflow.outcome import LevelOutcome
+from kawa.workflow.pause import FormRequest, PausedNode, RunSnapshot
 from kawa.workflow.readiness import EdgeState, follow_edges
 from kawa.workflow.response_stream import ResponseStreamCoordinator
 from kawa.workflow.runtime import EngineLimits, NodeContext, NodeServices, Scope, SubgraphOutcome
@@ -100,6 +101,10 @@ class Scheduler:
         self._edges = EdgeState.initial(graph.in_edges)
         self._outcome = LevelOutcome()
         self._coordinator = ResponseStreamCoordinator(graph, pool, state.emit) if stream_responses else None
+        # Nodes waiting for a person, and what the response streams learned in order (both kept for a snapshot).
+        self._paused: dict[str, tuple[NodeExecution, FormRequest]] = {}
+        self._resolved: list[tuple[str, bool]] = []
+        self._resume_from: list[PausedNode] = []
 
     # -- control from outside (engine watchers)
 
@@ -109,9 +114,36 @@ class Scheduler:
 
     # -- the loop
 
+    def restore(self, snapshot: RunSnapshot, *, emit: Callable[[EngineEvent], None]) -> None:
+        """Continue a paused run: edges and response streams as they were, the paused nodes to run again. What the
+        response streams had sent before the pause is replayed silently (it reached the client then)."""
+        self._edges = EdgeState(dict(snapshot.remaining), dict(snapshot.predecessor), set(snapshot.taken))
+        self._outcome.end_outputs.update(snapshot.end_outputs)
+        self._outcome.answers.extend(snapshot.answers)
+        self._resolved = list(snapshot.resolved)
+        self._resume_from = list(snapshot.paused)
+        if self._coordinator is not None:
+            muted = ResponseStreamCoordinator(self._graph, self._pool, lambda _: None)
+            muted.on_edges_taken(self._edges.taken)
+            for node_id, ran in self._resolved:
+                muted.on_resolved(node_id, ran=ran)
+            muted.rebind(emit)
+            self._coordinator = muted
+
+    def pause_state(self) -> tuple[EdgeState, list[tuple[str, bool]], list[PausedNode], list[FormRequest]]:
+        """After a run that ended `paused`: what a snapshot needs from this level."""
+        paused = [
+            PausedNode(spec_id, e.id, e.index, e.predecessor, e.created_at) for spec_id, (e, _) in self._paused.items()
+        ]
+        return self._edges, list(self._resolved), paused, [request for _, request in self._paused.values()]
+
     async def run(self) -> LevelOutcome:
         try:
-            self._launch(self._graph.root_id, None)
+            if self._resume_from:
+                for paused in self._resume_from:
+                    self._relaunch(paused)
+            else:
+                self._launch(self._graph.root_id, None)
             if self._coordinator is not None:
                 self._coordinator.on_edges_taken(self._edges.taken)
             while self._running and self._outcome.status == "succeeded":
@@ -129,6 +161,8 @@ class Scheduler:
             if self._running:
                 self._note_cancel_reason()
                 await self._cancel_running()
+            elif self._paused and self._outcome.status == "succeeded":
+                self._outcome.status = "paused"
             elif self._coordinator is not None and self._outcome.status == "succeeded":
                 self._coordinator.flush()
         except BaseException:
@@ -196,6 +230,13 @@ class Scheduler:
 
     # -- launching
 
+    def _relaunch(self, paused: PausedNode) -> None:
+        """Run a paused node again under its original execution (no second node_started)."""
+        spec = self._graph.nodes[paused.node_id]
+        execution = NodeExecution(spec, paused.index, paused.predecessor, self._scope)
+        execution.id, execution.created_at = paused.execution_id, paused.created_at
+        self._start(execution)
+
     def _launch(self, node_id: str, predecessor: str | None) -> None:
         state = self._state
         state.steps += 1
@@ -208,20 +249,23 @@ class Scheduler:
             return
         spec = self._graph.nodes[node_id]
         state.node_index += 1
-        scope = self._scope
-        execution = NodeExecution(spec, state.node_index, predecessor, scope)
+        execution = NodeExecution(spec, state.node_index, predecessor, self._scope)
         if spec.node.emits_node_events:
             state.emit(execution.started_event())
         if self._coordinator is not None:
             self._coordinator.on_started(node_id)
+        self._start(execution)
+
+    def _start(self, execution: NodeExecution) -> None:
+        spec, state, node_id = execution.spec, self._state, execution.spec.id
         ctx = NodeContext(
             node_id=node_id,
             execution_id=execution.id,
             pool=self._pool,
             services=state.services,
             limits=state.limits,
-            scope=scope,
-            predecessor_node_id=predecessor,
+            scope=self._scope,
+            predecessor_node_id=execution.predecessor,
             stream=self._on_stream,
             emit=state.emit,
             run_subgraph=self._subgraph_runner(spec) if spec.node.is_container else None,
@@ -285,6 +329,9 @@ class Scheduler:
             error_message: str | None = message
         else:
             assert result is not None
+            if result.pause is not None:
+                self._paused[spec.id] = (execution, result.pause)
+                return
             outputs, handle, status = result.outputs, result.edge_source_handle, "succeeded"
             inputs, process_data, error_message = result.inputs, result.process_data, None
             if result.usage is not None:
@@ -316,6 +363,7 @@ class Scheduler:
         text_output = node.text_output
         if text_output is not None and self._coordinator is None and outputs.get(text_output):
             self._state.emit(TextChunk(str(outputs[text_output]), [spec.id, text_output], spec.id))
+        self._resolved.append((spec.id, True))
         if self._coordinator is not None:
             self._coordinator.on_resolved(spec.id, ran=True)
         if follow_edges:
@@ -323,6 +371,7 @@ class Scheduler:
 
     def _follow(self, node_id: str, handle: str) -> None:
         readiness = follow_edges(self._graph.out_edges, self._edges, node_id, handle)
+        self._resolved.extend((skipped, False) for skipped in readiness.skipped)
         coordinator = self._coordinator
         if coordinator is not None:
             for skipped in readiness.skipped:

@@ -51,6 +51,27 @@ class VariablePool:
             self._values[ENVIRONMENT] = dict(environment or {})
             self._values[CONVERSATION] = dict(conversation or {})
 
+    @classmethod
+    def restored(
+        cls,
+        values: Mapping[str, Mapping[str, Any]],
+        *,
+        environment: Mapping[str, Any],
+        user_inputs: Mapping[str, Any],
+    ) -> VariablePool:
+        """A top-level pool with the values of `values()` of a paused run (environment given anew)."""
+        pool = cls(environment=environment, user_inputs=user_inputs)
+        for scope, scope_values in values.items():
+            if scope != ENVIRONMENT:
+                pool._values[scope] = dict(scope_values)
+        pool._values.setdefault(CONVERSATION, {})
+        pool._values.setdefault(SYSTEM, {})
+        return pool
+
+    def values(self) -> Mapping[str, Mapping[str, Any]]:
+        """This layer's values by node id / namespace (read-only view, for a paused run's snapshot)."""
+        return self._values
+
     def child(self) -> VariablePool:
         """A layer for one container run: its writes stay in it unless the name lives in an outer layer."""
         return VariablePool(parent=self)

@@ -10,15 +10,27 @@ import httpx
 
 
 def iter_events(response: httpx.Response, *, include_pings: bool = False) -> Iterator[dict[str, Any]]:
+    for _, event in iter_identified_events(response, include_pings=include_pings):
+        yield event
+
+
+def iter_identified_events(
+    response: httpx.Response, *, include_pings: bool = False
+) -> Iterator[tuple[int | None, dict[str, Any]]]:
+    """(SSE `id:` or None, event): a run's events carry their id in its event log (for `Last-Event-ID`)."""
     buffer = ""
     for text in response.iter_text():
         buffer += text
         while "\n\n" in buffer:
             block, buffer = buffer.split("\n\n", 1)
+            event_id: int | None = None
+            if block.startswith("id: ") and "\n" in block:
+                id_line, block = block.split("\n", 1)
+                event_id = int(id_line[len("id: ") :])
             if block.startswith("data: "):
-                yield json.loads(block[len("data: ") :])
+                yield event_id, json.loads(block[len("data: ") :])
             elif block.strip() == "event: ping" and include_pings:
-                yield {"event": "ping"}
+                yield None, {"event": "ping"}
             elif block.strip():
                 raise AssertionError(f"unexpected SSE block: {block!r}")
 

@@ -24,14 +24,17 @@ from kawa.apps.event_payloads import (
     workflow_finished_data,
     workflow_started_data,
 )
+from kawa.apps.human_input_payloads import human_input_event
 from kawa.apps.inputs.files import resolve_request_files
 from kawa.apps.inputs.form import validate_inputs
+from kawa.apps.runners.event_log import LiveRun, LoggedEvent, RunEventLog
 from kawa.apps.runners.published_workflow import GraphCache, environment_of
+from kawa.apps.runners.run_pauses import RunPauses, decisions_of, resumed_recorder
 from kawa.apps.runners.run_recorder import SERVER_STOPPED, RunRecorder
 from kawa.apps.runners.supervisor import TaskSupervisor
 from kawa.apps.runners.task_handle import TaskHandle
 from kawa.dsl.document import app_input_variables
-from kawa.errors import NotFound, client_message
+from kawa.errors import NotFound, TooManyRequests, client_message
 from kawa.settings import Settings
 from kawa.store.apps import AppStore
 from kawa.store.clock import new_id
@@ -41,6 +44,7 @@ from kawa.store.runs import RunStore
 from kawa.store.tables import App, AppVersion, WorkflowRun
 from kawa.workflow import events as ev
 from kawa.workflow.engine import WorkflowEngine
+from kawa.workflow.pause import RunSnapshot
 from kawa.workflow.runtime import EngineLimits, NodeServices
 from kawa.workflow.system_variables import SystemVariables
 from kawa.workflow.truncation import PayloadLimits
@@ -62,9 +66,24 @@ class WorkflowRunRequest:
 class RunHandle(TaskHandle):
     run_id: str
     workflow_id: str
+    events: RunEventLog | None = None
+    live: LiveRun | None = None
+    """The run's event log while it executes here: every event gets its id there (re-attach, `Last-Event-ID`)."""
 
     def publish(self, event: str, data: dict[str, Any]) -> None:
         self.put(workflow_envelope(event, workflow_run_id=self.run_id, task_id=self.task_id, data=data))
+
+    def envelope(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        return workflow_envelope(event, workflow_run_id=self.run_id, task_id=self.task_id, data=data)
+
+    def put(self, message: dict[str, Any]) -> None:
+        if self.events is not None and self.live is not None:
+            message = self.events.append(self.live, message)
+        super().put(message)
+
+    def deliver(self, event: LoggedEvent) -> None:
+        """Queue an event already in the log (a pause writes its events itself)."""
+        super().put(event)
 
 
 @dataclass(frozen=True)
@@ -76,6 +95,7 @@ class _PreparedRun:
     system: SystemVariables
     environment: dict[str, Any]
     secrets: set[str]
+    snapshot: RunSnapshot | None = None  # set when resuming a paused run
 
 
 class WorkflowRunner:
@@ -90,6 +110,7 @@ class WorkflowRunner:
         tasks: TaskSupervisor,
         node_services: NodeServices,
         read_upload: Callable[[str, str], Awaitable[bytes]],
+        pauses: RunPauses | None = None,
     ) -> None:
         self.settings = settings
         self.apps = apps
@@ -99,6 +120,9 @@ class WorkflowRunner:
         self.tasks = tasks
         self.node_services = node_services
         self.read_upload = read_upload
+        self.pauses = pauses
+        if pauses is not None:
+            pauses.resume = self.resume
         self.graphs = GraphCache()
         self.limits = EngineLimits(
             max_steps=settings.workflow.max_steps,
@@ -132,6 +156,8 @@ class WorkflowRunner:
             )
             run_id, task_id = new_id(), new_id()
             handle = RunHandle(task_id=task_id, run_id=run_id, workflow_id=version.id, streaming=request.streaming)
+            if self.pauses is not None:
+                handle.events, handle.live = self.pauses.events, self.pauses.events.open(run_id)
             recorder = RunRecorder(self.runs, run_id=run_id, app_id=app.id)
             await recorder.start(
                 WorkflowRun(
@@ -166,6 +192,44 @@ class WorkflowRunner:
 
             return self.tasks.spawn(slot, handle, end_user_id=end_user.id, work=work, name=f"workflow-run-{run_id}")
 
+    async def resume(self, run_id: str) -> bool:
+        """Resume a paused run in this process if it is still paused (False when another resume took it)."""
+        assert self.pauses is not None
+        claimed = await self.pauses.claim(run_id)
+        if claimed is None:
+            return False
+        run = claimed.run
+        app = await self.apps.get(run.app_id)
+        version = await self.apps.version(run.workflow_id)
+        if app is None or version is None:
+            recorder = resumed_recorder(self.runs, run, claimed.paused_nodes)
+            await self._record_failure(recorder, "The app of this run no longer exists.")
+            return True
+        handle = RunHandle(task_id=run.task_id, run_id=run.id, workflow_id=version.id, streaming=False)
+        handle.events, handle.live = self.pauses.events, self.pauses.events.open(run.id, claimed.last_seq)
+        recorder = resumed_recorder(self.runs, run, claimed.paused_nodes)
+        environment, secrets = environment_of(version.document)
+        services = replace(
+            self.node_services,
+            file_reader=functools.partial(self.read_upload, app.id),
+            human_input=decisions_of(claimed.forms),
+        )
+        engine = WorkflowEngine(self.graphs.get(version), services=services, limits=self.limits)
+        snapshot = RunSnapshot.from_json(claimed.snapshot)
+        system = SystemVariables(user_id="", app_id=app.id, workflow_id=version.id, workflow_run_id=run.id)
+        prepared = _PreparedRun(engine, dict(snapshot.user_inputs), system, environment, secrets, snapshot)
+
+        async def work(stop: asyncio.Event) -> None:
+            await self._execute(handle, recorder, prepared, stop)
+
+        try:
+            with self.tasks.admit(app.id) as slot:
+                self.tasks.spawn(slot, handle, end_user_id=run.end_user_id or "", work=work, name=f"resume-{run_id}")
+        except TooManyRequests:  # the app is busy: the run stays paused; the form timer resumes it later
+            await self.pauses.store.unclaim(run_id)
+            return False
+        return True
+
     async def _execute(
         self, handle: RunHandle, recorder: RunRecorder, prepared: _PreparedRun, stop: asyncio.Event
     ) -> None:
@@ -181,24 +245,40 @@ class WorkflowRunner:
                 workflow_error_event(workflow_run_id=handle.run_id, task_id=handle.task_id, message=SERVER_STOPPED)
             )
             self._finish(handle, run)
+            await self._close_log(handle)
             raise
-        self._finish(handle, run)
+        if run is not None:
+            self._finish(handle, run)
+        await self._close_log(handle)
+
+    @staticmethod
+    async def _close_log(handle: RunHandle) -> None:
+        if handle.events is not None and handle.live is not None:
+            await asyncio.shield(handle.events.close(handle.live))
 
     async def _run_engine(
         self, handle: RunHandle, recorder: RunRecorder, prepared: _PreparedRun, stop: asyncio.Event
-    ) -> WorkflowRun:
+    ) -> WorkflowRun | None:
+        """Run (or resume) the engine; the run as it ended, or None when it paused (its events are sent)."""
         finished: ev.WorkflowFinished | None = None
-        async for event in prepared.engine.run(
-            inputs=prepared.inputs,
-            system=prepared.system.pool_values(),
-            environment=prepared.environment,
-            secret_env_names=prepared.secrets,
-            conversation={},
-            stop=stop,
-        ):
+        if prepared.snapshot is not None:
+            events = prepared.engine.resume(prepared.snapshot, prepared.environment, prepared.secrets, stop)
+        else:
+            events = prepared.engine.run(
+                inputs=prepared.inputs,
+                system=prepared.system.pool_values(),
+                environment=prepared.environment,
+                secret_env_names=prepared.secrets,
+                conversation={},
+                stop=stop,
+            )
+        async for event in events:
             if isinstance(event, ev.WorkflowFinished):
                 finished = event
                 break
+            if isinstance(event, ev.WorkflowPaused):
+                await self._pause(handle, recorder, event)
+                return None
             await recorder.on_event(event)
             if isinstance(event, ev.WorkflowStarted):
                 data = workflow_started_data(
@@ -207,13 +287,29 @@ class WorkflowRunner:
                     workflow_id=handle.workflow_id,
                     sequence_number=recorder.sequence_number,
                 )
+                if event.reason == "resumption":
+                    data["reason"] = "resumption"
                 handle.publish("workflow_started", data)
             elif isinstance(event, ev.TextChunk):
                 handle.publish("text_chunk", text_chunk_data(event))
-            elif (named := node_event(event)) is not None:
+            elif (named := node_event(event) or human_input_event(event)) is not None:
                 handle.publish(*named)
         assert finished is not None, "the engine ended without workflow_finished"
         return await recorder.finish(finished)
+
+    async def _pause(self, handle: RunHandle, recorder: RunRecorder, paused: ev.WorkflowPaused) -> None:
+        if self.pauses is None or handle.live is None:
+            raise RuntimeError("this server cannot pause runs (no durable run store)")
+        await recorder.flush()
+        assert recorder.run is not None
+        run = recorder.run
+        await self.pauses.pause(run, paused, live=handle.live, envelope=handle.envelope, deliver=handle.deliver)
+        handle.end_stream()
+        if not handle.result.done():
+            data = workflow_finished_data(run)
+            handle.result.set_result(
+                workflow_blocking_body(task_id=handle.task_id, workflow_run_id=handle.run_id, finished=data)
+            )
 
     @staticmethod
     async def _record_failure(recorder: RunRecorder, message: str) -> WorkflowRun:

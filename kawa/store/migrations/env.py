@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from kawa.store import (
+    durable_tables,  # noqa: F401  (registers the durable-run tables on Base)
     knowledge_tables,  # noqa: F401  (registers the knowledge tables on Base)
     mcp_servers,  # noqa: F401  (registers app_mcp_servers on Base)
 )

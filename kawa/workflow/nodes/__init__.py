@@ -15,6 +15,7 @@ from kawa.workflow.nodes.code import CodeNode
 from kawa.workflow.nodes.document_extractor import DocumentExtractorNode
 from kawa.workflow.nodes.end import EndNode
 from kawa.workflow.nodes.http_request import HttpRequestNode
+from kawa.workflow.nodes.human_input import HumanInputNode
 from kawa.workflow.nodes.if_else import IfElseNode
 from kawa.workflow.nodes.iteration import IterationNode, IterationStartNode
 from kawa.workflow.nodes.knowledge_retrieval import KnowledgeRetrievalNode
@@ -55,6 +56,7 @@ _NODE_CLASSES: tuple[type[Node[Any]], ...] = (
     DocumentExtractorNode,
     KnowledgeRetrievalNode,
     AgentNode,
+    HumanInputNode,
 )
 
 _IMPLEMENTED = {cls.node_type for cls in _NODE_CLASSES}

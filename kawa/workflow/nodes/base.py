@@ -41,6 +41,7 @@ from kawa.models.types import Usage
 
 if TYPE_CHECKING:
     from kawa.workflow.outcome import LevelOutcome
+    from kawa.workflow.pause import FormRequest
     from kawa.workflow.runtime import NodeContext, Scope
     from kawa.workflow.template import Segment
 
@@ -101,6 +102,8 @@ class NodeResult:
     edge_source_handle: str = "source"
     usage: NodeUsage | None = None
     metadata: dict[str, Any] | None = None
+    # Set by a node that waits for a person (Human Input): the run pauses there; outputs and handle are unused.
+    pause: FormRequest | None = None
 
 
 class NodeConfigError(Exception):
