@@ -10,6 +10,7 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kawa.errors import KawaError, internal_error_message
@@ -95,6 +96,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DatabaseFailure)
     async def _database(request: Request, exc: DatabaseFailure) -> JSONResponse:
         request_id = getattr(request.state, "request_id", "-")
+        if isinstance(exc, DataError):  # a value the database cannot hold (NUL in PostgreSQL text, out of range)
+            log.warning("database refused a value in %s %s [request %s]", request.method, request.url.path, request_id)
+            return error_response("invalid_param", "Invalid parameter.", 400)
         if is_unavailable(exc):
             first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
             log.warning(

@@ -59,7 +59,7 @@ def test_another_apps_key_does_not_see_the_end_user(server: RunningServer, hello
     assert response.json() == {"code": "end_user_not_found", "message": "End user not found.", "status": 404}
 
 
-@pytest.mark.parametrize("end_user_id", [str(uuid.uuid4()), "not-a-uuid", "x" * 300])
+@pytest.mark.parametrize("end_user_id", [str(uuid.uuid4()), "not-a-uuid", "x" * 300, "%00"])
 def test_an_unknown_end_user_is_404(hello_client: httpx.Client, end_user_id: str) -> None:
     response = hello_client.get(f"/end-users/{end_user_id}")
     assert response.status_code == 404

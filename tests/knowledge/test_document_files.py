@@ -94,6 +94,20 @@ def test_a_tampered_or_borrowed_signature_is_refused(kb: httpx.Client) -> None:
     _assert_error(httpx.get(base + parts.path), 403, "file_access_denied")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/datasets/%00/documents/%00/download", None),
+        ("POST", "/datasets/%00/documents/download-zip", {"document_ids": ["\u0000"]}),
+        ("PATCH", "/datasets/%00/documents/%00", None),
+    ],
+)
+def test_a_nul_in_an_id_is_a_client_error(kb: httpx.Client, method: str, path: str, body: object) -> None:
+    response = kb.request(method, path, json=body)
+    assert 400 <= response.status_code < 500, response.text
+    assert set(response.json()) == {"code", "message", "status"}
+
+
 def test_download_of_an_unknown_document_or_dataset_is_404(kb: httpx.Client) -> None:
     dataset = new_dataset(kb, _name())
     other = new_dataset(kb, _name())

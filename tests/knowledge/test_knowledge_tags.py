@@ -71,7 +71,7 @@ def test_a_duplicate_tag_name_is_refused(kb: httpx.Client) -> None:
     assert "same name" in response.json()["message"]
 
 
-@pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": "x" * 51}, {"name": 7}, []])
+@pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": "x" * 51}, {"name": 7}, {"name": "a\u0000b"}, []])
 def test_a_bad_tag_name_is_invalid_param(kb: httpx.Client, body: object) -> None:
     _assert_error(kb.post("/datasets/tags", json=body), 400, "invalid_param")
 
@@ -158,6 +158,25 @@ def test_binding_needs_tags_and_an_existing_dataset(kb: httpx.Client) -> None:
         kb.post("/datasets/tags/binding", json={"tag_ids": "x", "target_id": dataset["id"]}), 400, "invalid_param"
     )
     _assert_error(kb.get(f"/datasets/{missing}/tags"), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PATCH", "/datasets/tags", {"tag_id": "a\u0000", "name": "x"}),
+        ("DELETE", "/datasets/tags", {"tag_id": "a\u0000"}),
+        ("POST", "/datasets/tags/binding", {"tag_ids": ["a\u0000"], "target_id": "b\u0000"}),
+        ("POST", "/datasets/tags/unbinding", {"tag_ids": ["a\u0000"], "target_id": "b\u0000"}),
+        ("GET", "/datasets/%00/tags", None),
+        ("GET", "/datasets?tag_ids=%00", None),
+    ],
+)
+def test_a_nul_in_an_id_is_a_client_error(kb: httpx.Client, method: str, path: str, body: object) -> None:
+    """PostgreSQL text cannot hold NUL: the database's refusal is the client's 400, never a 500."""
+    response = kb.request(method, path, json=body)
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:  # SQLite holds NUL, so there an unknown id is simply not found (or no match)
+        assert set(response.json()) == {"code", "message", "status"}
 
 
 def test_a_form_body_is_refused_with_415(kb: httpx.Client) -> None:

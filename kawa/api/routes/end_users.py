@@ -3,6 +3,7 @@ app's end users are not found, as in Dify."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,10 @@ def _iso(ts: float) -> str:
 
 @router.get("/end-users/{end_user_id}", summary="An end user of this app")
 async def get_end_user(end_user_id: str, auth: AppAuthDep, services: ServicesDep) -> dict[str, Any]:
+    try:
+        uuid.UUID(end_user_id)  # Dify's route takes only UUIDs; and a NUL must not reach PostgreSQL
+    except ValueError:
+        raise EndUserNotFound() from None
     user = await services.end_users.get(end_user_id)
     if user is None or user.app_id != auth.app.id:
         raise EndUserNotFound()

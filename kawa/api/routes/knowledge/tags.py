@@ -17,7 +17,9 @@ from kawa.store.tags import TAG_TYPE, KnowledgeTag
 
 router = APIRouter(prefix="/datasets", tags=["knowledge"])
 
-TagName = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+TagName = Annotated[
+    str, StringConstraints(min_length=1, max_length=50, pattern=r"^[^\x00]*$")
+]  # no NUL: PostgreSQL text
 
 
 class TagCreate(KnowledgeBody):
