@@ -3,7 +3,8 @@ run logs and run traces. Every route but login needs a console session; writes n
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -14,6 +15,7 @@ from kawa.dsl import export_dsl
 from kawa.errors import InvalidParam, NotFound, Unauthorized
 from kawa.services import Services
 from kawa.store.accounts import SESSION_TTL_S
+from kawa.store.message_logs import MessageLog
 from kawa.store.web_sites import WebSiteStore
 from kawa.web.run_trace import graph_view, node_trace
 from kawa.web.security import (
@@ -240,3 +242,20 @@ async def run_trace(app_id: str, run_id: str, services: ServicesDep, _user: Cons
         "graph": graph_view(version.document) if version is not None else {"nodes": [], "edges": []},
         "nodes": node_trace(await services.runs.node_executions(run.id)),
     }
+
+
+@router.get("/apps/{app_id}/messages")
+async def list_messages(
+    app_id: str,
+    services: ServicesDep,
+    _user: ConsoleUserDep,
+    page: int = 1,
+    rating: Literal["like", "dislike"] | None = None,
+    keyword: str | None = None,
+) -> dict[str, Any]:
+    """Chat apps' log: messages newest first with the feedback they got (filters: rating, keyword)."""
+    await _app_or_404(services, app_id)
+    rows, total = await MessageLog(services.db).page(
+        app_id, page=max(page, 1), limit=50, rating=rating, keyword=keyword or None
+    )
+    return {"total": total, "page": page, "data": [asdict(r) for r in rows]}

@@ -41,6 +41,6 @@ def render_plain(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def highlight_css() -> str:
-    light = HtmlFormatter(style="default", classprefix="hl-").get_style_defs(".md")
-    dark = HtmlFormatter(style="monokai", classprefix="hl-").get_style_defs(".md")
+    light = HtmlFormatter(style="default", classprefix="hl-").get_style_defs(".md pre")
+    dark = HtmlFormatter(style="monokai", classprefix="hl-").get_style_defs(".md pre")
     return f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"

@@ -32,14 +32,14 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def upstream() -> Iterator[FakeOpenAI]:
     with FakeOpenAI(api_key="sk-web") as fake:
         fake.on_model("gpt-4o-mini", Scenario(text=ANSWER, chunk_delay_s=0.02))
         yield fake
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory, upstream: FakeOpenAI) -> Iterator[KawaServer]:
     home = tmp_path_factory.mktemp("kawa-web")
     config = home / "kawa.toml"
@@ -53,6 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, upstream: FakeOpenAI) -> It
                 "[models.providers.openai]",
                 f'base_url = "{upstream.base_url}"',
                 f'api_key = "{upstream.api_key}"',
+                'dify_ids = ["langgenius/openai/openai", "langgenius/ollama/ollama"]',
             ]
         )
         + "\n"
@@ -69,12 +70,16 @@ def server(tmp_path_factory: pytest.TempPathFactory, upstream: FakeOpenAI) -> It
     )
     assert created.returncode == 0, created.stderr
     log = (home / "serve.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "kawa.cli", "serve"], env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kawa.cli", "serve", "--workers", "1"], env=env, stdout=log, stderr=log
+    )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
         try:
-            if httpx.get(base_url + "/healthz", timeout=2).status_code == 200:
+            # The login page, not /healthz: on a busy machine another test's server may hold a port we were told
+            # was free; only ours serves the console, and ours must still be running.
+            if httpx.get(base_url + "/console/login", timeout=2).status_code == 200 and proc.poll() is None:
                 break
         except httpx.HTTPError:
             pass
@@ -90,7 +95,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, upstream: FakeOpenAI) -> It
     log.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         pytest.fail("Debian's chromium is required (.ci/run installs it): apt-get install -y chromium")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import Page, expect
 
-from web.harness import ADMIN_EMAIL, ADMIN_PASSWORD, DSL, SCREENSHOTS, KawaServer, import_in_console, log_in
+from web.harness import ADMIN_EMAIL, ADMIN_PASSWORD, DSL, KawaServer, import_in_console, log_in
 
 
 def test_console_pages_redirect_to_login_without_a_session(page: Page, server: KawaServer) -> None:
@@ -69,7 +69,6 @@ def test_import_by_upload_shows_the_key_once_and_the_warnings(page: Page, server
     assert page.get_by_test_id("new-key").inner_text().startswith("app-")
     page.get_by_role("link", name="Open the app →").click()
     expect(page.get_by_role("heading", name="API keys")).to_be_visible()
-    page.screenshot(path=str(SCREENSHOTS / "console-app.png"), full_page=True)
 
 
 def test_import_by_drag_and_drop(page: Page, server: KawaServer) -> None:

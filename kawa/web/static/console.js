@@ -1,7 +1,7 @@
 // The console: log in, apps (import by upload or drag and drop, export, delete), API keys, WebApp on/off, run logs
 // with the graph coloured by node status and a Gantt timeline, knowledge (upload, indexing progress, chunks, testing).
 import { announce, boot, formatTime, h, pretty, request } from "./dom.js";
-import { drawGantt, drawGraph } from "./graph.js";
+import { drawBars, drawGantt, drawGraph } from "./graph.js";
 
 const root = document.getElementById("root");
 const csrf = { "X-CSRF-Token": boot.csrf || "" };
@@ -199,24 +199,96 @@ async function appPage() {
     graph ? h("section", { class: "card" }, h("h2", {}, "Workflow"), graph) : "",
     h("section", { class: "card" }, h("h2", {}, "API keys"), keyList, h("button", { type: "button", onclick: createKey }, "Create key"), newKey),
     importer(() => location.reload(), app.id),
-    h("section", { class: "card" }, runsTable),
+    app.mode === "workflow" || app.mode === "advanced-chat" ? h("section", { class: "card" }, runsTable) : "",
+    app.mode === "workflow" ? "" : messageLog(app),
   );
-  const { data } = await api("GET", `/console/api/apps/${app.id}/runs`);
-  runs.replaceChildren(
-    ...data.map((r) =>
-      h(
-        "tr",
-        {},
-        h("td", {}, h("a", { href: `/console/apps/${app.id}/runs/${r.id}` }, formatTime(r.created_at))),
-        h("td", {}, h("span", { class: `badge status-${r.status}` }, r.status)),
-        h("td", {}, `${r.elapsed_time.toFixed(2)} s`),
-        h("td", {}, r.total_tokens),
-        h("td", {}, r.total_steps),
-        h("td", { class: "muted" }, r.user || ""),
+  const statusFilter = h(
+    "select",
+    { id: "status-filter" },
+    h("option", { value: "" }, "All runs"),
+    ["succeeded", "failed", "stopped", "partial-succeeded", "running"].map((v) => h("option", { value: v }, v)),
+  );
+  runsTable.before(h("div", { class: "toolbar" }, h("label", { for: "status-filter" }, "Status"), statusFilter));
+  let charted = false;
+  let asked = 0;
+  async function loadRuns() {
+    const mine = ++asked;
+    const { data } = await api("GET", `/console/api/apps/${app.id}/runs?status=${statusFilter.value}`);
+    if (mine !== asked) return;
+    runs.replaceChildren(
+      ...data.map((r) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, h("a", { href: `/console/apps/${app.id}/runs/${r.id}` }, formatTime(r.created_at))),
+          h("td", {}, h("span", { class: `badge status-${r.status}` }, r.status)),
+          h("td", {}, `${r.elapsed_time.toFixed(2)} s`),
+          h("td", {}, r.total_tokens),
+          h("td", {}, r.total_steps),
+          h("td", { class: "muted" }, r.user || ""),
+        ),
       ),
+    );
+    if (!data.length) runs.append(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No runs.")));
+    if (charted || !data.length) return;
+    charted = true; // the charts show every recent run, whatever the filter
+    const recent = [...data].reverse();
+    const label = (r) => formatTime(r.created_at);
+    const latency = drawBars(recent.map((r) => ({ label: label(r), value: r.elapsed_time })), "Latency", " s");
+    const tokens = drawBars(recent.map((r) => ({ label: label(r), value: r.total_tokens })), "Tokens", "");
+    runsTable.parentNode.before(h("div", { class: "charts card" }, latency, tokens));
+  }
+  statusFilter.addEventListener("change", loadRuns);
+  await loadRuns();
+}
+
+// Chat apps' log: each message with its conversation, user, tokens, latency and feedback; filter by feedback.
+function messageLog(app) {
+  const body = h("tbody");
+  const filter = h(
+    "select",
+    { id: "rating-filter" },
+    h("option", { value: "" }, "All messages"),
+    h("option", { value: "like" }, "Liked"),
+    h("option", { value: "dislike" }, "Disliked"),
+  );
+  let asked = 0;
+  async function load() {
+    const mine = ++asked; // a slower earlier answer must not overwrite a newer filter's rows
+    const { data } = await api("GET", `/console/api/apps/${app.id}/messages?rating=${filter.value}`);
+    if (mine !== asked) return;
+    body.replaceChildren(
+      ...data.map((m) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, formatTime(m.created_at)),
+          h("td", {}, m.conversation_name),
+          h("td", {}, h("details", {}, h("summary", {}, m.query.slice(0, 80)), h("pre", {}, m.answer))),
+          h("td", {}, h("span", { class: `badge status-${m.status === "normal" ? "succeeded" : m.status}` }, m.status)),
+          h("td", {}, `${m.message_tokens + m.answer_tokens}`),
+          h("td", {}, `${m.latency.toFixed(2)} s`),
+          h("td", { "data-testid": "rating" }, m.rating === "like" ? "👍" : m.rating === "dislike" ? "👎" : ""),
+          h("td", {}, m.workflow_run_id ? h("a", { href: `/console/apps/${app.id}/runs/${m.workflow_run_id}` }, "trace") : ""),
+        ),
+      ),
+    );
+    if (!data.length) body.append(h("tr", {}, h("td", { colspan: 8, class: "muted" }, "No messages.")));
+  }
+  filter.addEventListener("change", load);
+  load();
+  return h(
+    "section",
+    { class: "card" },
+    h("div", { class: "toolbar" }, h("label", { for: "rating-filter" }, "Feedback"), filter),
+    h(
+      "table",
+      { class: "messages-log" },
+      h("caption", {}, "Messages (newest first)"),
+      h("thead", {}, h("tr", {}, ["Time", "Conversation", "Question / answer", "Status", "Tokens", "Latency", "Feedback", "Run"].map((t) => h("th", { scope: "col" }, t)))),
+      body,
     ),
   );
-  if (!data.length) runs.append(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No runs yet.")));
 }
 
 async function runPage() {

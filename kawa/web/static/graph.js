@@ -89,33 +89,58 @@ export function drawGantt(rows, onSelect) {
       "g",
       {},
       svg("line", { x1: labelW + f * chartW, x2: labelW + f * chartW, y1: 0, y2: height - 18, class: "tick" }),
-      svg("text", { x: labelW + f * chartW, y: height - 4, class: "tick-label" }, `${(f * span).toFixed(2)}s`),
+      svg("text", { x: labelW + f * chartW, y: height - 4, class: "tick-label" }, span < 1 ? `${(f * span * 1000).toFixed(1)} ms` : `${(f * span).toFixed(2)} s`),
     ),
   );
   const bars = rows.map((r, i) => {
     const x = labelW + ((r.started_at - start) / span) * chartW;
     const w = Math.max((((r.finished_at || end) - r.started_at) / span) * chartW, 2);
     const y = i * rowH + 4;
-    const secs = ((r.finished_at || end) - r.started_at).toFixed(3);
+    const took = (r.finished_at || end) - r.started_at;
+    const secs = took < 1 ? `${(took * 1000).toFixed(1)} ms` : `${took.toFixed(3)} s`;
     return svg(
       "g",
       {
         class: `bar status-${r.status}`,
         tabindex: 0,
         role: "button",
-        "aria-label": `${r.title}: ${r.status}, ${secs} s`,
+        "aria-label": `${r.title}: ${r.status}, ${secs}`,
         onclick: () => onSelect(i),
         onkeydown: (ev) => (ev.key === "Enter" || ev.key === " ") && onSelect(i),
       },
       svg("text", { x: 4, y: y + 14, class: "bar-label" }, r.title.slice(0, 22)),
       svg("rect", { x, y, width: w, height: rowH - 8, rx: 4 }),
-      svg("text", { x: x + w + 4, y: y + 14, class: "bar-time" }, `${secs}s`),
+      svg("text", { x: x + w + 4, y: y + 14, class: "bar-time" }, secs),
     );
   });
   return svg(
     "svg",
     { class: "gantt", viewBox: `0 0 ${width} ${height}`, role: "group", "aria-label": "Timeline of node executions" },
     ...ticks,
+    ...bars,
+  );
+}
+
+// A bar chart of one figure per run, oldest left: points [{label, value}], `unit` after each value.
+export function drawBars(points, title, unit) {
+  if (!points.length) return null;
+  const width = 520;
+  const height = 140;
+  const top = Math.max(...points.map((p) => p.value), 1e-9);
+  const step = (width - 40) / points.length;
+  const bars = points.map((p, i) => {
+    const h = Math.max((p.value / top) * (height - 30), 1);
+    return svg(
+      "rect",
+      { x: 36 + i * step, y: height - 18 - h, width: Math.max(step - 2, 1), height: h, class: "chart-bar" },
+      svg("title", {}, `${p.label}: ${p.value}${unit}`),
+    );
+  });
+  return svg(
+    "svg",
+    { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `${title}: ${points.length} runs, at most ${top}${unit}` },
+    svg("text", { x: 0, y: 12, class: "chart-title" }, `${title} (max ${Number(top.toFixed(3))}${unit})`),
+    svg("line", { x1: 34, x2: width, y1: height - 18, y2: height - 18, class: "tick" }),
     ...bars,
   );
 }

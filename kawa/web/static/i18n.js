@@ -7,7 +7,7 @@ const WORDS = {
     outputs: "Outputs", steps: "Steps", inputs: "Inputs", required: "required", thinking: "Thinking",
     sources: "Sources", copy: "Copy", attach: "Attach files", renamePrompt: "New name", deleteConfirm: "Delete this conversation?",
     privacy: "Privacy policy", stopped: "Stopped", error: "Error", generate: "Generate", runBatch: "Run batch (CSV)",
-    batchDone: "Batch finished", download: "Download results", menu: "Menu",
+    batchDone: "Batch finished", download: "Download results", menu: "Menu", progress: "Batch progress",
   },
   ja: {
     newChat: "新しいチャット", send: "送信", stop: "停止", conversations: "会話", rename: "名前を変更", delete: "削除",
@@ -16,7 +16,7 @@ const WORDS = {
     outputs: "出力", steps: "ステップ", inputs: "入力", required: "必須", thinking: "思考",
     sources: "引用", copy: "コピー", attach: "ファイルを添付", renamePrompt: "新しい名前", deleteConfirm: "この会話を削除しますか？",
     privacy: "プライバシーポリシー", stopped: "停止しました", error: "エラー", generate: "生成", runBatch: "一括実行 (CSV)",
-    batchDone: "一括実行が完了しました", download: "結果をダウンロード", menu: "メニュー",
+    batchDone: "一括実行が完了しました", download: "結果をダウンロード", menu: "メニュー", progress: "一括実行の進捗",
   },
   zh: {
     newChat: "新对话", send: "发送", stop: "停止", conversations: "对话", rename: "重命名", delete: "删除",
@@ -25,7 +25,7 @@ const WORDS = {
     outputs: "输出", steps: "步骤", inputs: "输入", required: "必填", thinking: "思考",
     sources: "引用", copy: "复制", attach: "添加文件", renamePrompt: "新名称", deleteConfirm: "删除此对话？",
     privacy: "隐私政策", stopped: "已停止", error: "错误", generate: "生成", runBatch: "批量运行 (CSV)",
-    batchDone: "批量运行完成", download: "下载结果", menu: "菜单",
+    batchDone: "批量运行完成", download: "下载结果", menu: "菜单", progress: "批量运行进度",
   },
 };
 

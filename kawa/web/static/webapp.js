@@ -100,7 +100,7 @@ function chatPage() {
   const form = inputForm("input");
   const inputsBox = form.empty ? "" : h("details", { class: "card inputs", open: true }, h("summary", {}, t.inputs), ...form.elements);
   const list = h("ul", { class: "conversations", "aria-label": t.conversations });
-  const log = h("div", { class: "messages", role: "log", "aria-live": "polite", "aria-label": t.message });
+  const log = h("div", { class: "messages", role: "log", "aria-live": "polite", "aria-label": site.title });
   const text = h("textarea", { id: "query", rows: 2, placeholder: `${t.message}…`, "aria-label": t.message });
   const sendButton = h("button", { type: "submit", class: "primary" }, t.send);
   const stopButton = h("button", { type: "button", class: "danger", hidden: true, onclick: stop }, t.stop);
@@ -301,7 +301,7 @@ function chatPage() {
   const sidebar = h(
     "aside",
     { class: "sidebar", "aria-label": t.conversations },
-    h("button", { type: "button", class: "primary", onclick: newChat }, `＋ ${t.newChat}`),
+    h("button", { type: "button", class: "primary", onclick: newChat }, `+ ${t.newChat}`),
     h("h2", { class: "visually-hidden" }, t.conversations),
     list,
   );
@@ -310,7 +310,6 @@ function chatPage() {
   );
   opening();
   loadConversations();
-  text.focus();
 }
 
 function thoughtsBox(thoughts) {
@@ -508,7 +507,7 @@ const csvCell = (v) => `"${String(v ?? "").replaceAll('"', '""')}"`;
 
 function batchRunner() {
   const input = h("input", { type: "file", id: "batch-csv", accept: ".csv,text/csv" });
-  const progress = h("progress", { max: 1, value: 0, "aria-label": t.runBatch });
+  const progress = h("progress", { max: 1, value: 0, "aria-label": t.progress });
   const result = h("div", { "aria-live": "polite" });
   input.addEventListener("change", async () => {
     const file = input.files[0];
