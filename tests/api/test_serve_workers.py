@@ -67,7 +67,11 @@ def start_workers(home: Path, *, count: int = 2, extra: dict[str, str] | None = 
             [*KAWA, "serve", "--port", str(port), "--workers", str(count)], env=env, stdout=out, stderr=out
         )
     deployment = Workers(proc, port, json.loads(imported.stdout)["api_key"], log)
-    _until_every_worker_serves(deployment, count)
+    try:
+        _until_every_worker_serves(deployment, count)
+    except BaseException:
+        stop_server(deployment)
+        raise
     return deployment
 
 
