@@ -73,8 +73,11 @@ def serve_workers(settings: Settings, count: int, overrides: dict[str, Any]) -> 
     import logging
 
     from kawa.cli.worker_pool import WorkerPool, bind
+    from kawa.telemetry.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(message)s")  # the parent's
+    if not os.environ.get(MULTIPROC_ENV):  # /metrics of any worker then sums every worker's values
+        prepare_multiprocess_dir(settings.home / "prometheus")
     with_stores(_migrated)  # the schema is current before any worker opens the database
     try:
         listener = bind(settings.host, settings.port)

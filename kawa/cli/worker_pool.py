@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from kawa.apps.runners.worker_hub import WorkerHub
 from kawa.cli import connection_handoff, worker_server
+from kawa.telemetry.metrics import worker_exited
 
 log = logging.getLogger("kawa")
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
@@ -175,6 +176,7 @@ class WorkerPool:
             asyncio.get_running_loop().remove_reader(worker.handoff.fileno())
 
     def _forget(self, worker: Worker) -> None:
+        worker_exited(worker.process.pid)  # its live gauges (active runs, pools) stop counting in /metrics
         if self.workers.get(worker.index) is worker:
             del self.workers[worker.index]
         with contextlib.suppress(ValueError, OSError):

@@ -96,6 +96,7 @@ def _die_with_parent() -> None:
 
 def main() -> None:
     _die_with_parent()
+    from kawa.cli.log_setup import server_log_config
     from kawa.cli.server_app import create_server_app
     from kawa.settings import Settings
 
@@ -112,6 +113,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=server_log_config(settings),  # JSON or plain lines with request/run ids, secrets masked
         timeout_graceful_shutdown=5,
     )
     WorkerServer(config, app=app, grace_s=settings.shutdown_grace_s, handoff=handoff).run(sockets=[])

@@ -1,6 +1,6 @@
 """`/metrics` of a real server: requests by route template, runs by app and status, nodes by type, model calls with
 tokens and time to first token, sandbox and database pools; an optional bearer token; and values summed over
-processes that share a PROMETHEUS_MULTIPROC_DIR (the `kawa serve --workers N` layout)."""
+the workers of `kawa serve --workers N` (one PROMETHEUS_MULTIPROC_DIR)."""
 
 from __future__ import annotations
 
@@ -134,60 +134,53 @@ def test_the_metrics_token_is_required_when_set(tmp_path: Path) -> None:
     assert allowed.status_code == 200 and "kawa_http_requests_total" in allowed.text
 
 
-def _serve(home: Path, database: Path, port: int, multiproc: Path) -> subprocess.Popen[bytes]:
+def _serve_workers(home: Path, port: int) -> subprocess.Popen[bytes]:
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
         "KAWA_HOME": str(home),
-        "KAWA_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "KAWA_DATABASE_URL": f"sqlite+aiosqlite:///{home / 'kawa.db'}",
         "KAWA_PORT": str(port),
         "KAWA_SANDBOX__PYTHON_WORKERS": "0",  # no code nodes here: a quicker start
         "KAWA_SANDBOX__JAVASCRIPT_WORKERS": "0",
-        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
     }
-    # Two whole servers on one database, as workers are: the app factory under uvicorn, one process each.
-    command = [sys.executable, "-m", "uvicorn", "--factory", "kawa.api.app:create_app", "--port", str(port)]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "kawa.cli", "serve", "--workers", "2"]
+    log = (home / "serve.log").open("wb")
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def _until_up(port: int) -> None:
+def _until_up(port: int, log: Path) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise AssertionError(f"kawa on port {port} did not start")
+    raise AssertionError(f"kawa on port {port} did not start:\n{log.read_text()[-3000:]}")
 
 
-def test_processes_sharing_a_multiprocess_dir_scrape_as_one(tmp_path: Path) -> None:
-    multiproc = tmp_path / "metrics"
-    multiproc.mkdir()
-    database = tmp_path / "kawa.db"
-    settings = make_settings(tmp_path, f"sqlite+aiosqlite:///{database}")
+def test_every_worker_of_kawa_serve_workers_answers_for_all_of_them(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'kawa.db'}")
     app = import_app(settings, "workflow-hello.yml")
-    ports = [free_port(), free_port()]
-    processes = [_serve(tmp_path / f"home{i}", database, port, multiproc) for i, port in enumerate(ports)]
+    port = free_port()
+    server = _serve_workers(tmp_path, port)
     try:
-        for port in ports:
-            _until_up(port)
-        for count, port in zip((2, 3), ports, strict=True):
-            for _ in range(count):
-                response = httpx.post(
-                    f"http://127.0.0.1:{port}/v1/workflows/run",
-                    headers={"Authorization": f"Bearer {app.api_key}"},
-                    json={"inputs": {"name": "Ada"}, "user": "ada"},
-                    timeout=30,
-                )
-                assert response.status_code == 200, response.text
-        texts = [httpx.get(f"http://127.0.0.1:{port}/metrics").text for port in ports]
+        _until_up(port, tmp_path / "serve.log")
+        for _ in range(6):  # a new connection each: the parent hands them to the workers in turn
+            response = httpx.post(
+                f"http://127.0.0.1:{port}/v1/workflows/run",
+                headers={"Authorization": f"Bearer {app.api_key}"},
+                json={"inputs": {"name": "Ada"}, "user": "ada"},
+                timeout=30,
+            )
+            assert response.status_code == 200, response.text
+        texts = [httpx.get(f"http://127.0.0.1:{port}/metrics").text for _ in range(4)]
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
-    for text in texts:  # either process answers for both
-        assert value(text, "kawa_runs_total", app_id=app.app_id, status="succeeded") == 5
+        server.terminate()
+        server.wait(timeout=60)
+    assert (tmp_path / "prometheus").is_dir()  # the parent's multiprocess directory, in KAWA_HOME
+    for text in texts:  # whichever worker answers, it answers for both
+        assert value(text, "kawa_runs_total", app_id=app.app_id, status="succeeded") == 6
         route = {"method": "POST", "route": "/v1/workflows/run", "status": "200"}
-        assert value(text, "kawa_http_requests_total", **route) == 5
+        assert value(text, "kawa_http_requests_total", **route) == 6
