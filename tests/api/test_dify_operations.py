@@ -19,10 +19,6 @@ NOT_SERVED: frozenset[tuple[str, str]] = PIPELINE | {
     ("DELETE", "/apps/annotations/{annotation_id}"),
     ("POST", "/apps/annotation-reply/{action}"),
     ("GET", "/apps/annotation-reply/{action}/status/{job_id}"),
-    # Human Input and the resumable event stream: a separate issue
-    ("GET", "/form/human_input/{form_token}"),
-    ("POST", "/form/human_input/{form_token}"),
-    ("GET", "/workflow/{workflow_run_id}/events"),
 }
 
 
