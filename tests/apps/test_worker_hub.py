@@ -160,3 +160,19 @@ async def test_without_its_hub_a_worker_says_stops_cannot_reach_the_others(hub: 
     with pytest.raises(CrossProcessStopUnavailable):
         await supervisor.request_stop("elsewhere", "app", "alice")
     await supervisor.close()
+
+
+async def test_the_supervisors_broadcast_carries_other_notifications_between_workers(hub: Hub) -> None:
+    listener, publisher = TaskSupervisor(hub=await hub.link()), TaskSupervisor(hub=await hub.link())
+    heard: list[str] = []
+    assert listener.broadcast is not None and publisher.broadcast is not None
+    listener.broadcast.subscribe("kawa:run-events", heard.append)  # e.g. a stream re-attached in another worker
+    await listener.start()
+    await publisher.start()
+    try:
+        assert await publisher.broadcast.publish("kawa:run-events", "run-1") == 1
+        await _until(lambda: heard == ["run-1"])
+        assert TaskSupervisor().broadcast is None  # a lone process has no one to tell
+    finally:
+        await listener.close()
+        await publisher.close()

@@ -127,6 +127,11 @@ class StopChannel:
         """The link to the other processes (None when there are none)."""
         return self._broadcast.link if self._broadcast is not None else None
 
+    @property
+    def broadcast(self) -> Broadcast | None:
+        """The transport to the other processes (None when there are none)."""
+        return self._broadcast
+
     async def start(self) -> None:
         """Begin listening (a Redis transport that is down starts degraded and keeps trying in the background)."""
         if self._broadcast is not None:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from redis.exceptions import RedisError
 
 from kawa.apps.runners.active_requests import SharedActiveRequests, SharedSlots
+from kawa.apps.runners.broadcast import Broadcast
 from kawa.apps.runners.conversation_queue import ConversationQueue
 from kawa.apps.runners.hub_link import WorkerHubLink
 from kawa.apps.runners.stop_channel import StopChannel, StopRequest
@@ -212,6 +213,13 @@ class TaskSupervisor:
             return False
         await running.handle.wait_done(STOP_WAIT_S)
         return True
+
+    @property
+    def broadcast(self) -> Broadcast | None:
+        """Channels every process of the deployment hears (Redis pub/sub across hosts, or the worker hub of one
+        `kawa serve --workers N`; None for a lone process): for notifications between processes beyond stop, e.g.
+        "run X has new events" to a stream re-attached elsewhere. Subscribe before `start()`."""
+        return self._channel.broadcast
 
     @property
     def redis_link(self) -> LinkState | None:
