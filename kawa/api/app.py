@@ -16,6 +16,7 @@ from kawa.api.body_limit import RequestSizeLimit
 from kawa.api.errors import install_error_handlers
 from kawa.api.metrics_route import router as metrics_router
 from kawa.api.no_content import NoContentJsonType
+from kawa.api.openapi_doc import service_openapi
 from kawa.api.routes import (
     app_info,
     audio,
@@ -90,6 +91,7 @@ def create_app(
     app.add_middleware(RequestSizeLimit, max_bytes=configured.max_request_bytes)
     app.add_middleware(TelemetryMiddleware)  # inside the request id: its span and log lines carry the id
     app.add_middleware(RequestIdMiddleware)
+    app.openapi = service_openapi(app)  # type: ignore[method-assign]  # FastAPI's documented customisation
     for router in (
         app_info.router,
         files.router,
