@@ -3,11 +3,15 @@
 PostgreSQL connections come from a bounded pool (`DatabaseSettings`); each is pinged before use, so connections
 broken by an outage are replaced on the next request and the process recovers by itself. `is_unavailable` tells
 an outage (the API answers 503) from a bug (500).
+
+Bench only: with `KAWA_BENCH_COMMIT_LOG` set to a file, every committed transaction appends one byte to it, so
+`bench/throughput.py` counts the server's commits per run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -45,6 +49,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        if commit_log := os.environ.get("KAWA_BENCH_COMMIT_LOG"):
+            event.listen(self.engine.sync_engine, "commit", _CommitCounter(commit_log))
         self.session = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time; queueing writers here avoids its busy handler, which sleeps in steps of
         # up to 100 ms. PostgreSQL writes concurrently, so there the lock is never taken.
@@ -89,6 +95,16 @@ def _connect_args(url: str, connect_timeout_s: int) -> dict[str, Any]:
     if url.startswith(("postgresql+psycopg", "postgresql://", "postgresql:")):
         return {"connect_timeout": connect_timeout_s}
     return {}
+
+
+class _CommitCounter:
+    """Appends one byte per commit to a file (bench only, see the module docstring)."""
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def __call__(self, _conn: Any) -> None:
+        os.write(self.fd, b".")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kawa.store.clock import now
 from kawa.store.database import Database
+from kawa.store.group_commit import BatchedStatement, Counter, GroupCommitWriter, RowWrite
 from kawa.store.leases import RecordLeases
 from kawa.store.tables import App, Base, EndUser, Message, NodeExecution, WorkflowRun
 
@@ -62,11 +63,36 @@ def table_of(model: type[Base]) -> sa.Table:
 
 _RUNS = table_of(WorkflowRun)
 _NODES = table_of(NodeExecution)
-_NODE_UPDATE = (
-    sa.update(_NODES)
-    .where(_NODES.c.id == sa.bindparam("key"))
-    .values({c.key: sa.bindparam(c.key) for c in _NODES.columns if c.key != "id"})
+RUN_FINISH_FIELDS = (
+    "status",
+    "outputs",
+    "error",
+    "elapsed_time",
+    "total_tokens",
+    "total_steps",
+    "exceptions_count",
+    "finished_at",
 )
+"""The run columns written when a run ends (`RunStore.finish`'s `values`)."""
+
+
+def _update_by_id(table: sa.Table, columns: Iterable[str]) -> sa.Update:
+    return (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("key"))
+        .values({c: sa.bindparam(c, type_=table.c[c].type) for c in columns})
+    )
+
+
+# Batched by the group-commit writer in this order: a run's row before its nodes', inserts before updates.
+INSERT_RUN = BatchedStatement("insert run", sa.insert(_RUNS), order=10)
+INSERT_NODES = BatchedStatement("insert node executions", sa.insert(_NODES), order=20)
+UPDATE_NODES = BatchedStatement(
+    "update node executions", _update_by_id(_NODES, [c.key for c in _NODES.columns if c.key != "id"]), order=30
+)
+FINISH_RUN = BatchedStatement("finish run", _update_by_id(_RUNS, (*RUN_FINISH_FIELDS, "lease_expires_at")), order=40)
+RUN_SEQUENCE = Counter(table_of(App), key_column="id", count_column="run_count")
+"""Per-app run count: a run's `sequence_number`."""
 
 
 def table_row(record: Any, table: sa.Table) -> dict[str, Any]:
@@ -82,16 +108,18 @@ def table_row(record: Any, table: sa.Table) -> dict[str, Any]:
     return row
 
 
-async def _write_nodes(conn: AsyncConnection, new: list[NodeExecution], changed: list[NodeExecution]) -> None:
+def _node_writes(new: list[NodeExecution], changed: list[NodeExecution]) -> list[RowWrite]:
+    writes = []
     if new:
-        await conn.execute(sa.insert(_NODES), [table_row(e, _NODES) for e in new])
+        writes.append(RowWrite(INSERT_NODES, [table_row(e, _NODES) for e in new]))
     if changed:
         rows = []
         for execution in changed:
             row = table_row(execution, _NODES)
             row["key"] = row.pop("id")
             rows.append(row)
-        await conn.execute(_NODE_UPDATE, rows)
+        writes.append(RowWrite(UPDATE_NODES, rows))
+    return writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,43 +174,45 @@ class LogPage:
 
 
 class RunStore:
-    def __init__(self, db: Database, *, leases: RecordLeases) -> None:
+    """Runs and node executions. Writes go through the process's `GroupCommitWriter`: each returns once committed,
+    in a transaction shared with the writes of other runs made at the same time."""
+
+    def __init__(self, db: Database, *, leases: RecordLeases, writer: GroupCommitWriter | None = None) -> None:
         self.db = db
         self.leases = leases
+        self.writer = writer or GroupCommitWriter(db)
 
     async def start(self, run: WorkflowRun) -> int:
         """Insert a new run, owned (leased) by this process until `finish`; returns its per-app `sequence_number`
         (1, 2, …), counted atomically."""
         run.owner_pid, run.lease_expires_at = self.leases.owner, self.leases.expiry()
-        async with self.db.write() as conn:
-            sequence = await conn.scalar(
-                sa.update(App).where(App.id == run.app_id).values(run_count=App.run_count + 1).returning(App.run_count)
-            )
-            run.sequence_number = int(sequence or 0)
-            row = table_row(run, _RUNS)
-            await conn.execute(sa.insert(_RUNS), [row])
+        run.sequence_number = 0  # the writer puts the counted value into the row
+        row = table_row(run, _RUNS)
+        sequence = await self.writer.write_counted(
+            RUN_SEQUENCE, run.app_id, RowWrite(INSERT_RUN, [row]), into="sequence_number"
+        )
         self.leases.runs.add(run.id)
         # The record now holds what the row holds (column defaults included): a later write of the whole record,
         # e.g. a run failing before any node ran, must not write NULL into `total_tokens` and the like.
         for key, value in row.items():
             if getattr(run, key) is None:
                 setattr(run, key, value)
-        return run.sequence_number
+        run.sequence_number = sequence
+        return sequence
 
     async def save_nodes(self, new: list[NodeExecution], changed: list[NodeExecution]) -> None:
         """Insert `new` node executions and update `changed` ones (rows written before), in one transaction."""
         if new or changed:
-            async with self.db.write() as conn:
-                await _write_nodes(conn, new, changed)
+            await self.writer.write(*_node_writes(new, changed))
 
     async def finish(
         self, run_id: str, values: dict[str, Any], new: list[NodeExecution], changed: list[NodeExecution]
     ) -> None:
-        """Write how the run ended. Its lease ends here even if the write fails: the reaper then marks the run."""
+        """Write how the run ended (`values`: the `RUN_FINISH_FIELDS`). Its lease ends here even if the write
+        fails: the reaper then marks the run."""
         try:
-            async with self.db.write() as conn:
-                await _write_nodes(conn, new, changed)
-                await conn.execute(sa.update(_RUNS).where(_RUNS.c.id == run_id).values(**values, lease_expires_at=None))
+            finish = {"key": run_id, "lease_expires_at": None, **{k: values[k] for k in RUN_FINISH_FIELDS}}
+            await self.writer.write(*_node_writes(new, changed), RowWrite(FINISH_RUN, [finish]))
         finally:
             self.leases.runs.discard(run_id)
 

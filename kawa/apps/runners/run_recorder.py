@@ -7,13 +7,12 @@ written at most `FLUSH_INTERVAL_S` after they happen, so a crash loses at most t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from kawa.apps.event_payloads import jsonable
-from kawa.store.runs import RunStore
+from kawa.store.runs import RUN_FINISH_FIELDS, RunStore
 from kawa.store.tables import NodeExecution, WorkflowRun
 from kawa.workflow import events as ev
 
@@ -34,6 +33,7 @@ class RunRecorder:
         self._nodes: dict[str, NodeExecution] = {}
         self._dirty: set[str] = set()
         self._stored: set[str] = set()  # node executions already written (updated, not inserted, from now on)
+        self._flush_timer: asyncio.TimerHandle | None = None  # a timer, not a sleeping task: most runs end first
         self._pending_flush: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()  # one write at a time: a flush and the final write touch the same rows
 
@@ -50,14 +50,18 @@ class RunRecorder:
             self._close(event)
         else:
             return
-        if self._pending_flush is None:
-            self._pending_flush = asyncio.create_task(self._flush_later(), name=f"flush-run-{self.run_id}")
+        if self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self._flush_due)
 
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(FLUSH_INTERVAL_S)
-        # From here on the flush is no longer cancelled by the final write, which waits for it on the lock.
-        self._pending_flush = None
-        await self.flush()
+    def _flush_due(self) -> None:
+        # The final write waits for this flush on the write lock.
+        self._pending_flush = asyncio.create_task(self._flush_now(), name=f"flush-run-{self.run_id}")
+
+    async def _flush_now(self) -> None:
+        try:
+            await self.flush()
+        finally:
+            self._flush_timer = self._pending_flush = None
 
     def _open(self, event: _NodeEvent, inputs: Mapping[str, Any] | None = None) -> NodeExecution:
         row = NodeExecution(
@@ -137,23 +141,9 @@ class RunRecorder:
         return run
 
     async def _write_final(self, run: WorkflowRun) -> None:
-        if self._pending_flush is not None:  # still sleeping: the final write covers it
-            self._pending_flush.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pending_flush
-            self._pending_flush = None
-        values = {
-            k: getattr(run, k)
-            for k in (
-                "status",
-                "outputs",
-                "error",
-                "elapsed_time",
-                "total_tokens",
-                "total_steps",
-                "exceptions_count",
-                "finished_at",
-            )
-        }
+        if self._flush_timer is not None and self._pending_flush is None:  # not due yet: the final write covers it
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        values = {k: getattr(run, k) for k in RUN_FINISH_FIELDS}
         async with self._write_lock:
             await self.runs.finish(run.id, values, *self._take_dirty())
