@@ -1,10 +1,17 @@
-"""API keys: shown once at creation, stored as SHA-256; a revoked key stops working on the next request."""
+"""API keys: shown once at creation, stored as SHA-256.
+
+A server keeps each app key it resolved (with its app) for `KEY_CACHE_TTL_S`, so a busy key costs one lookup per
+TTL instead of one per request: a key revoked (or an app disabled or republished) by another process takes effect
+there within that time, in the revoking process at once.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import string
+import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -15,6 +22,9 @@ from kawa.store.tables import ApiKey, App
 
 _ALPHABET = string.ascii_letters + string.digits
 LAST_USED_RESOLUTION_S = 60.0
+KEY_CACHE_TTL_S = 0.5
+"""How long a resolved app key is reused; revocation takes effect across processes within this (promised: 1 s)."""
+KEY_CACHE_SIZE = 10_000
 
 
 def hash_token(token: str) -> str:
@@ -42,8 +52,11 @@ class OrphanAppKey:
 
 
 class KeyStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, cache_ttl_s: float = KEY_CACHE_TTL_S) -> None:
         self.db = db
+        self.cache_ttl_s = cache_ttl_s
+        self._app_keys: dict[str, tuple[float, AppKey | OrphanAppKey]] = {}  # token hash -> (expiry, key)
+        self._lookups: dict[str, asyncio.Future[AppKey | OrphanAppKey | None]] = {}
 
     async def create(self, app_id: str | None, *, type: str = "app") -> tuple[ApiKey, str]:
         token = generate_token(type)
@@ -73,13 +86,34 @@ class KeyStore:
             return key
 
     async def resolve_app_key(self, token: str) -> AppKey | OrphanAppKey | None:
-        """The live `app` key for `token` with its app, in one query (the hot path of every app request)."""
+        """The live `app` key for `token` with its app (the hot path of every app request): from the cache when
+        resolved less than `cache_ttl_s` ago, else in one query."""
+        token_hash = hash_token(token)
+        cached = self._app_keys.get(token_hash)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        # One query per token at a time: the requests that find the entry expired together share it.
+        lookup = self._lookups.get(token_hash)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._resolve_app_key(token_hash))
+            self._lookups[token_hash] = lookup
+            lookup.add_done_callback(lambda _: self._lookups.pop(token_hash, None))
+        found = await asyncio.shield(lookup)
+        if found is None:  # unknown tokens are not kept: nothing to gain, and they would fill memory
+            self._app_keys.pop(token_hash, None)
+            return None
+        if len(self._app_keys) >= KEY_CACHE_SIZE:
+            self._app_keys.clear()
+        self._app_keys[token_hash] = (time.monotonic() + self.cache_ttl_s, found)
+        return found
+
+    async def _resolve_app_key(self, token_hash: str) -> AppKey | OrphanAppKey | None:
         async with self.db.session() as session:
             row = (
                 await session.execute(
                     sa.select(ApiKey, App)
                     .outerjoin(App, App.id == ApiKey.app_id)
-                    .where(ApiKey.token_hash == hash_token(token), ApiKey.revoked_at.is_(None))
+                    .where(ApiKey.token_hash == token_hash, ApiKey.revoked_at.is_(None))
                 )
             ).first()
             if row is None:
@@ -107,4 +141,6 @@ class KeyStore:
                 .values(revoked_at=now())
                 .returning(ApiKey.id)
             )
-            return result.first() is not None
+            revoked = result.first() is not None
+        self._app_keys.clear()  # this process stops accepting it at once; others within `cache_ttl_s`
+        return revoked

@@ -1,6 +1,8 @@
-"""Authorization: Dify's 401 bodies, revocation at once, and isolation between apps."""
+"""Authorization: Dify's 401 bodies, revocation within a second across processes, and isolation between apps."""
 
 from __future__ import annotations
+
+import time
 
 import httpx
 from support.apps import ImportedApp, disable_api, import_app, revoke_all_keys
@@ -47,11 +49,24 @@ def test_dataset_key_shape_is_401_on_app_routes(server: RunningServer) -> None:
         _assert_401(client.get("/parameters"), "Access token is invalid")
 
 
-def test_revoked_key_stops_working_at_once(server: RunningServer) -> None:
+def _first_answer_other_than_200(client: httpx.Client, within_s: float) -> tuple[httpx.Response, float]:
+    """Ask every 20 ms until the answer is not 200 (or `within_s` has passed): (that answer, seconds it took)."""
+    began = time.monotonic()
+    while (response := client.get("/info")).status_code == 200 and time.monotonic() - began < within_s:
+        time.sleep(0.02)
+    return response, time.monotonic() - began
+
+
+def test_key_revoked_by_another_process_stops_working_within_a_second(server: RunningServer) -> None:
+    # The server keeps resolved keys briefly; revoke_all_keys revokes through stores of its own, as the CLI or
+    # another worker process would, so only the database tells the server.
     app = import_app(server.settings, "workflow-hello.yml")
     with client_for(server, app.api_key) as client:
-        assert client.get("/info").status_code == 200
+        assert client.get("/info").status_code == 200  # the key is now cached
         revoke_all_keys(server.settings, app.app_id)
+        response, took = _first_answer_other_than_200(client, within_s=2.0)
+        _assert_401(response, "Access token is invalid")
+        assert took <= 1.0
         _assert_401(client.get("/info"), "Access token is invalid")
 
 
@@ -75,7 +90,8 @@ def test_key_of_an_app_whose_api_is_disabled_is_403(server: RunningServer) -> No
     with client_for(server, app.api_key) as client:
         assert client.get("/info").status_code == 200
         disable_api(server.settings, app.app_id)
-        response = client.get("/info")
+        response, took = _first_answer_other_than_200(client, within_s=2.0)
+        assert took <= 1.0
         assert response.status_code == 403
         assert response.json() == {
             "code": "forbidden",
