@@ -205,8 +205,9 @@ class CodeSandbox:
                 self._discard(pool, slot)
                 raise
             worker.runs += 1
-            recycle = worker.runs >= self.config.max_runs_per_worker or (
-                language == "javascript" and reply.get("kind") in ("timeout", "memory")
+            # A python3 zygote runs no user code (each run gets a fresh child): only javascript workers wear out.
+            recycle = language == "javascript" and (
+                worker.runs >= self.config.max_runs_per_worker or reply.get("kind") in ("timeout", "memory")
             )
             if recycle:
                 self._discard(pool, slot)

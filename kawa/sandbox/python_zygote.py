@@ -18,6 +18,7 @@ import json
 import linecache
 import math
 import os
+import re
 import select
 import signal
 import sys
@@ -71,9 +72,16 @@ PRELOAD = (
     "pprint",
     "netrc",  # requests reads ~/.netrc for every request (there is none: the import is the cost)
 )
-# The packages code nodes get by default (`kawa.sandbox.environment`), imported before forking so that importing
-# them costs a run nothing. Operators' extra packages are not imported ahead: their import code runs confined.
+# The packages code nodes get by default (`kawa.sandbox.environment`). The zygote imports them the first time a
+# run's code names one (`names_a_package`); from then on its children start with them, so importing them costs a
+# run nothing. Not before: a fork costs CPU in proportion to the zygote's memory (about 3 ms more per run on 2
+# cores with them loaded), paid by every run, most of which never import them. Operators' extra packages are not
+# imported ahead at all: their import code runs confined.
 PRELOAD_PACKAGES = ("requests", "httpx", "jinja2", "socks")
+_PACKAGE_NAME = re.compile(r"\b(?:requests|httpx|jinja2|socks)\b")
+# What those packages load from outside the sandbox's readable roots (shared libraries, NSS modules): loaded at
+# start, before the worker is confined, so that importing the packages later works like importing them at start.
+PRELOAD_NATIVE = ("ssl", "zlib", "bz2", "lzma", "encodings.idna", "socket", "select", "selectors")
 
 
 class Settings:
@@ -85,10 +93,14 @@ class Settings:
         self.own_uid = own_uid
         proxy = spec.get("proxy")
         self.proxy_port: int | None = int(proxy["port"]) if proxy else None
+        self.packages = bool(spec.get("site"))
+        """The default packages can be imported (`load_packages` once a run names one)."""
 
 
 def preload(*, packages: bool) -> None:
-    for name in PRELOAD + (PRELOAD_PACKAGES if packages else ()):
+    """Import the stdlib modules runs use, and with `packages` what the default packages need from outside the
+    readable roots (the packages themselves come with the first run that names one: `load_packages`)."""
+    for name in PRELOAD + (PRELOAD_NATIVE if packages else ()):
         with contextlib.suppress(ImportError):
             __import__(name)
     if packages:  # the resolver's first call loads libc's NSS modules and the idna codec: not in every run
@@ -96,6 +108,18 @@ def preload(*, packages: bool) -> None:
 
         with contextlib.suppress(OSError):
             socket.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_STREAM)
+
+
+def names_a_package(code: str) -> bool:
+    """Does the code mention a default package (so its run should find it imported)?"""
+    return _PACKAGE_NAME.search(code) is not None
+
+
+def load_packages() -> None:
+    for name in PRELOAD_PACKAGES:
+        with contextlib.suppress(ImportError):
+            __import__(name)
+    gc.freeze()
 
 
 SPARE_CHILDREN = 2
@@ -130,12 +154,18 @@ def serve(settings: Settings, layers: list[str]) -> None:
     # a child would otherwise touch every object's header and copy most of the zygote's pages (copy-on-write).
     gc.freeze()
     spares: deque[_Child] = deque(_spawn(settings) for _ in range(SPARE_CHILDREN))
+    packages_loaded = not settings.packages
     while True:
         request = protocol.read_frame(0)
         if request is None:
             for child in spares:
                 child.retire()
             return
+        if not packages_loaded and names_a_package(str(request.get("code", ""))):
+            load_packages()  # once; the spares forked before lack them
+            packages_loaded = True
+            while spares:
+                spares.popleft().retire()
         child = spares.popleft() if spares else _spawn(settings)
         reply, child = _run_in(child, request, settings)
         protocol.write_frame(1, reply)

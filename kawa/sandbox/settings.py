@@ -30,7 +30,10 @@ class SandboxSettings(BaseModel):
     memory_mb: int = Field(default=512, ge=32, description="Memory limit of one code run, in MB.")
     max_output_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="Largest serialised result.")
     max_runs_per_worker: int = Field(
-        default=200, ge=1, description="Runs after which a worker is replaced (python forks a child per run anyway)."
+        default=200,
+        ge=1,
+        description="Runs after which a javascript worker is replaced (python3 forks a fresh child per run, from a "
+        "zygote that is kept).",
     )
     node_path: str = Field(default="node", description="The node executable for javascript code nodes.")
     sandbox_uid: int = Field(
