@@ -14,6 +14,7 @@ from kawa.cli.app_commands import app_cli
 from kawa.cli.db_commands import db_cli
 from kawa.cli.key_commands import key_cli
 from kawa.cli.run_command import run_workflow
+from kawa.cli.runs_command import logs, runs_cli
 from kawa.cli.sandbox_command import sandbox_cli
 from kawa.cli.serve_command import serve
 
@@ -22,9 +23,11 @@ cli.add_typer(app_cli, name="app")
 cli.add_typer(key_cli, name="key")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(sandbox_cli, name="sandbox")
+cli.add_typer(runs_cli, name="runs")
 cli.add_typer(admin_cli, name="admin")
 cli.command()(serve)
 cli.command("run")(run_workflow)
+cli.command("logs")(logs)
 
 
 @cli.command("settings")
