@@ -8,14 +8,21 @@ for their whole life (a shared socket wakes every worker and the first drains th
 the 4-tuple), so two workers did not give two workers' throughput. Handing off costs the parent one accept and one
 sendmsg per connection, not per request.
 
-The same pair carries the worker's one message the other way: `READY` once it serves. A pair that reads end of
-file means the other side is gone.
+The pair's first message is `GO`: the worker imports the server stack while the parent brings the database schema
+up to date, and opens the database only after it. The worker's one message the other way is `READY`, once it
+serves. A pair that reads end of file means the other side is gone.
 """
 
 from __future__ import annotations
 
 import socket
 
+HANDOFF_FD = "KAWA_WORKER_HANDOFF_FD"
+"""The environment variables through which the parent tells a worker its inherited sockets and its place."""
+HUB_FD = "KAWA_WORKER_HUB_FD"
+INDEX = "KAWA_WORKER_INDEX"
+FIRST_START = "KAWA_WORKER_FIRST_START"
+GO = b"go"
 READY = b"ready"
 CONNECTION = b"c"
 MAX_FDS_PER_MESSAGE = 1
@@ -27,6 +34,15 @@ def handoff_pair() -> tuple[socket.socket, socket.socket]:
     parent.setblocking(False)
     worker.set_inheritable(True)
     return parent, worker
+
+
+def wait_for_go(channel: socket.socket) -> bool:
+    """In the worker, before it opens the database: block until the parent says the schema is current (True), or
+    is gone (False)."""
+    try:
+        return channel.recv(16) == GO
+    except OSError:
+        return False
 
 
 def hand_over(channel: socket.socket, connection: socket.socket) -> bool:

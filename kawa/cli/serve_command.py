@@ -69,7 +69,8 @@ def default_workers() -> int:
 
 
 def serve_workers(settings: Settings, count: int, overrides: dict[str, Any]) -> int:
-    """Migrate once, bind the port once, then run `count` workers until a signal; the exit status."""
+    """Bind the port once, migrate once (while the workers start), then run `count` workers until a signal; the
+    exit status."""
     import logging
 
     from kawa.cli.worker_pool import WorkerPool, bind
@@ -78,7 +79,6 @@ def serve_workers(settings: Settings, count: int, overrides: dict[str, Any]) -> 
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(message)s")  # the parent's
     if not os.environ.get(MULTIPROC_ENV):  # /metrics of any worker then sums every worker's values
         prepare_multiprocess_dir(settings.home / "prometheus")
-    with_stores(_migrated)  # the schema is current before any worker opens the database
     try:
         listener = bind(settings.host, settings.port)
     except OSError as exc:
@@ -87,7 +87,13 @@ def serve_workers(settings: Settings, count: int, overrides: dict[str, Any]) -> 
     for name, value in overrides.items():  # the workers read their settings from the environment
         os.environ[f"KAWA_{name.upper()}"] = str(value)
     typer.echo(f"workers:     {count}")
-    pool = WorkerPool(listener, count, grace_s=settings.shutdown_grace_s, sandbox_uid=settings.sandbox.sandbox_uid)
+    pool = WorkerPool(
+        listener,
+        count,
+        grace_s=settings.shutdown_grace_s,
+        sandbox_uid=settings.sandbox.sandbox_uid,
+        prepare=lambda: with_stores(_migrated),  # while the workers import; they open the database after it
+    )
     return pool.run()
 
 

@@ -7,7 +7,8 @@ accepting, passes SIGTERM on to every worker — each drains its runs for up to 
 server does — and exits once they have; a second signal is passed on too (the workers then stop waiting).
 
 The parent imports neither the server stack nor the models: it stays small, and a worker's crash cannot take it
-along. One-time start-up work (migrations, the example app) is done by `kawa serve` before the pool starts.
+along. One-time start-up work, `prepare` (bringing the schema up to date), runs in a thread while the first workers
+import the server stack; they open the database only once it is done (`connection_handoff.GO`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kawa.apps.runners.worker_hub import WorkerHub
-from kawa.cli import connection_handoff, worker_server
+from kawa.cli import connection_handoff
 from kawa.telemetry.metrics import worker_exited
 
 log = logging.getLogger("kawa")
@@ -47,8 +49,18 @@ class Worker:
 
 
 class WorkerPool:
-    def __init__(self, listener: socket.socket, workers: int, *, grace_s: float, sandbox_uid: int) -> None:
+    def __init__(
+        self,
+        listener: socket.socket,
+        workers: int,
+        *,
+        grace_s: float,
+        sandbox_uid: int,
+        prepare: Callable[[], None] = lambda: None,
+    ) -> None:
         self.listener = listener
+        self.prepare = prepare
+        self._prepared = False
         self.size = workers
         self.grace_s = grace_s
         self.sandbox_uid = sandbox_uid
@@ -76,6 +88,16 @@ class WorkerPool:
         self.listener.setblocking(False)
         loop.add_reader(self.listener.fileno(), self._accept)
         watchers = [asyncio.create_task(self._keep(index, first_start=True)) for index in range(self.size)]
+        try:
+            await asyncio.to_thread(self.prepare)
+        except BaseException:
+            log.exception("could not prepare the database: stopping")
+            self._gave_up = True
+            self._on_signal()
+        else:
+            self._prepared = True
+            for worker in self.workers.values():
+                self._go(worker)
         await self._stopping.wait()
         loop.remove_reader(self.listener.fileno())
         self.listener.close()  # new connections are refused, as by a single server that shuts down
@@ -135,10 +157,10 @@ class WorkerPool:
         hub_end, hub_worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         env = {
             **os.environ,
-            worker_server.HANDOFF_FD: str(worker_end.fileno()),
-            worker_server.HUB_FD: str(hub_worker_end.fileno()),
-            worker_server.INDEX: str(index),
-            worker_server.FIRST_START: "1" if first_start else "0",
+            connection_handoff.HANDOFF_FD: str(worker_end.fileno()),
+            connection_handoff.HUB_FD: str(hub_worker_end.fileno()),
+            connection_handoff.INDEX: str(index),
+            connection_handoff.FIRST_START: "1" if first_start else "0",
             "KAWA_SANDBOX__SANDBOX_UID": str(self.sandbox_uid + index * UID_STRIDE_PER_WORKER),
         }
         process = await asyncio.create_subprocess_exec(
@@ -156,8 +178,15 @@ class WorkerPool:
         self.hub.attach(reader, writer)
         worker = Worker(index, process, handoff)
         self.workers[index] = worker
+        if self._prepared:
+            self._go(worker)
         loop.add_reader(handoff.fileno(), self._heard_from, worker)
         return worker
+
+    @staticmethod
+    def _go(worker: Worker) -> None:
+        with contextlib.suppress(OSError):
+            worker.handoff.send(connection_handoff.GO)
 
     def _heard_from(self, worker: Worker) -> None:
         try:

@@ -28,10 +28,6 @@ from kawa.cli.draining_server import DrainingServer
 from kawa.services import WorkerRole
 
 log = logging.getLogger("kawa")
-HANDOFF_FD = "KAWA_WORKER_HANDOFF_FD"
-HUB_FD = "KAWA_WORKER_HUB_FD"
-INDEX = "KAWA_WORKER_INDEX"
-FIRST_START = "KAWA_WORKER_FIRST_START"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -101,13 +97,15 @@ def main() -> None:
     from kawa.settings import Settings
 
     settings = Settings()
-    index = int(os.environ[INDEX])
-    handoff = socket.socket(fileno=int(os.environ[HANDOFF_FD]))
-    hub = WorkerHubLink.from_fd(int(os.environ[HUB_FD]))
+    index = int(os.environ[connection_handoff.INDEX])
+    handoff = socket.socket(fileno=int(os.environ[connection_handoff.HANDOFF_FD]))
+    hub = WorkerHubLink.from_fd(int(os.environ[connection_handoff.HUB_FD]))
     # One-time start-up work that is not idempotent across workers (re-queueing half-indexed documents without
     # Redis) is done by the first worker of the first start only.
-    role = WorkerRole(hub=hub, index=index, first=os.environ.get(FIRST_START) == "1" and index == 0)
+    role = WorkerRole(hub=hub, index=index, first=os.environ.get(connection_handoff.FIRST_START) == "1" and index == 0)
     app = create_server_app(settings, worker=role)
+    if not connection_handoff.wait_for_go(handoff):  # the parent could not migrate the database, or is gone
+        raise SystemExit(1)
     config = uvicorn.Config(
         app,
         host=settings.host,

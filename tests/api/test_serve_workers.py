@@ -169,17 +169,18 @@ def _stop_and_time(deployment: Workers, *, same_worker: bool) -> StopTiming:
 
 
 def test_a_stop_sent_to_the_other_worker_ends_the_stream_within_100_ms(deployment: Workers) -> None:
-    """Within 100 ms on a machine that stops a run of its own worker within 100 ms. The hop through the parent's
-    hub may add what two process hops cost on this machine now (the measured slack: twice a plain round trip,
-    at least 20 ms); when the machine is so loaded that even a stop on the same worker takes longer than 100 ms,
-    that time is the budget. Samples interleave, so both kinds see the same load."""
+    """Within 100 ms on a machine that stops a run of its own worker within 100 ms. The way through the parent's
+    hub wakes two more processes (the parent, then the owner), which on a loaded machine costs what a few plain
+    round trips do (the measured slack: three of them, at least 30 ms); when the machine is so loaded that even a
+    stop on the same worker takes longer than 100 ms, that time is the budget. Samples interleave, so both kinds
+    see the same load."""
     across, local = [], []
     for _ in range(5):
         across.append(_stop_and_time(deployment, same_worker=False))
         local.append(_stop_and_time(deployment, same_worker=True))
     took = statistics.median(t.took for t in across)
     local_took = statistics.median(t.took for t in local)
-    slack = max(2 * statistics.median(t.round_trip for t in across), 0.02)
+    slack = max(3 * statistics.median(t.round_trip for t in across), 0.03)
     load = Path("/proc/loadavg").read_text().split()[0]
     print(
         f"\nstop, stream end after: other worker {sorted(round(t.took * 1000, 1) for t in across)} ms, same worker "
