@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from kawa.web import console_api, console_pages, knowledge_api, webapp_api, webapp_pages
+from kawa.web import console_api, console_pages, knowledge_api, webapp_api, webapp_forms, webapp_pages
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -22,6 +22,7 @@ def mount_web(app: FastAPI) -> None:
         knowledge_api.router,
         webapp_pages.router,
         webapp_api.router,
+        webapp_forms.router,
     ):
         app.include_router(router, include_in_schema=False)
     app.mount("/static/kawa", StaticFiles(directory=STATIC_DIR), name="kawa-static")

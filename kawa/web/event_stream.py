@@ -15,6 +15,9 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def _encode(event: Mapping[str, Any]) -> bytes:
+    event_id = getattr(event, "event_id", None)  # a run's logged events: the page resumes after a form from here
+    if event_id is not None:
+        event = {**event, "kawa_event_id": event_id}
     return b"data: " + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
 
 

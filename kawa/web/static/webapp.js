@@ -398,13 +398,21 @@ function workflowPage() {
   stopButton.addEventListener("click", async () => {
     if (taskId) await call("POST", `/tasks/${taskId}/stop`).catch(() => {});
   });
+  let runId = null;
+  let lastEventId = null;
+  const forms = h("div", { class: "forms", "aria-live": "polite" });
+  const rows = {};
+  let text = "";
+  const live = h("div", { class: "output-text md" });
   async function run(ev) {
     ev.preventDefault();
     if (controller) return;
     steps.replaceChildren();
     outputs.replaceChildren();
+    forms.replaceChildren();
     status.textContent = t.running;
-    const rows = {};
+    for (const key of Object.keys(rows)) delete rows[key];
+    text = "";
     let inputs;
     try {
       inputs = await form.values();
@@ -412,21 +420,66 @@ function workflowPage() {
       status.textContent = err.message;
       return;
     }
+    const url = boot.mode === "completion" ? `${base}/chat-messages` : `${base}/workflows/run`;
+    await follow(url, { inputs });
+  }
+  // A paused run's form (Human Input): its content, its fields, one button per action; submitting resumes the run.
+  function humanForm(d) {
+    const fields = (d.inputs || []).map((input) => {
+      const name = input.output_variable_name;
+      const id = `hi-${d.form_id}-${name}`;
+      const value = (d.resolved_default_values || {})[name] ?? "";
+      const options = input.option_source?.value || input.options || [];
+      const control =
+        input.type === "select"
+          ? h("select", { id }, options.map((o) => h("option", { value: o, selected: o === value }, o)))
+          : input.type === "paragraph"
+            ? h("textarea", { id, rows: 3 })
+            : h("input", { id, type: "text" });
+      if (input.type !== "select") control.value = value;
+      return { name, control, box: h("div", { class: "field" }, h("label", { for: id }, name), control) };
+    });
+    const card = h(
+      "form",
+      { class: "card human-form", "aria-label": d.node_title, onsubmit: (ev) => ev.preventDefault() },
+      h("h3", {}, d.node_title),
+      h("div", { class: "output-text" }, d.form_content),
+      fields.map((f) => f.box),
+      h(
+        "div",
+        { class: "toolbar" },
+        (d.actions || []).map((a) =>
+          h("button", { type: "button", class: a.button_style === "primary" ? "primary" : "", onclick: () => submitForm(a.id) }, a.title),
+        ),
+      ),
+    );
+    async function submitForm(action) {
+      const values = Object.fromEntries(fields.map((f) => [f.name, f.control.value]));
+      card.remove();
+      status.textContent = t.running;
+      await follow(`${base}/forms/${d.form_token}`, { inputs: values, action, workflow_run_id: runId, last_event_id: lastEventId });
+    }
+    forms.append(card);
+    announce(d.node_title);
+  }
+  async function follow(url, body) {
     controller = new AbortController();
     runButton.disabled = true;
     stopButton.hidden = false;
-    let text = "";
-    const live = h("div", { class: "output-text md" });
-    const url = boot.mode === "completion" ? `${base}/chat-messages` : `${base}/workflows/run`;
     try {
       await stream(
         url,
-        { inputs },
+        body,
         marker,
         (ev) => {
           if (ev.task_id) taskId = ev.task_id;
+          if (ev.workflow_run_id) runId = ev.workflow_run_id;
+          if (ev.kawa_event_id !== undefined) lastEventId = ev.kawa_event_id;
           const d = ev.data || {};
+          if (ev.event === "human_input_required") humanForm(d);
+          if (ev.event === "workflow_paused") status.textContent = "⏸ paused";
           if (ev.event === "node_started" && site.show_workflow_steps && !d.iteration_id && !d.loop_id) {
+            rows[d.id]?.remove(); // a node resumed after a form runs again under its id
             rows[d.id] = h("li", { class: "step status-running", "data-node": d.node_id }, h("span", { class: "dot", "aria-hidden": "true" }), `${d.title}`, h("span", { class: "muted" }, ` · ${t.running}`));
             steps.append(rows[d.id]);
           } else if (ev.event === "node_finished" && rows[d.id]) {
@@ -469,6 +522,7 @@ function workflowPage() {
       header(),
       h("form", { class: "card run-form", onsubmit: run }, ...form.elements, h("div", { class: "toolbar" }, runButton, stopButton)),
       status,
+      forms,
       site.show_workflow_steps ? h("section", { class: "card" }, h("h2", {}, t.steps), steps) : "",
       h("section", { class: "card" }, h("h2", {}, t.outputs), outputs),
       batch,
