@@ -89,7 +89,7 @@ def postgres_connections(database: str) -> int:
     return int(row[0]) if row else 0
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], *, timeout: float = 60) -> None:
+def wait_ready(url: str, proc: subprocess.Popen[bytes], *, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
