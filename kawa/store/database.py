@@ -57,9 +57,12 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction on a Core connection (the hot paths: runs, node executions, messages)."""
-        if self.is_sqlite:
+    async def write(self, *, serialized: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A write transaction on a Core connection (the hot paths: runs, node executions, messages).
+
+        `serialized` transactions of this process never overlap on PostgreSQL either: the group-commit writer's
+        batches (many run rows each) and lease renewals (the same rows) would otherwise deadlock each other."""
+        if self.is_sqlite or serialized:
             async with self._write_lock, self.engine.begin() as conn:
                 yield conn
         else:

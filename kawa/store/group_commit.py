@@ -146,7 +146,7 @@ class GroupCommitWriter:
             _settle(pending, None)
 
     async def _transaction(self, batch: list[_Pending]) -> None:
-        async with self.db.write() as conn:
+        async with self.db.write(serialized=True) as conn:
             await _count(conn, batch)
             rows: dict[BatchedStatement, list[Row]] = {}
             for pending in batch:

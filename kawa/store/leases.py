@@ -74,7 +74,7 @@ class RecordLeases:
         if not (self.runs or self.messages):
             return
         expires = self.expiry()
-        async with self.db.write() as conn:
+        async with self.db.write(serialized=True) as conn:  # see Database.write
             for table, ids in ((_RUNS, self.runs), (_MESSAGES, self.messages)):
                 for batch in _batches(list(ids)):
                     await conn.execute(
@@ -87,7 +87,7 @@ class RecordLeases:
         """Mark `running` rows whose lease has lapsed — and rows written before leases existed, once as old as a
         lease — failed (runs, with their running nodes) or `error` (messages), with the reason."""
         ts = now()
-        async with self.db.write() as conn:
+        async with self.db.write(serialized=True) as conn:  # see Database.write
             runs = await self._reap_runs(conn, ts)
             messages = await self._lapsed(conn, _MESSAGES, ts)
             for batch in _batches(messages):
