@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+from kawa.apps.annotations.reply import AnnotationReplyMode
+from kawa.apps.annotations.service import AnnotationService
 from kawa.apps.file_saver import UploadFileSaver
 from kawa.apps.knowledge_search import KnowledgeBaseSearch
 from kawa.apps.mcp_publishing import AppMcpPublisher
@@ -33,6 +35,7 @@ from kawa.net.ssrf import GuardedClientFactory, TargetPolicy
 from kawa.sandbox.egress import ProxyEndpoint
 from kawa.sandbox.pool import CodeSandbox
 from kawa.settings import Settings
+from kawa.store.annotations import AnnotationStore
 from kawa.store.apps import AppStore
 from kawa.store.conversations import ConversationStore
 from kawa.store.database import Database
@@ -77,6 +80,7 @@ class Services:
     mcp_servers: McpServerStore
     mcp_publisher: AppMcpPublisher
     sandbox: CodeSandbox
+    annotations: AnnotationService
     telemetry: Telemetry
     pauses: RunPauses
     """Paused runs, their Human Input forms and every run's event log (re-attach)."""
@@ -241,16 +245,19 @@ async def open_services(
             read_upload=files.reader(storage),
             file_saver=node_services.file_saver,
         )
-        modes: dict[str, ChatMode] = {
-            "advanced-chat": ChatflowMode(
-                graphs=runner.graphs,
-                runs=runs,
-                conversations=conversations,
-                node_services=node_services,
-                limits=runner.limits,
-            ),
-            "chat": easy_ui,
-            "agent-chat": easy_ui,
+        annotations = AnnotationService(AnnotationStore(db), models)
+        stack.push_async_callback(annotations.close)
+        chatflow = ChatflowMode(
+            graphs=runner.graphs,
+            runs=runs,
+            conversations=conversations,
+            node_services=node_services,
+            limits=runner.limits,
+        )
+        modes: dict[str, ChatMode] = {  # annotation reply answers before the model where Dify offers it
+            "advanced-chat": AnnotationReplyMode(chatflow, annotations),
+            "chat": AnnotationReplyMode(easy_ui, annotations),
+            "agent-chat": AnnotationReplyMode(easy_ui, annotations),
             "completion": easy_ui,
         }
         chat_runner = ChatRunner(
@@ -263,6 +270,7 @@ async def open_services(
             tasks=tasks,
             modes=modes,
             namer=ConversationNamer(models),
+            speech=models,
         )
         mcp_servers = McpServerStore(db)
         mcp_publisher = AppMcpPublisher(servers=mcp_servers, apps=apps, workflows=runner, chats=chat_runner)
@@ -286,6 +294,7 @@ async def open_services(
             mcp_publisher=mcp_publisher,
             knowledge=knowledge,
             sandbox=sandbox,
+            annotations=annotations,
             telemetry=telemetry,
             pauses=pauses,
         )

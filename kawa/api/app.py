@@ -18,6 +18,7 @@ from kawa.api.metrics_route import router as metrics_router
 from kawa.api.no_content import NoContentJsonType
 from kawa.api.openapi_doc import service_openapi
 from kawa.api.routes import (
+    app_annotations,
     app_info,
     audio,
     chat,
@@ -101,6 +102,7 @@ def create_app(
         conversations.router,
         audio.router,
         knowledge.router,
+        app_annotations.router,
         end_users.router,
         workspace_models.router,
         service_root.router,

@@ -20,7 +20,11 @@ async def get_info(auth: AppAuthDep) -> dict[str, Any]:
 @router.get("/parameters", summary="Input form and feature settings of the app")
 async def get_parameters(auth: AppAuthDep, services: ServicesDep) -> dict[str, Any]:
     version = await services.apps.current_version(auth.app)
-    return app_parameters(version.document, services.settings.upload)
+    parameters = app_parameters(version.document, services.settings.upload)
+    # Annotation reply is switched by /apps/annotation-reply, not by the export (Dify keeps it beside the app too).
+    enabled = await services.annotations.store.setting(auth.app.id) is not None
+    parameters["annotation_reply"] = {**(parameters.get("annotation_reply") or {}), "enabled": enabled}
+    return parameters
 
 
 @router.get("/site", summary="WebApp settings of the app")

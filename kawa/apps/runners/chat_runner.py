@@ -30,6 +30,7 @@ from kawa.apps.inputs.form import validate_inputs
 from kawa.apps.runners.supervisor import TaskSupervisor
 from kawa.apps.runners.task_handle import TaskHandle
 from kawa.apps.runners.turn import ChatMode, Turn
+from kawa.apps.speech_autoplay import AutoPlay, SpeechSynthesizer, auto_play_voice
 from kawa.dsl.document import GRAPH_MODES, app_features, app_input_variables
 from kawa.errors import InvalidParam, KawaError, NotFound, client_message
 from kawa.settings import Settings
@@ -118,6 +119,7 @@ class ChatRunner:
         tasks: TaskSupervisor,
         modes: Mapping[str, ChatMode],
         namer: ConversationNamerFn | None = None,
+        speech: SpeechSynthesizer | None = None,
     ) -> None:
         self.settings = settings
         self.apps = apps
@@ -128,6 +130,7 @@ class ChatRunner:
         self.tasks = tasks
         self.modes = modes
         self.namer = namer
+        self.speech = speech  # text-to-speech auto-play of streamed answers, for apps that turn it on
 
     async def _version(self, app: App, workflow_id: str | None) -> AppVersion:
         if workflow_id is None or app.mode not in GRAPH_MODES:
@@ -231,6 +234,7 @@ class ChatRunner:
                         except Exception as exc:  # no message row to settle: the client still gets an end
                             self._end_unstarted(handle, exc)
                             return
+                        speech = self._auto_play(context.version, handle)
                         turn = Turn(
                             app=app,
                             version=context.version,
@@ -242,9 +246,9 @@ class ChatRunner:
                             files=context.files,
                             history=history,
                             stop=stop,
-                            publish=handle.publish,
+                            publish=speech.publish if speech is not None else handle.publish,
                         )
-                        await self._run_turn(handle, turn)
+                        await self._run_turn(handle, turn, speech)
                 except asyncio.CancelledError:  # a shutdown, maybe while waiting for the conversation
                     if not handle.ended:
                         self._end_unstarted(handle, None)
@@ -257,7 +261,14 @@ class ChatRunner:
                 slot, handle, end_user_id=context.end_user.id, work=work, name=f"message-{message_id}"
             )
 
-    async def _run_turn(self, handle: MessageHandle, turn: Turn) -> None:
+    def _auto_play(self, version: AppVersion, handle: MessageHandle) -> AutoPlay | None:
+        """Speech of the answer when the app auto-plays it (streaming only, as in Dify)."""
+        if self.speech is None or not handle.streaming:
+            return None
+        voice = auto_play_voice(version.document)
+        return None if voice is None else AutoPlay(self.speech, handle.publish, voice)
+
+    async def _run_turn(self, handle: MessageHandle, turn: Turn, speech: AutoPlay | None = None) -> None:
         started = time.perf_counter()
         try:
             await self.modes[turn.app.mode].run(turn)
@@ -269,6 +280,8 @@ class ChatRunner:
             )
             turn.error_status = exc.status
         except asyncio.CancelledError:  # the server is shutting down and this message did not end in time
+            if speech is not None:
+                speech.stop()
             turn.status, turn.error, turn.error_code = "error", SERVER_STOPPED, "internal_server_error"
             try:
                 await asyncio.shield(self._record(turn, time.perf_counter() - started))
@@ -289,7 +302,14 @@ class ChatRunner:
                 client_message(exc, log=log, context=f"recording message {turn.message.id}"),
             )
             turn.error_code = "internal_server_error"
-        self._finish(handle, turn)
+        if speech is None or turn.status == "error":
+            if speech is not None:
+                speech.stop()
+            self._finish(handle, turn)
+            return
+        self._finish(handle, turn, end_stream=False)
+        await speech.finish()  # Dify sends the rest of the audio, then `tts_message_end`, after `message_end`
+        handle.end_stream()
 
     @staticmethod
     def _end_unstarted(handle: MessageHandle, error: Exception | None) -> None:
@@ -341,14 +361,17 @@ class ChatRunner:
         turn.usage = usage
 
     @staticmethod
-    def _finish(handle: MessageHandle, turn: Turn) -> None:
+    def _finish(handle: MessageHandle, turn: Turn, *, end_stream: bool = True) -> None:
         metadata = message_metadata(turn.retriever_resources, turn.usage)
+        if turn.annotation_reply is not None:
+            metadata["annotation_reply"] = jsonable(turn.annotation_reply)
         status = 500 if turn.error_code == "internal_server_error" else turn.error_status
         if turn.status == "error":
             handle.publish("error", message_error_fields(turn.error_code, status, turn.error))
         else:
             handle.publish("message_end", message_end_fields(handle.message_id, metadata))
-        handle.end_stream()
+        if end_stream:
+            handle.end_stream()
         if handle.result.done():
             return
         if turn.status == "error":

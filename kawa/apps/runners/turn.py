@@ -42,6 +42,7 @@ class Turn:
     agent_thoughts: list[dict[str, Any]] = field(default_factory=list)
     workflow_run_id: str | None = None
     conversation_variables: dict[str, Any] = field(default_factory=dict)
+    annotation_reply: dict[str, Any] | None = None  # set when an annotation answered (`metadata.annotation_reply`)
 
 
 class ChatMode(Protocol):
