@@ -244,7 +244,14 @@ def node_event(event: ev.EngineEvent) -> tuple[str, Payload] | None:
         return None if name is None else (name, _container_data(event))
     if isinstance(event, ev.NodeLog):
         return "agent_log", _agent_log_data(event)
+    if isinstance(event, ev.ReasoningChunk):
+        return "reasoning_chunk", reasoning_chunk_data(event)
     return None
+
+
+def reasoning_chunk_data(event: ev.ReasoningChunk) -> Payload:
+    """`reasoning_chunk`'s `data` (a chatflow message adds its `message_id`)."""
+    return {"reasoning": event.reasoning, "node_id": event.node_id, "is_final": event.is_final}
 
 
 # --- messages (chat, agent-chat, completion, chatflow): envelope, stream fields, blocking body --------------------

@@ -192,6 +192,16 @@ class LoopCompleted(ContainerCompleted):
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningChunk:
+    """A piece of an LLM node's reasoning when its `reasoning_format` is `separated` (kept out of its text);
+    `is_final` (with empty `reasoning`) says the node's reasoning phase ended."""
+
+    node_id: str
+    reasoning: str
+    is_final: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class NodeLog:
     """A free-form log a node publishes while running (the agent node's `agent_log`)."""
 
@@ -272,6 +282,7 @@ EngineEvent = (
     | LoopNext
     | LoopCompleted
     | NodeLog
+    | ReasoningChunk
     | HumanInputFormFilled
     | HumanInputFormTimeout
     | WorkflowFinished

@@ -17,6 +17,7 @@ from kawa.apps.event_payloads import (
     chatflow_workflow_fields,
     jsonable,
     node_event,
+    reasoning_chunk_data,
     workflow_finished_data,
     workflow_started_data,
 )
@@ -74,6 +75,8 @@ class _ChatflowStream:
         elif isinstance(event, ev.TextChunk):
             turn.answer += event.text
             turn.publish("message", chatflow_answer_fields(turn.message.id, event))
+        elif isinstance(event, ev.ReasoningChunk):  # beside the answer, not in it
+            turn.publish("reasoning_chunk", {"data": {"message_id": turn.message.id, **reasoning_chunk_data(event)}})
         elif (named := node_event(event)) is not None:
             if self.cite and isinstance(event, ev.NodeFinished) and event.node_type == "knowledge-retrieval":
                 turn.retriever_resources = retriever_resources_from_context(

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kawa.models.provider import Capability
 from kawa.models.types import ChatMessage, ImagePart, ResponseFormat, TextPart
 from kawa.workflow.errors import NodeError
+from kawa.workflow.events import ReasoningChunk
 from kawa.workflow.nodes.base import Node, NodeConfigError, NodeData, NodeResult
 from kawa.workflow.nodes.model_call import (
     MemoryData,
@@ -29,6 +30,7 @@ from kawa.workflow.nodes.model_call import (
     split_reasoning,
     usage_json,
 )
+from kawa.workflow.nodes.reasoning_split import Piece, ReasoningSplitter
 from kawa.workflow.runtime import NodeContext
 from kawa.workflow.template import render_text
 from kawa.workflow.values import to_text
@@ -93,6 +95,15 @@ class StructuredOutputError(NodeError):
     pass
 
 
+def _forward(ctx: NodeContext, pieces: list[Piece]) -> None:
+    """With `reasoning_format: separated`: text to the answer stream, reasoning to `reasoning_chunk` events."""
+    for piece in pieces:
+        if piece.kind == "text":
+            ctx.stream_text("text", piece.text)
+        else:
+            ctx.emit(ReasoningChunk(ctx.node_id, piece.text, is_final=piece.kind == "reasoning_end"))
+
+
 class LLMNode(Node[LLMData]):
     node_type = "llm"
     data_model = LLMData
@@ -124,7 +135,17 @@ class LLMNode(Node[LLMData]):
             native = target.provider.supports(Capability.STRUCTURED_OUTPUT)
             messages, request = self._structured(messages, schema, native)
 
-        result = await call_model(ctx, data.model, messages, on_text=lambda d: ctx.stream_text("text", d), **request)
+        splitter = ReasoningSplitter() if data.reasoning_format == "separated" else None
+
+        def on_text(delta: str) -> None:
+            if splitter is None:
+                ctx.stream_text("text", delta)
+                return
+            _forward(ctx, splitter.feed(delta))
+
+        result = await call_model(ctx, data.model, messages, on_text=on_text, **request)
+        if splitter is not None:
+            _forward(ctx, splitter.close())
 
         text, reasoning = result.text, ""
         if data.reasoning_format == "separated":
