@@ -56,12 +56,15 @@ class RunEventLog:
         self._live: dict[str, LiveRun] = {}
         self._dirty: dict[str, LiveRun] = {}
         self._flusher: asyncio.Task[None] | None = None
+        self._pollers: dict[str, set[asyncio.Event]] = {}  # followers polling a run that may start here
 
     # -- writing (the runner of a run)
 
     def open(self, run_id: str, last_seq: int = 0) -> LiveRun:
         live = LiveRun(run_id, last_seq + 1)
         self._live[run_id] = live
+        for poller in self._pollers.get(run_id, ()):
+            poller.set()  # a follower waiting for this run switches to its events in memory at once
         return live
 
     def append(self, live: LiveRun, message: dict[str, Any]) -> LoggedEvent:
@@ -141,6 +144,19 @@ class RunEventLog:
 
     # -- reading (a re-attached client)
 
+    async def _poll_pause(self, run_id: str) -> None:
+        """Wait one poll interval, or less if the run starts (or resumes) in this process meanwhile."""
+        woken = asyncio.Event()
+        self._pollers.setdefault(run_id, set()).add(woken)
+        try:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(woken.wait(), POLL_INTERVAL_S)
+        finally:
+            pollers = self._pollers[run_id]
+            pollers.discard(woken)
+            if not pollers:
+                del self._pollers[run_id]
+
     async def follow(
         self, run_id: str, after: int, *, still_going: Callable[[], Awaitable[bool]]
     ) -> AsyncIterator[LoggedEvent]:
@@ -162,7 +178,7 @@ class RunEventLog:
                     if not await self.store.events_after(run_id, last, limit=1):
                         return
                 else:
-                    await asyncio.sleep(POLL_INTERVAL_S)
+                    await self._poll_pause(run_id)
                 continue
             queue: asyncio.Queue[LoggedEvent | None] = asyncio.Queue()
             live.subscribers.add(queue)
