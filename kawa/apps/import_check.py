@@ -75,6 +75,19 @@ def _node_warnings(where: str, data: Mapping[str, Any], models: ModelRuntime) ->
     elif kind in MODEL_NODE_TYPES:
         model = _mapping(data.get("model"))
         yield _model_warning(where, models, str(model.get("provider") or ""), str(model.get("name") or ""))
+    elif kind == "human-input":
+        yield from _human_input_warnings(where, data)
+
+
+def _human_input_warnings(where: str, data: Mapping[str, Any]) -> Iterator[str | None]:
+    methods = [_mapping(m) for m in data.get("delivery_methods") or []]
+    if any(m.get("type") == "email" and m.get("enabled", True) for m in methods):
+        yield (
+            f"{where}: e-mail delivery is not available in kawa; its form is answered through the Service API "
+            "(GET/POST /form/human_input/{form_token}, the token in human_input_required), as WebApp delivery is."
+        )
+    if data.get("isInIteration") or data.get("isInLoop"):
+        yield f"{where}: inside an iteration or a loop a Human Input node cannot pause the run; running it fails."
 
 
 def _easy_ui_warnings(config: Mapping[str, Any], models: ModelRuntime) -> Iterator[str | None]:
