@@ -235,3 +235,24 @@ def test_a_paused_run_resumes_on_another_server_of_the_same_database(served: Ser
     assert on_first.events == on_second.events
     assert on_first.names()[-1] == "workflow_finished"
     assert on_first.events[-1]["data"]["outputs"] == {"result": "Approve: Looks good (high)"}
+
+
+def test_reattaching_to_a_paused_run_replays_its_forms_and_a_state_snapshot(served: Served) -> None:
+    client = served.client
+    paused = start_paused_run(client)
+    run_id = paused.first("workflow_paused")["workflow_run_id"]
+    # Without Last-Event-ID a paused run replays its last segment: the forms again, then workflow_paused.
+    again = reattach(client, run_id, "reviewer")
+    assert again.events == paused.events and again.ids == paused.ids
+    token = paused.first("human_input_required")["data"]["form_token"]
+    assert client.post(f"/form/human_input/{token}", json=ANSWER).status_code == 200
+    wait_for_status(client, run_id, "succeeded")
+    # From the resumption on, with the nodes that ran before it first.
+    started, paused_at = paused.ids[0], paused.ids[-1]
+    assert started is not None and paused_at is not None
+    with_state = reattach(client, run_id, "reviewer", last_event_id=paused_at, include_state_snapshot="true")
+    names = with_state.names()
+    replayed = names[: names.index("workflow_started")]
+    # start and draft ran; review started and waited (it finishes after the resumption)
+    assert replayed == ["node_started", "node_finished", "node_started", "node_finished", "node_started"]
+    assert names[-1] == "workflow_finished"
