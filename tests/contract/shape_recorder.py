@@ -38,7 +38,7 @@ def operation_of(method: str, path: str) -> Operation:
 class ShapeRecorder:
     def __init__(self) -> None:
         self.operations: Counter[Operation] = Counter()
-        self.errors: Counter[Operation] = Counter()
+        self.errors: list[tuple[Operation, int, str]] = []
         self.events: Counter[str] = Counter()
 
     def client(self, base_url: str, key: str) -> httpx.Client:
@@ -62,7 +62,7 @@ class ShapeRecorder:
                 ErrorBody.model_validate_json(body)
             except ValidationError as exc:
                 raise ShapeDrift(f"{operation}: error body {exc}") from None
-            self.errors[operation] += 1
+            self.errors.append((operation, response.status_code, body.decode()))
             return
         check_response(operation, response.status_code, content_type, body, blocking=True)
         self.operations[operation] += 1

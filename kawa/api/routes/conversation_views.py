@@ -184,13 +184,22 @@ def app_feedback_view(f: FeedbackFields) -> dict[str, Any]:
     }
 
 
+def _string_value(value: Any) -> str | None:
+    """Dify sends a conversation variable's value as a string field: objects and arrays as JSON, numbers as text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
 def variable_view(v: VariableFields) -> dict[str, Any]:
     value = v.value
     return {
         "id": v.id,
         "name": v.name,
         "value_type": v.value_type,
-        "value": json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value,
+        "value": _string_value(value),
         "description": v.description,
         "created_at": int(v.created_at),
         "updated_at": int(v.updated_at),
