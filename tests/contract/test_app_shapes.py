@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from api.test_reasoning_chunks import dsl as reasoning_dsl
 from fakes.openai_server import FakeOpenAI, Scenario
 from support.apps import import_app
 from support.clients import make_settings
@@ -15,6 +16,7 @@ from support.server import RunningServer, start_server
 from support.upstream import upstream_models
 
 from contract.shape_recorder import ShapeRecorder
+from kawa.api.shapes.events import Family
 
 EMBEDDED = {"embedding_provider_name": "embedded", "embedding_model_name": "multilingual-e5-small"}
 
@@ -138,6 +140,19 @@ def test_every_app_operation_and_event_has_difys_shape(model_server: RunningServ
         recorder.stream(client, "POST", "/chat-messages", "chat", json=body)
     upstream.reset()
 
+    # an LLM node with `reasoning_format: separated` streams reasoning_chunk events, in a workflow and a chatflow
+    upstream.on_model("gpt-4o-mini", Scenario(text="Hello.", reasoning="A greeting will do."))
+    cases: tuple[tuple[str, Family], ...] = (("workflow", "workflow"), ("advanced-chat", "chat"))
+    for mode, family in cases:
+        thinker = import_app(settings, reasoning_dsl(mode, "separated"))
+        with recorder.client(url, thinker.api_key) as client:
+            think: dict[str, object] = {"inputs": {}, "user": user, "response_mode": "streaming"}
+            if mode == "advanced-chat":
+                think.update(query="Hi", auto_generate_name=False)
+            path = "/workflows/run" if mode == "workflow" else "/chat-messages"
+            recorder.stream(client, "POST", path, family, json=think)
+    upstream.reset()
+
     chatflow = import_app(settings, "chatflow-support.yml")
     with recorder.client(url, chatflow.api_key) as client:
         body = {"query": "Hello", "inputs": {}, "user": user, "response_mode": "streaming", "auto_generate_name": False}
@@ -170,6 +185,7 @@ def test_every_app_operation_and_event_has_difys_shape(model_server: RunningServ
     for name in ("workflow_started", "node_started", "node_finished", "workflow_finished", "message", "message_end"):
         assert recorder.events[name], name
     assert recorder.events["agent_thought"] and recorder.events["agent_message"]
+    assert recorder.events["reasoning_chunk"]
     print(
         f"\ncontract: {len(recorder.operations)} operations, {recorder.operations.total()} answers, "
         f"{recorder.events.total()} events of {len(recorder.events)} types: {dict(recorder.events)}",
