@@ -39,22 +39,26 @@ class StateSampler:
     queue_depths: Mapping[str, Callable[[], int]] = field(default_factory=dict)  # e.g. H1's group-commit queue
     _task: asyncio.Task[None] | None = None
 
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._every(SAMPLE_INTERVAL_S), name="kawa-metrics-sampler")
 
     async def close(self) -> None:
+        """Stop between samples, never inside one: cancelling a database call mid-flight can leave the aiosqlite
+        connection waiting forever, which hung the process's shutdown."""
+        self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
 
     async def _every(self, interval: float) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.sample()
             except Exception:  # a sampler must never take the server down; the next round tries again
                 log.debug("metrics sample failed", exc_info=True)
-            await asyncio.sleep(interval)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), interval)
 
     async def sample(self) -> None:
         metrics = self.metrics
