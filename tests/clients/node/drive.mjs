@@ -12,7 +12,9 @@ async function readStream(response) {
     while ((index = buffer.indexOf("\n\n")) >= 0) {
       const block = buffer.slice(0, index);
       buffer = buffer.slice(index + 2);
-      if (block.startsWith("data: ")) events.push(JSON.parse(block.slice(6)));
+      // An event block may carry an `id:` line (kawa's resumable streams) beside its `data:` line.
+      const data = block.split("\n").find((line) => line.startsWith("data: "));
+      if (data !== undefined) events.push(JSON.parse(data.slice(6)));
     }
   }
   return events;
