@@ -151,6 +151,8 @@ async def _follow(app: str | None, interval: float, follow_for: float | None) ->
         while follow_for is None or time.time() - started < follow_for:
             looked_at = time.time()
             for run in reversed(await views.recent(app_id=app, limit=200, changed_since=since - interval)):
+                if run.id not in seen_status and run.finished_at is not None and run.finished_at < started:
+                    continue  # it ended before following began (the look-back slack brought it in)
                 await _report(views, run, seen_status, seen_nodes)
             since = looked_at
             if len(seen_status) > 10_000:  # only runs changed lately come back: forget the ended ones
