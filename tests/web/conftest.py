@@ -32,14 +32,14 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def upstream() -> Iterator[FakeOpenAI]:
     with FakeOpenAI(api_key="sk-web") as fake:
         fake.on_model("gpt-4o-mini", Scenario(text=ANSWER, chunk_delay_s=0.02))
         yield fake
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory, upstream: FakeOpenAI) -> Iterator[KawaServer]:
     home = tmp_path_factory.mktemp("kawa-web")
     config = home / "kawa.toml"
@@ -95,7 +95,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, upstream: FakeOpenAI) -> It
     log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         pytest.fail("Debian's chromium is required (.ci/run installs it): apt-get install -y chromium")
