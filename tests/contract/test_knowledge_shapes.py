@@ -10,54 +10,14 @@ import uuid
 from typing import Any
 
 import httpx
+from api.dify_operations import DIFY_OPERATIONS, PIPELINE
 from support.server import RunningServer
 
 from contract.shape_recorder import ShapeRecorder
 from kawa.services import open_services
 
-KNOWLEDGE_OPERATIONS = {
-    ("POST", "/datasets"),
-    ("GET", "/datasets"),
-    ("GET", "/datasets/{dataset_id}"),
-    ("PATCH", "/datasets/{dataset_id}"),
-    ("DELETE", "/datasets/{dataset_id}"),
-    ("POST", "/datasets/{dataset_id}/document/create-by-text"),
-    ("POST", "/datasets/{dataset_id}/document/create-by-file"),
-    ("GET", "/datasets/{dataset_id}/documents"),
-    ("GET", "/datasets/{dataset_id}/documents/{document_id}"),
-    ("DELETE", "/datasets/{dataset_id}/documents/{document_id}"),
-    ("PATCH", "/datasets/{dataset_id}/documents/{document_id}"),
-    ("GET", "/datasets/{dataset_id}/documents/{document_id}/download"),
-    ("GET", "/datasets/{dataset_id}/documents/{batch}/indexing-status"),
-    ("POST", "/datasets/{dataset_id}/documents/{document_id}/update-by-text"),
-    ("POST", "/datasets/{dataset_id}/documents/{document_id}/update-by-file"),
-    ("POST", "/datasets/{dataset_id}/documents/download-zip"),
-    ("PATCH", "/datasets/{dataset_id}/documents/status/{action}"),
-    ("POST", "/datasets/{dataset_id}/documents/{document_id}/segments"),
-    ("GET", "/datasets/{dataset_id}/documents/{document_id}/segments"),
-    ("GET", "/datasets/{dataset_id}/documents/{document_id}/segments/{segment_id}"),
-    ("POST", "/datasets/{dataset_id}/documents/{document_id}/segments/{segment_id}"),
-    ("DELETE", "/datasets/{dataset_id}/documents/{document_id}/segments/{segment_id}"),
-    ("POST", "/datasets/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks"),
-    ("GET", "/datasets/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks"),
-    ("PATCH", "/datasets/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks/{child_chunk_id}"),
-    ("DELETE", "/datasets/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks/{child_chunk_id}"),
-    ("POST", "/datasets/{dataset_id}/retrieve"),
-    ("POST", "/datasets/tags"),
-    ("GET", "/datasets/tags"),
-    ("PATCH", "/datasets/tags"),
-    ("DELETE", "/datasets/tags"),
-    ("POST", "/datasets/tags/binding"),
-    ("POST", "/datasets/tags/unbinding"),
-    ("GET", "/datasets/{dataset_id}/tags"),
-    ("POST", "/datasets/{dataset_id}/metadata"),
-    ("GET", "/datasets/{dataset_id}/metadata"),
-    ("PATCH", "/datasets/{dataset_id}/metadata/{metadata_id}"),
-    ("DELETE", "/datasets/{dataset_id}/metadata/{metadata_id}"),
-    ("GET", "/datasets/{dataset_id}/metadata/built-in"),
-    ("POST", "/datasets/{dataset_id}/metadata/built-in/{action}"),
-    ("POST", "/datasets/{dataset_id}/documents/metadata"),
-    ("GET", "/workspaces/current/models/model-types/{model_type}"),
+KNOWLEDGE_OPERATIONS = {  # the knowledge part of Dify's list, but for the pipeline API kawa leaves out
+    op for op in DIFY_OPERATIONS if op[1].startswith(("/datasets", "/workspaces")) and op not in PIPELINE
 }
 TREE = "Korrin Point facts.\nThe lighthouse was lit in 1874.\n\nDunmore facts.\nThe ferry leaves twice a day."
 HIERARCHICAL = {
